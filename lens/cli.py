@@ -1,0 +1,190 @@
+"""The ``lens`` command line.  Every command prints one line per error and exits non-zero.
+
+Commands: ``models`` (list / fetch / prepare), ``synth``, ``index``,
+``query``, ``serve``, ``eval retrieval``, ``demo``.  Global options:
+``--config NAME|PATH`` and ``--set key=value`` (repeatable) for any config key.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+log = logging.getLogger("lens")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lens", description="Lens: visual discovery over your catalog")
+    p.add_argument("-c", "--config", default=os.environ.get("LENS_CONFIG", "default"),
+                   help="config name in configs/ or a YAML path (default: default)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set query.k=50 (repeatable)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    m = sub.add_parser("models", help="list, fetch or prepare model weights")
+    m.add_argument("action", nargs="?", default="list", choices=["list", "fetch", "prepare"])
+    m.add_argument("names", nargs="*", help="models to fetch")
+    m.add_argument("--json", action="store_true", help="print JSON")
+
+    s = sub.add_parser("synth", help="generate the synthetic ground-truth catalog")
+    s.add_argument("out")
+    s.add_argument("--products", type=int, default=1000)
+    s.add_argument("--scenes", type=int, default=300)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+
+    i = sub.add_parser("index", help="index a folder of images or a manifest")
+    i.add_argument("path")
+    i.add_argument("--catalog", help="catalog folder (default: catalog.path)")
+    i.add_argument("--rebuild", action="store_true", help="start the catalog from empty")
+
+    q = sub.add_parser("query", help="search the catalog with an image; prints JSON")
+    q.add_argument("image")
+    q.add_argument("--box", help="search this region: x1,y1,x2,y2 in pixels")
+    q.add_argument("--k", type=int, help="results to return (default: query.k)")
+    q.add_argument("--catalog", help="catalog folder (default: catalog.path)")
+
+    v = sub.add_parser("serve", help="run the web UI and REST API (development server)")
+    v.add_argument("--host")
+    v.add_argument("--port", type=int)
+    v.add_argument("--catalog", help="catalog folder (default: catalog.path)")
+
+    e = sub.add_parser("eval", help="evaluate against the synthetic ground truth")
+    esub = e.add_subparsers(dest="evaluation", required=True)
+    from lens.evaluation import add_eval_arguments
+
+    add_eval_arguments(esub.add_parser("retrieval", help="top-1 / recall@10 of perturbed products"))
+
+    d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
+    d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
+    return p
+
+
+def cmd_models(args, config) -> int:
+    from lens.models import ModelStore
+
+    store = ModelStore.from_config(config.models)
+    if args.action == "fetch":
+        for name in args.names or [s.name for s in store.status() if not s.present]:
+            print(f"{name}: {store.fetch(name)}")
+        return 0
+    if args.action == "prepare":
+        missing = [s for s in store.status() if s.required and not s.present]
+        for s in missing:
+            print(f"lens: missing model '{s.name}': get it with: {s.how_to_get}", file=sys.stderr)
+        if missing:
+            return 1
+        store.verify("mobilenet_v2")
+        print(f"models ready ({sum(s.present for s in store.status())} present; "
+              f"COCO detectors are optional: `lens models` lists them)")
+        return 0
+    rows = store.status()
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], indent=2))
+        return 0
+    print(f"{'model':38} {'present':8} {'size':>9}  source / how to get")
+    for r in rows:
+        size = f"{r.size_bytes / 1e6:.1f} MB" if r.present else "-"
+        where = r.path if r.present else f"missing: {r.how_to_get}"
+        print(f"{r.name:38} {'yes' if r.present else 'no':8} {size:>9}  {r.source}: {where}")
+    return 0
+
+
+def cmd_synth(args, config) -> int:
+    from lens.synth import generate_catalog
+
+    manifest = generate_catalog(args.out, args.products, args.scenes, args.seed, args.workers)
+    print(f"wrote {manifest}")
+    return 0
+
+
+def cmd_index(args, config) -> int:
+    from lens.facade import Lens
+    from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+
+    items = read_items(args.path)       # validate before loading models
+    lens = Lens.from_config(config, catalog_dir=args.catalog)
+    if args.rebuild:
+        from lens.catalog import Catalog
+
+        lens.catalog = Catalog.open(config, lens.embedder.settings(), args.catalog, rebuild=True)
+    report = run_indexing(items, IndexMapper(lens.embedder, lens.understanding),
+                          CatalogWriter(lens.catalog), config.embedder.batch_size)
+    for path, error in report.failures:
+        print(f"lens: skipped {error}", file=sys.stderr)
+    print(f"indexed {report.added} new, {report.skipped} already indexed, "
+          f"{len(report.failures)} failed; catalog {lens.catalog.directory} holds {len(lens.catalog)}")
+    return 1 if report.failures else 0
+
+
+def cmd_query(args, config) -> int:
+    from lens.facade import Lens
+    from lens.imageio import load_image
+
+    rgb = load_image(args.image, config.server.max_pixels)   # fail fast on bad input
+    box = None
+    if args.box:
+        from lens.boxes import parse_box
+
+        box = parse_box(args.box, (rgb.shape[1], rgb.shape[0]))
+    lens = Lens.from_config(config, catalog_dir=args.catalog)
+    if len(lens.catalog) == 0:
+        raise ValueError(f"catalog {lens.catalog.directory} is empty: run `lens index PATH` first")
+    print(json.dumps(lens(rgb, box=box, k=args.k).to_dict(), indent=2))
+    return 0
+
+
+def cmd_serve(args, config) -> int:
+    from web import create_app
+
+    host = args.host or config.server.host
+    port = args.port or config.server.port
+    app = create_app(config, catalog_dir=args.catalog)
+    print(f"Lens is serving on http://{host}:{port}", flush=True)
+    app.run(host=host, port=port, threaded=True)
+    return 0
+
+
+def cmd_eval(args, config) -> int:
+    from lens import evaluation as ev
+
+    folder = ev.eval_catalog(args)
+    lens = ev.build_eval_lens(config, folder)
+    figures = ev.retrieval_figures(lens, ev.read_manifest(folder), args.seed)
+    ev.print_figures(f"retrieval on {folder}", figures, args.json_out)
+    return 0
+
+
+def cmd_demo(args, config) -> int:
+    from lens.demo import run_demo
+
+    return run_demo(config, serve=not args.no_serve)
+
+
+COMMANDS = {"models": cmd_models, "synth": cmd_synth, "index": cmd_index, "query": cmd_query,
+            "serve": cmd_serve, "eval": cmd_eval, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from lens.config import load_config
+
+    try:
+        config = load_config(args.config, args.overrides)
+        return COMMANDS[args.command](args, config)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"lens: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lens: interrupted; everything acknowledged so far is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

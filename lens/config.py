@@ -1,0 +1,244 @@
+"""Typed configuration, loaded from ``configs/*.yaml`` by :func:`load_config`.
+
+Each section is a dataclass; defaults sit next to their reason.  Unknown keys
+and values of the wrong type fail with a ``ValueError`` naming the dotted key
+(``index.kind``) and the file.  Any key can be overridden from the command
+line with ``--set section.key=value`` (the value is parsed as YAML).
+Components read their own section through a ``from_config`` classmethod.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass
+class ModelsConfig:
+    # Where trained checkpoints and copies of weights live; relative paths are
+    # resolved against the working directory.
+    root: str = "data/models"
+    # Optional explicit paths; empty means "look in the standard places".
+    mobilenet_v2: str = ""
+    coco_detector: str = ""
+
+
+@dataclass
+class EmbedderConfig:
+    name: str = "mobilenet_v2"      # the only backbone with offline weights here
+    image_size: int = 224           # MobileNetV2's ImageNet training resolution
+    batch_size: int = 32            # ~0.5 s per batch on 2 cores; bounded memory
+    device: str = "cpu"             # "cuda" where a GPU exists
+
+
+@dataclass
+class IndexConfig:
+    kind: str = "flat"              # exact inner product: exact up to ~200k vectors
+
+
+@dataclass
+class StoreConfig:
+    backend: str = "sqlite"         # embedded, needs no server
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    namespace: str = "lens"         # Redis key prefix, so catalogs can share a server
+
+
+@dataclass
+class CatalogConfig:
+    # Folder holding the index, the store and the manifest copy for serving.
+    path: str = "data/catalog"
+
+
+@dataclass
+class DetectionConfig:
+    faces: bool = True
+    # mediapipe: 0 = short range (faces within ~2 m), 1 = full range (5 m).
+    # Full range finds the small faces of people in scenes.
+    face_model: int = 1
+    # Below the detector's default 0.5: darker faces score lower
+    # (../shared/REFERENCE.md §5: 0.61 at MST-10), so a high threshold drops
+    # them first.
+    face_min_score: float = 0.4
+    regions: bool = True            # foreground regions (objects on plain backgrounds)
+    min_region_fraction: float = 0.01  # ignore specks under 1% of the image
+    max_regions: int = 8
+
+
+@dataclass
+class UnderstandingConfig:
+    colors: int = 5                 # up to 5 salient colours (issue 3)
+    categories_top_k: int = 5
+
+
+@dataclass
+class QueryConfig:
+    k: int = 20
+    # A query's own crops are searched too when they cover less than this
+    # fraction of the image (bigger ones are the whole image again).
+    region_query_max_fraction: float = 0.8
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_mb: int = 20          # phone photos are 3-12 MB
+    max_pixels: int = 50_000_000     # decompression-bomb guard, see lens.imageio
+
+
+@dataclass
+class DemoConfig:
+    # The synthetic catalog `make demo` builds: the sizes the issue measures
+    # (1,000 products + 300 scenes generate in under 2 minutes on 2 cores).
+    products: int = 1000
+    scenes: int = 300
+    seed: int = 0
+    synth_dir: str = "data/demo/synth"
+
+
+@dataclass
+class LensConfig:
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    understanding: UnderstandingConfig = field(default_factory=UnderstandingConfig)
+    query: QueryConfig = field(default_factory=QueryConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    demo: DemoConfig = field(default_factory=DemoConfig)
+    source_file: str = ""           # which YAML built it (set by load_config)
+
+
+def _check_value(value: Any, typ: Any, key: str) -> Any:
+    origin = typing.get_origin(typ)
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(typ):
+            try:
+                return _check_value(value, option, key)
+            except ValueError:
+                continue
+        raise ValueError(f"{key}: {value!r} does not match {typ}")
+    if origin in (list, Sequence, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{key}: expected a list, got {value!r}")
+        (item_t, *_) = typing.get_args(typ) or (Any,)
+        return [_check_value(v, item_t, f"{key}[{i}]") for i, v in enumerate(value)]
+    if typ is Any:
+        return value
+    if typ is type(None):
+        if value is None:
+            return None
+        raise ValueError(f"{key}: expected null, got {value!r}")
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"{key}: expected true/false, got {value!r}")
+    if typ is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError(f"{key}: expected an integer, got {value!r}")
+    if typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ValueError(f"{key}: expected a number, got {value!r}")
+    if typ is str:
+        if isinstance(value, str):
+            return value
+        raise ValueError(f"{key}: expected a string, got {value!r}")
+    raise ValueError(f"{key}: unsupported type {typ}")
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{prefix or 'config'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            where = f"{prefix}.{key}" if prefix else str(key)
+            raise ValueError(f"unknown config key '{where}' (valid: {', '.join(sorted(names))})")
+    kwargs = {}
+    for name, value in data.items():
+        key = f"{prefix}.{name}" if prefix else name
+        typ = hints[name]
+        if dataclasses.is_dataclass(typ):
+            kwargs[name] = _build(typ, value, key)
+        else:
+            kwargs[name] = _check_value(value, typ, key)
+    return cls(**kwargs)
+
+
+def _set_dotted(data: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override '{dotted}': '{part}' is not a section")
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"index.kind=flat"`` -> ``("index.kind", "flat")``; values parse as YAML."""
+    if "=" not in text:
+        raise ValueError(f"override '{text}': expected key=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ValueError(f"override '{text}': empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def resolve_config_path(name_or_path: str | Path) -> Path:
+    """``"demo"`` -> ``configs/demo.yaml``; a path is used as it is."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    return CONFIG_DIR / f"{name_or_path}.yaml"
+
+
+def load_config(name_or_path: str | Path = "default", overrides: Sequence[str] = ()) -> LensConfig:
+    """Load a YAML config and apply ``key=value`` overrides; the one loader.
+
+    Raises ``ValueError`` naming the file and the key for unknown keys, bad
+    values or unreadable YAML.
+    """
+    path = resolve_config_path(name_or_path)
+    if not path.is_file():
+        raise ValueError(f"config {path}: no such file (configs: "
+                         f"{', '.join(p.stem for p in sorted(CONFIG_DIR.glob('*.yaml')))})")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"config {path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"config {path}: expected a mapping at the top level")
+    for text in overrides:
+        key, value = parse_override(text)
+        _set_dotted(data, key, value)
+    data.pop("source_file", None)
+    try:
+        config = _build(LensConfig, data, "")
+    except ValueError as exc:
+        raise ValueError(f"config {path}: {exc}") from None
+    config.source_file = str(path)
+    return config
+
+
+def config_to_dict(config: LensConfig) -> dict:
+    return dataclasses.asdict(config)

@@ -1,0 +1,131 @@
+"""Image embedders, picked by ``embedder.name`` in the config.
+
+An embedder turns RGB images (``H x W x 3`` uint8) into L2-normalised
+``float32`` vectors of shape ``(N, dim)``, so inner product = cosine
+similarity.  Its :meth:`Embedder.settings` are recorded by every index it
+builds; an index refuses vectors from different settings.
+
+``mobilenet_v2``: torchvision MobileNetV2 with ImageNet IMAGENET1K_V1 weights
+(resolved by the model store, loaded with ``weights_only=True``).  One forward
+pass gives the 1280-d global-average-pooled feature (the embedding) and the
+ImageNet logits (used by query understanding for categories).
+
+Tested in ``tests/test_embeddings.py``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from typing import Callable, Sequence
+
+import numpy as np
+
+from lens.config import EmbedderConfig
+from lens.models import ModelStore, load_state_dict
+
+log = logging.getLogger(__name__)
+
+# torchvision's ImageNet normalisation for IMAGENET1K_V1 (mean, std per RGB channel)
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+def letterbox(rgb: np.ndarray, size: int, fill: int = 255) -> np.ndarray:
+    """Resize keeping aspect so the long side is ``size``, pad to ``size x size``.
+
+    Padding is white: catalog product photos sit on white, so a tight crop
+    from a scene and its product photo end up framed alike.
+    """
+    import cv2
+
+    h, w = rgb.shape[:2]
+    scale = size / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(rgb, (nw, nh), interpolation=interp)
+    out = np.full((size, size, 3), fill, dtype=np.uint8)
+    y0, x0 = (size - nh) // 2, (size - nw) // 2
+    out[y0:y0 + nh, x0:x0 + nw] = resized
+    return out
+
+
+class Embedder(ABC):
+    """Images -> L2-normalised vectors; see the module docstring."""
+
+    name = "base"
+    dim = 0
+
+    def embed(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """``(N, dim)`` float32, rows of unit length."""
+        return self.embed_and_classify(images)[0]
+
+    @abstractmethod
+    def embed_and_classify(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Embeddings ``(N, dim)`` and, where the backbone has a classifier, logits."""
+
+    def settings(self) -> dict:
+        """What an index records to refuse vectors made differently."""
+        return {"name": self.name, "dim": self.dim}
+
+
+class MobileNetV2Embedder(Embedder):
+    """MobileNetV2 (IMAGENET1K_V1) pooled features + ImageNet logits."""
+
+    name = "mobilenet_v2"
+    dim = 1280
+
+    def __init__(self, weights_path: str, image_size: int = 224, batch_size: int = 32,
+                 device: str = "cpu"):
+        import torch
+        import torchvision
+
+        self.image_size, self.batch_size, self.device = image_size, batch_size, device
+        model = torchvision.models.mobilenet_v2()
+        model.load_state_dict(load_state_dict(weights_path))
+        self.model = model.eval().to(device)
+        self._lock = threading.Lock()  # torch modules are not re-entrant across threads
+        self._torch = torch
+        self.categories = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"]
+
+    @classmethod
+    def from_config(cls, config: EmbedderConfig, models: ModelStore) -> "MobileNetV2Embedder":
+        return cls(str(models.resolve("mobilenet_v2")), config.image_size,
+                   config.batch_size, config.device)
+
+    def _tensor(self, images: Sequence[np.ndarray]):
+        batch = np.stack([letterbox(im, self.image_size) for im in images]).astype(np.float32)
+        batch = (batch / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+        return self._torch.from_numpy(batch.transpose(0, 3, 1, 2).copy()).to(self.device)
+
+    def embed_and_classify(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings ``(N, 1280)`` unit rows and ImageNet logits ``(N, 1000)``."""
+        if len(images) == 0:
+            return np.zeros((0, self.dim), np.float32), np.zeros((0, 1000), np.float32)
+        feats, logits = [], []
+        with self._lock, self._torch.inference_mode():
+            for start in range(0, len(images), self.batch_size):
+                x = self._tensor(images[start:start + self.batch_size])
+                pooled = self.model.features(x).mean(dim=(2, 3))
+                logits.append(self.model.classifier(pooled).cpu().numpy())
+                feats.append(pooled.cpu().numpy())
+        emb = np.concatenate(feats).astype(np.float32)
+        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        return emb, np.concatenate(logits).astype(np.float32)
+
+    def settings(self) -> dict:
+        return {"name": self.name, "dim": self.dim, "image_size": self.image_size,
+                "weights": "IMAGENET1K_V1", "preprocess": "letterbox-white"}
+
+
+EMBEDDERS: dict[str, Callable[[EmbedderConfig, ModelStore], Embedder]] = {
+    "mobilenet_v2": MobileNetV2Embedder.from_config,
+}
+
+
+def make_embedder(config: EmbedderConfig, models: ModelStore) -> Embedder:
+    """Build the configured embedder; unknown names list the valid ones."""
+    if config.name not in EMBEDDERS:
+        raise ValueError(f"embedder.name '{config.name}': unknown "
+                         f"(valid: {', '.join(sorted(EMBEDDERS))})")
+    return EMBEDDERS[config.name](config, models)

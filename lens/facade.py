@@ -1,0 +1,133 @@
+"""The lens façade: ``Lens(image) -> LensResult``.
+
+``Lens.__call__`` runs, in order (each part also usable alone):
+
+1. decode: :func:`lens.imageio.load_image` (any mode, EXIF, size guard);
+2. detect: :class:`detection.pipeline.DetectionPipeline` -> regions (faces,
+   objects) in pixel x1, y1, x2, y2;
+3. embed + classify: :class:`lens.embeddings.Embedder` on the whole image,
+   or on the user's box when one is given;
+4. understand: :class:`lens.understanding.QueryUnderstanding` (colours,
+   lighting, quality, categories);
+5. retrieve: every configured source (:mod:`blender.sources`);
+6. blend: :func:`blender.blend.blend` -> the ranked page, with each item's
+   stored metadata.
+
+Models and indexes load once, in :meth:`Lens.from_config`; a ``Lens`` is
+safe to share between threads (each model guards itself with a lock).
+Per-stage timings (ms) come back in the result.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from blender.blend import blend
+from blender.sources import SourceQuery, make_sources
+from detection.pipeline import DetectionPipeline
+from lens.boxes import Box, make_box
+from lens.catalog import Catalog
+from lens.config import LensConfig
+from lens.embeddings import Embedder, make_embedder
+from lens.imageio import ImageSource, image_hash, load_image
+from lens.models import ModelStore
+from lens.understanding import QueryUnderstanding
+
+log = logging.getLogger(__name__)
+RESULT_FIELDS = ("title", "kind", "category", "color", "pattern", "image", "width", "height")
+
+
+@dataclass
+class LensResult:
+    image: dict
+    regions: list[dict]
+    understanding: dict
+    results: list[dict]
+    query_box: list[float] | None = None
+    sources: list[str] = field(default_factory=list)
+    timings_ms: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Lens:
+    """Visual discovery over one catalog; see the module docstring for the steps."""
+
+    def __init__(self, config: LensConfig, embedder: Embedder, detector: DetectionPipeline,
+                 understanding: QueryUnderstanding, catalog: Catalog,
+                 source_names: Sequence[str] = ("visual",)):
+        self.config, self.embedder, self.detector = config, embedder, detector
+        self.understanding, self.catalog = understanding, catalog
+        self.sources = make_sources(list(source_names), catalog)
+
+    @classmethod
+    def from_config(cls, config: LensConfig, catalog_dir: str | None = None) -> "Lens":
+        models = ModelStore.from_config(config.models)
+        embedder = make_embedder(config.embedder, models)
+        catalog = Catalog.open(config, embedder.settings(), catalog_dir)
+        return cls(config, embedder, DetectionPipeline.from_config(config.detection, models),
+                   QueryUnderstanding.from_config(config.understanding), catalog)
+
+    def __call__(self, image: ImageSource, box: Sequence[float] | Box | None = None,
+                 k: int | None = None) -> LensResult:
+        timings: dict[str, float] = {}
+
+        @contextmanager
+        def timed(stage: str):
+            start = time.perf_counter()
+            yield
+            timings[stage] = round((time.perf_counter() - start) * 1000, 2)
+
+        k = self.config.query.k if k is None else int(k)
+        if k < 1:
+            raise ValueError(f"k {k}: must be at least 1")
+        with timed("decode"):
+            rgb = load_image(image, self.config.server.max_pixels)
+        h, w = rgb.shape[:2]
+        query_box = None
+        if box is not None:
+            query_box = box if isinstance(box, Box) else make_box(box, (w, h))
+        with timed("detect"):
+            regions = self.detector(rgb)
+        target = rgb if query_box is None else self._crop(rgb, query_box)
+        with timed("embed"):
+            vectors, logits = self.embedder.embed_and_classify([target])
+        with timed("understand"):
+            understanding = self.understanding(
+                target, None if logits is None else logits[0],
+                getattr(self.embedder, "categories", []))
+        query = SourceQuery(vectors[0], query_box.as_list() if query_box else None)
+        candidates = []
+        for source in self.sources:
+            with timed(f"source.{source.name}"):
+                candidates.extend(source.search(query, k))
+        with timed("blend"):
+            results = self._page(blend(candidates, k))
+        timings["total"] = round(sum(timings.values()), 2)
+        return LensResult({"width": w, "height": h, "hash": image_hash(rgb)},
+                          [d.to_dict() for d in regions], understanding.to_dict(), results,
+                          query_box.as_list() if query_box else None,
+                          [s.name for s in self.sources], timings)
+
+    @staticmethod
+    def _crop(rgb: np.ndarray, box: Box) -> np.ndarray:
+        x1, y1, x2, y2 = box.clip(rgb.shape[1], rgb.shape[0]).to_int()
+        return rgb[y1:y2, x1:x2]
+
+    def _page(self, blended) -> list[dict]:
+        items = self.catalog.items([b.item_id for b in blended])
+        page: list[dict] = []
+        for b, item in zip(blended, items):
+            if item is None:    # a vector whose store write never finished
+                continue
+            entry = {"id": b.item_id, "rank": len(page) + 1, "score": round(b.score, 4),
+                     "sources": b.sources, "provenance": b.provenance}
+            entry.update({f: item[f] for f in RESULT_FIELDS if f in item})
+            page.append(entry)
+        return page

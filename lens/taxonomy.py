@@ -1,0 +1,70 @@
+"""The coarse category taxonomy and its mapping from ImageNet classes.
+
+Coarse categories (issue 3): fashion: tops, dresses, bottoms, shoes, bags,
+accessories; home: furniture, lighting, decor, kitchen; plus food, beauty and
+other.  ImageNet class names (torchvision's IMAGENET1K_V1 ``categories``)
+map to a coarse category when they contain one of the keywords below; every
+other class maps to ``other``.  The keyword lists are the documentation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+COARSE_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "tops": ("jersey", "cardigan", "sweatshirt", "suit", "lab coat", "trench coat", "fur coat",
+             "poncho", "kimono", "abaya", "bulletproof vest", "brassiere", "bikini", "maillot"),
+    "dresses": ("gown", "overskirt", "hoopskirt"),
+    "bottoms": ("jean", "miniskirt", "sarong", "swimming trunks", "pajama"),
+    "shoes": ("shoe", "loafer", "clog", "sandal", "boot", "sock"),
+    "bags": ("backpack", "purse", "mailbag", "wallet", "plastic bag", "sleeping bag"),
+    "accessories": ("sunglass", "hat", "sombrero", "bonnet", "bow tie", "necklace", "stole",
+                    "feather boa", "umbrella", "buckle", "mitten", "apron", "bib", "cap",
+                    "shower cap", "crash helmet", "wig", "digital watch", "analog clock"),
+    "furniture": ("chair", "couch", "table", "desk", "wardrobe", "bookcase", "chiffonier",
+                  "four-poster", "cradle", "crib", "throne", "park bench", "china cabinet",
+                  "entertainment center", "file", "bannister", "chest", "shoji"),
+    "lighting": ("lamp", "lampshade", "spotlight", "candle", "torch", "lantern"),
+    "decor": ("vase", "pot", "quilt", "pillow", "window shade", "curtain", "rug", "mosquito net",
+              "doormat", "tray", "birdhouse", "picket fence", "jigsaw puzzle", "pinwheel"),
+    "kitchen": ("mug", "cup", "teapot", "coffeepot", "frying pan", "wok", "caldron", "ladle",
+                "spatula", "plate", "bowl", "pitcher", "water jug", "beer glass", "goblet",
+                "measuring cup", "mixing bowl", "saltshaker", "toaster", "waffle iron",
+                "microwave", "Dutch oven", "crock pot", "espresso maker", "corkscrew",
+                "can opener", "whiskey jug", "wine bottle", "water bottle", "strainer"),
+    "food": ("pizza", "burrito", "hotdog", "cheeseburger", "bagel", "pretzel", "guacamole",
+             "consomme", "trifle", "ice cream", "ice lolly", "French loaf", "mashed potato",
+             "head cabbage", "broccoli", "cauliflower", "zucchini", "squash", "cucumber",
+             "artichoke", "bell pepper", "mushroom", "Granny Smith", "strawberry", "orange",
+             "lemon", "fig", "pineapple", "banana", "jackfruit", "custard apple", "pomegranate",
+             "carbonara", "chocolate sauce", "dough", "meat loaf", "potpie", "espresso",
+             "red wine", "eggnog", "hay"),
+    "beauty": ("lipstick", "perfume", "lotion", "hair spray", "face powder", "sunscreen",
+               "hair slide", "band aid"),
+}
+COARSE_DOMAIN = {"tops": "fashion", "dresses": "fashion", "bottoms": "fashion",
+                 "shoes": "fashion", "bags": "fashion", "accessories": "fashion",
+                 "furniture": "home", "lighting": "home", "decor": "home", "kitchen": "home",
+                 "food": "food", "beauty": "beauty", "other": "other"}
+COARSE_CATEGORIES = tuple(COARSE_DOMAIN)
+
+# Checked in order: the first coarse category whose keyword matches wins, so
+# "coffee mug" is kitchen, "table lamp" is lighting (checked before furniture).
+_ORDER = ("lighting", "kitchen", "shoes", "bags", "dresses", "bottoms", "tops", "beauty",
+          "food", "decor", "accessories", "furniture")
+
+
+def coarse_of(imagenet_name: str) -> str:
+    """The coarse category of one ImageNet class name."""
+    name = imagenet_name.lower()
+    for coarse in _ORDER:
+        if any(k.lower() in name for k in COARSE_KEYWORDS[coarse]):
+            return coarse
+    return "other"
+
+
+def coarse_scores(probs: np.ndarray, class_names: list[str]) -> dict[str, float]:
+    """Sum ImageNet probabilities ``(1000,)`` per coarse category."""
+    out = {c: 0.0 for c in COARSE_CATEGORIES}
+    for p, name in zip(probs, class_names):
+        out[coarse_of(name)] += float(p)
+    return out

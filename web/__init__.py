@@ -1,0 +1,37 @@
+"""The Flask app: ``create_app`` (the factory) and ``init_app``.
+
+The lens (models and indexes) loads once per process in :func:`init_app`
+and lives in ``app.extensions["lens"]``.  Blueprints: :mod:`web.ui` (the
+upload page) and :mod:`web.api` (``/api/v1``).  Library code raises
+``ValueError``/``TypeError``; only this package turns them into HTTP codes.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask, lens) -> None:
+    """Attach a loaded :class:`lens.facade.Lens` to ``app``."""
+    app.extensions["lens"] = lens
+    app.config["MAX_CONTENT_LENGTH"] = lens.config.server.max_upload_mb * 1024 * 1024
+
+
+def create_app(config=None, lens=None, catalog_dir: str | None = None) -> Flask:
+    """Build the app; loads a Lens from ``config`` unless one is given."""
+    from lens.config import load_config
+    from web import api, ui
+
+    app = Flask(__name__)
+    if lens is None:
+        from lens.facade import Lens
+
+        lens = Lens.from_config(config or load_config("default"), catalog_dir=catalog_dir)
+    init_app(app, lens)
+    app.register_blueprint(ui.bp)
+    app.register_blueprint(api.bp)
+    api.register_error_handlers(app)
+    return app
