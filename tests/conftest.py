@@ -1,0 +1,87 @@
+"""Shared fixtures: configs through the loader, a real redis-server, a small catalog."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def config_factory(tmp_path):
+    """``make(name="demo", *overrides)`` -> a LensConfig whose catalog lives in tmp_path."""
+    from lens.config import load_config
+
+    def make(name: str = "demo", *overrides: str):
+        return load_config(name, [f"catalog.path={tmp_path / 'catalog'}", *overrides])
+    return make
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real redis-server on a free loopback port, stopped after the session."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed: run `make redis` (apt-get install redis-server)")
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(workdir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from lens.config import EmbedderConfig
+    from lens.embeddings import make_embedder
+    from lens.models import ModelStore
+
+    return make_embedder(EmbedderConfig(), ModelStore())
+
+
+@pytest.fixture(scope="session")
+def small_catalog(tmp_path_factory):
+    """A synthetic catalog (200 products, 60 scenes), generated once per session."""
+    from lens.synth import generate_catalog
+
+    out = tmp_path_factory.mktemp("synth")
+    generate_catalog(out, products=200, scenes=60, seed=3, workers=2, progress=False)
+    return out
+
+
+def solid_image(color=(200, 30, 40), size=(120, 160), bg=(250, 250, 250)) -> np.ndarray:
+    """A product-like test image: one coloured rectangle on a light background."""
+    h, w = size
+    img = np.full((h, w, 3), bg, np.uint8)
+    img[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = color
+    return img

@@ -1,0 +1,42 @@
+"""The embedder registry and the MobileNetV2 embedder on real photos."""
+import numpy as np
+import pytest
+import skimage.data
+
+from lens.config import EmbedderConfig
+from lens.embeddings import EMBEDDERS, letterbox, make_embedder
+from lens.models import ModelStore
+
+
+@pytest.mark.parametrize("name", sorted(EMBEDDERS))
+def test_every_embedder_gives_unit_vectors(name):
+    emb = make_embedder(EmbedderConfig(name=name, batch_size=2), ModelStore())
+    images = [skimage.data.coffee(), skimage.data.chelsea(), np.zeros((20, 300, 3), np.uint8)]
+    vecs = emb.embed(images)
+    assert vecs.shape == (3, emb.dim) and vecs.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert emb.embed([]).shape == (0, emb.dim)
+    assert emb.settings()["name"] == name
+
+
+def test_imagenet_classes_on_real_photos(embedder):
+    _, logits = embedder.embed_and_classify([skimage.data.coffee(), skimage.data.chelsea()])
+    names = [embedder.categories[i] for i in logits.argmax(1)]
+    assert names == ["espresso", "Egyptian cat"]
+
+
+def test_same_image_same_vector_similar_images_close(embedder):
+    coffee = skimage.data.coffee()
+    a, b, c = embedder.embed([coffee, coffee[:, ::-1], skimage.data.rocket()])
+    assert float(a @ b) > float(a @ c)
+
+
+def test_letterbox_keeps_aspect():
+    out = letterbox(np.zeros((50, 100, 3), np.uint8), 224)
+    assert out.shape == (224, 224, 3)
+    assert out[0, 0].tolist() == [255, 255, 255] and out[112, 112].tolist() == [0, 0, 0]
+
+
+def test_unknown_embedder_lists_valid():
+    with pytest.raises(ValueError, match=r"embedder.name 'clip': unknown \(valid: mobilenet_v2\)"):
+        make_embedder(EmbedderConfig(name="clip"), ModelStore())
