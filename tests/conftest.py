@@ -85,3 +85,41 @@ def solid_image(color=(200, 30, 40), size=(120, 160), bg=(250, 250, 250)) -> np.
     img = np.full((h, w, 3), bg, np.uint8)
     img[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = color
     return img
+
+
+@pytest.fixture(scope="session")
+def detector():
+    from detection.pipeline import DetectionPipeline
+    from lens.config import DetectionConfig
+    from lens.models import ModelStore
+
+    return DetectionPipeline.from_config(DetectionConfig(), ModelStore())
+
+
+@pytest.fixture
+def lens_factory(config_factory, embedder, detector):
+    """``make(*overrides, catalog_dir=None)`` -> a Lens sharing the session's models."""
+    from lens.catalog import Catalog
+    from lens.facade import Lens
+    from lens.understanding import QueryUnderstanding
+
+    def make(*overrides: str, catalog_dir=None):
+        config = config_factory("demo", *overrides)
+        catalog = Catalog.open(config, embedder.settings(), catalog_dir)
+        return Lens(config, embedder, detector, QueryUnderstanding.from_config(config.understanding),
+                    catalog)
+    return make
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """Six product-like images in six colours, as PNG files."""
+    from PIL import Image
+
+    from lens.palette import NAMED_COLORS, hex_to_rgb
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("red", "navy", "green", "mustard", "pink", "teal"):
+        Image.fromarray(solid_image(hex_to_rgb(NAMED_COLORS[name]))).save(folder / f"{name}.png")
+    return folder

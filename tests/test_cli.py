@@ -1,0 +1,70 @@
+"""The ``lens`` command as users run it (subprocesses): output, exit codes, one-line errors."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def run(*args, cwd=None):
+    proc = subprocess.run([sys.executable, "-m", "lens.cli", *args], cwd=cwd or ROOT,
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _error_line(stderr: str) -> str:
+    lines = [l for l in stderr.splitlines() if l.startswith("lens:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_models_lists_every_model():
+    code, out, _ = run("models")
+    assert code == 0
+    assert "mobilenet_v2" in out and "fasterrcnn_resnet50_fpn_v2" in out and "lens models fetch" in out
+    code, out, _ = run("models", "--json")
+    rows = json.loads(out)
+    assert {r["name"]: r["present"] for r in rows}["minilm"] is True
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "indx.kind=flat", "models"], "unknown config key 'indx'"),
+    (["--set", "query.k=lots", "models"], "query.k: expected an integer"),
+    (["--config", "nosuch", "models"], "nosuch.yaml: no such file"),
+    (["index", "/nonexistent/folder"], "/nonexistent/folder: no such file or folder"),
+    (["query", "/nonexistent.jpg"], "/nonexistent.jpg: no such image file"),
+])
+def test_bad_input_one_line_nonzero(args, message):
+    code, _, err = run(*args)
+    assert code == 2
+    assert message in _error_line(err)
+
+
+def test_index_query_and_bad_files(tmp_path, image_folder):
+    catalog = tmp_path / "cat"
+    (image_folder / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    code, out, err = run("--config", "demo", "index", str(image_folder), "--catalog", str(catalog))
+    assert code == 1 and "broken.jpg" in _error_line(err)
+    assert "indexed 6 new" in out
+    code, out, _ = run("--config", "demo", "index", str(image_folder), "--catalog", str(catalog))
+    assert "0 new, 6 already indexed" in out          # nothing recomputed, nothing lost
+    code, out, err = run("--config", "demo", "query", str(image_folder / "pink.png"),
+                         "--catalog", str(catalog), "--k", "2", "--box", "30,20,130,100")
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["results"][0]["id"] == "pink" and body["query_box"] == [30, 20, 130, 100]
+    assert {"regions", "understanding", "results"} <= set(body)
+    code, _, err = run("--config", "demo", "query", str(image_folder / "broken.jpg"),
+                       "--catalog", str(catalog))
+    assert code == 2 and "broken.jpg: not a readable image" in _error_line(err)
+    code, _, err = run("--config", "demo", "query", str(image_folder / "pink.png"),
+                       "--catalog", str(catalog), "--box", "5,5,1,1")
+    assert code == 2 and "degenerate" in _error_line(err)
+
+
+def test_query_on_empty_catalog_says_so(tmp_path, image_folder):
+    code, _, err = run("--config", "demo", "query", str(image_folder / "red.png"),
+                       "--catalog", str(tmp_path / "empty"))
+    assert code == 2 and "is empty: run `lens index PATH` first" in _error_line(err)

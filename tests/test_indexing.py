@@ -1,0 +1,116 @@
+"""``lens index``: reader, mapper and writer alone, then together; bad input loses nothing."""
+import json
+
+import numpy as np
+import pytest
+
+from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+
+
+def test_reader_folder(image_folder):
+    (image_folder / "notes.txt").write_text("not an image")
+    items = read_items(image_folder)
+    assert [i["id"] for i in items] == sorted(["green", "mustard", "navy", "pink", "red", "teal"])
+    assert all(i["image"].endswith(".png") for i in items)
+
+
+def test_reader_manifest(tmp_path, image_folder):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "x", "image": str(image_folder / "red.png"),
+                                    "title": "Red thing"}) + "\n\n")
+    assert read_items(manifest)[0]["title"] == "Red thing"
+
+
+@pytest.mark.parametrize("lines, message", [
+    (['{"id": "a"}'], r"m.jsonl:1: missing field 'image'"),
+    (['{"id": "a", "image": "a.png"}', '{"image": "b.png"}'], r"m.jsonl:2: missing field 'id'"),
+    (['{"id": "a", "image": "a.png"}', "{broken"], r"m.jsonl:2: invalid JSON"),
+    (['[1, 2]'], r"m.jsonl:1: expected a JSON object"),
+    (['{"id": "a", "image": "a.png"}', '{"id": "a", "image": "b.png"}'], "duplicate item id 'a'"),
+    ([], "holds no items"),
+])
+def test_reader_manifest_errors_name_the_line(tmp_path, lines, message):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=message):
+        read_items(manifest)
+
+
+def test_reader_empty_and_missing(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="empty: no images in this folder"):
+        read_items(tmp_path / "empty")
+    with pytest.raises(ValueError, match="nowhere: no such file or folder"):
+        read_items(tmp_path / "nowhere")
+    (tmp_path / "x.txt").write_text("x")
+    with pytest.raises(ValueError, match="x.txt: expected a folder of images"):
+        read_items(tmp_path / "x.txt")
+
+
+def test_mapper_alone(embedder, image_folder):
+    from lens.understanding import QueryUnderstanding
+
+    items = read_items(image_folder)
+    (image_folder / "bad.png").write_bytes(b"corrupt")
+    items.append({"id": "bad", "image": str(image_folder / "bad.png")})
+    batch = IndexMapper(embedder, QueryUnderstanding())(items)
+    assert len(batch.records) == 6 and batch.vectors.shape == (6, embedder.dim)
+    assert batch.failures[0][0].endswith("bad.png") and "bad.png" in batch.failures[0][1]
+    red = next(r for r in batch.records if r["id"] == "red")
+    assert red["understanding"]["colors"][0]["name"] == "red"
+    assert red["width"] == 160 and len(red["image_hash"]) == 40
+
+
+def test_index_then_query_then_reopen(lens_factory, image_folder):
+    lens = lens_factory()
+    mapper, writer = IndexMapper(lens.embedder, lens.understanding), CatalogWriter(lens.catalog)
+    report = run_indexing(read_items(image_folder), mapper, writer, batch_size=4, progress=False)
+    assert (report.added, report.skipped, report.failures) == (6, 0, [])
+    result = lens(str(image_folder / "navy.png"), k=3)
+    assert result.results[0]["id"] == "navy" and result.results[0]["sources"] == ["visual"]
+    assert set(result.timings_ms) >= {"decode", "detect", "embed", "understand", "source.visual", "total"}
+    # reopening does not recompute: everything is skipped
+    again = lens_factory()
+    report = run_indexing(read_items(image_folder), IndexMapper(again.embedder, again.understanding),
+                          CatalogWriter(again.catalog), progress=False)
+    assert (report.added, report.skipped) == (0, 6)
+    assert len(again.catalog) == 6 and len(again.catalog.visual) == 6
+
+
+def test_corrupt_file_loses_nothing_indexed(lens_factory, image_folder):
+    lens = lens_factory()
+    mapper, writer = IndexMapper(lens.embedder, lens.understanding), CatalogWriter(lens.catalog)
+    run_indexing(read_items(image_folder), mapper, writer, progress=False)
+    (image_folder / "zz_corrupt.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    report = run_indexing(read_items(image_folder), mapper, writer, progress=False)
+    assert report.added == 0 and report.skipped == 6
+    assert "zz_corrupt.jpg" in report.failures[0][1]
+    assert len(lens_factory().catalog) == 6
+
+
+def test_delete_from_catalog(lens_factory, image_folder):
+    lens = lens_factory()
+    run_indexing(read_items(image_folder), IndexMapper(lens.embedder, lens.understanding),
+                 CatalogWriter(lens.catalog), progress=False)
+    assert lens.catalog.delete("red") and not lens.catalog.delete("red")
+    reopened = lens_factory()
+    assert "red" not in reopened.catalog.visual and len(reopened.catalog) == 5
+    assert all(r["id"] != "red" for r in reopened(str(image_folder / "red.png"), k=5).results)
+
+
+def test_query_box_and_bad_box(lens_factory, image_folder):
+    lens = lens_factory()
+    run_indexing(read_items(image_folder), IndexMapper(lens.embedder, lens.understanding),
+                 CatalogWriter(lens.catalog), progress=False)
+    result = lens(str(image_folder / "teal.png"), box=[30, 20, 130, 100], k=2)
+    assert result.query_box == [30, 20, 130, 100]
+    assert result.results[0]["provenance"][0]["via"] == "box"
+    with pytest.raises(ValueError, match="degenerate"):
+        lens(str(image_folder / "teal.png"), box=[50, 50, 40, 60])
+    with pytest.raises(ValueError, match="k 0"):
+        lens(str(image_folder / "teal.png"), k=0)
+
+
+def test_query_on_empty_catalog_is_empty(lens_factory):
+    result = lens_factory()(np.full((64, 64, 3), 200, np.uint8))
+    assert result.results == []
