@@ -1,0 +1,135 @@
+"""``make bench``: speed, memory and quality figures, written as Markdown + JSON.
+
+Sections (each a function returning a dict of named figures):
+
+* ``synth``: generating the synthetic catalog (goal: 1,000 products + 300
+  scenes in under 120 s on 2 cores);
+* ``indexing``: images per second through reader -> mapper -> writer;
+* ``query``: per-stage median and p95 latency of ``Lens(image)`` over
+  perturbed product photos;
+* ``retrieval``: ``lens eval retrieval`` figures (top-1, recall@10);
+* ``memory``: peak resident memory of this process.
+
+Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
+``--products/--scenes`` shrink the run (e.g. for a quick check).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results"
+WORK = ROOT / "data" / "bench"
+
+
+def _ms(values: list[float]) -> dict:
+    arr = np.asarray(values, dtype=np.float64)
+    return {"median_ms": round(float(np.median(arr)), 2), "p95_ms": round(float(np.percentile(arr, 95)), 2)}
+
+
+def bench_synth(products: int, scenes: int) -> tuple[dict, Path]:
+    from lens.synth import generate_catalog
+
+    out = WORK / f"synth-p{products}-s{scenes}"
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    generate_catalog(out, products, scenes, seed=0, workers=2, progress=False)
+    seconds = time.perf_counter() - start
+    return {"products": products, "scenes": scenes, "workers": 2, "seconds": round(seconds, 1),
+            "goal_seconds": 120, "meets_goal": seconds < 120}, out
+
+
+def bench_indexing(config, folder: Path):
+    from lens.facade import Lens
+    from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+
+    catalog = folder / "catalog"
+    shutil.rmtree(catalog, ignore_errors=True)
+    lens = Lens.from_config(config, catalog_dir=str(catalog))
+    items = read_items(folder)
+    start = time.perf_counter()
+    report = run_indexing(items, IndexMapper(lens.embedder, lens.understanding),
+                          CatalogWriter(lens.catalog), config.embedder.batch_size, progress=False)
+    seconds = time.perf_counter() - start
+    return {"items": report.added, "seconds": round(seconds, 1),
+            "images_per_second": round(report.added / seconds, 1)}, lens
+
+
+def bench_query(lens, folder: Path, n: int = 60) -> dict:
+    from lens.evaluation import perturbed_queries, read_manifest
+
+    products = [r for r in read_manifest(folder) if r["kind"] == "product"][:n]
+    stages: dict[str, list[float]] = {}
+    for i, (_, rgb, _) in enumerate(perturbed_queries(products, seed=11)):
+        result = lens(rgb, k=20)
+        if i < 3:
+            continue            # warm-up: first calls allocate buffers
+        for stage, ms in result.timings_ms.items():
+            stages.setdefault(stage, []).append(ms)
+    return {"queries": len(products) - 3, "image_px": "320x320 product photos",
+            **{stage: _ms(v) for stage, v in stages.items()}}
+
+
+def bench_retrieval(lens, folder: Path) -> dict:
+    from lens.evaluation import read_manifest, retrieval_figures
+
+    return retrieval_figures(lens, read_manifest(folder), seed=0, progress=False)
+
+
+def to_markdown(report: dict) -> str:
+    lines = [f"# Lens benchmark — {report['date']}", "",
+             f"Machine: {report['machine']}", ""]
+    for section, figures in report["sections"].items():
+        lines += [f"## {section}", "", "| figure | value |", "|---|---|"]
+        for name, value in figures.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k} {v}" for k, v in value.items())
+            lines.append(f"| {name} | {value} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=1000)
+    parser.add_argument("--scenes", type=int, default=300)
+    args = parser.parse_args(argv)
+    from lens.config import load_config
+
+    config = load_config("demo")
+    sections = {}
+    sections["synth"], folder = bench_synth(args.products, args.scenes)
+    print(f"synth: {sections['synth']}", flush=True)
+    sections["indexing"], lens = bench_indexing(config, folder)
+    print(f"indexing: {sections['indexing']}", flush=True)
+    sections["query"] = bench_query(lens, folder)
+    print(f"query: total {sections['query']['total']}", flush=True)
+    sections["retrieval"] = bench_retrieval(lens, folder)
+    print(f"retrieval: {sections['retrieval']}", flush=True)
+    sections["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "
+                         f"Python {platform.python_version()}",
+              "sections": sections}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
+    for name in ("latest", f"bench-{stamp}"):
+        (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
+        (RESULTS / f"{name}.md").write_text(to_markdown(report))
+    print(f"wrote {RESULTS / 'latest.md'} and {RESULTS / 'latest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
