@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from lens.store import STORES
 from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
 
 
@@ -61,8 +62,12 @@ def test_mapper_alone(embedder, image_folder):
     assert red["width"] == 160 and len(red["image_hash"]) == 40
 
 
-def test_index_then_query_then_reopen(lens_factory, image_folder):
-    lens = lens_factory()
+@pytest.mark.parametrize("backend", sorted(STORES))
+def test_index_then_query_then_reopen(request, lens_factory, image_folder, backend):
+    overrides = [f"store.backend={backend}"]
+    if backend == "redis":
+        overrides.append(f"store.redis_url={request.getfixturevalue('redis_url')}")
+    lens = lens_factory(*overrides)
     mapper, writer = IndexMapper(lens.embedder, lens.understanding), CatalogWriter(lens.catalog)
     report = run_indexing(read_items(image_folder), mapper, writer, batch_size=4, progress=False)
     assert (report.added, report.skipped, report.failures) == (6, 0, [])
@@ -70,11 +75,13 @@ def test_index_then_query_then_reopen(lens_factory, image_folder):
     assert result.results[0]["id"] == "navy" and result.results[0]["sources"] == ["visual"]
     assert set(result.timings_ms) >= {"decode", "detect", "embed", "understand", "source.visual", "total"}
     # reopening does not recompute: everything is skipped
-    again = lens_factory()
+    again = lens_factory(*overrides)
     report = run_indexing(read_items(image_folder), IndexMapper(again.embedder, again.understanding),
                           CatalogWriter(again.catalog), progress=False)
     assert (report.added, report.skipped) == (0, 6)
     assert len(again.catalog) == 6 and len(again.catalog.visual) == 6
+    if backend == "redis":
+        again.catalog.store.clear()
 
 
 def test_corrupt_file_loses_nothing_indexed(lens_factory, image_folder):
