@@ -16,7 +16,7 @@ import numpy as np
 
 from lens.boxes import Box
 from lens.config import DetectionConfig
-from lens.understanding import foreground_mask
+from lens.understanding.colors import foreground_mask
 from detection.types import Detection
 
 WORK_SIDE = 256   # proposals on a 256-px thumbnail: boxes are scaled back
