@@ -1,7 +1,7 @@
 """The ``lens`` command line.  Every command prints one line per error and exits non-zero.
 
 Commands: ``models`` (list / fetch / prepare), ``synth``, ``index``,
-``query``, ``serve``, ``eval retrieval``, ``demo``.  Global options:
+``query``, ``serve``, ``train-categories``, ``eval retrieval``, ``demo``.  Global options:
 ``--config NAME|PATH`` and ``--set key=value`` (repeatable) for any config key.
 """
 from __future__ import annotations
@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--host")
     v.add_argument("--port", type=int)
     v.add_argument("--catalog", help="catalog folder (default: catalog.path)")
+
+    t = sub.add_parser("train-categories", help="train the catalog-category head from a manifest")
+    t.add_argument("--manifest", required=True, help="a JSONL manifest (or its folder) with 'category'")
+    t.add_argument("--out", help="checkpoint path (default: models.category_head)")
+    t.add_argument("--holdout", type=float, default=0.2, help="share of products held out (0.2)")
+    t.add_argument("--seed", type=int, default=0)
 
     e = sub.add_parser("eval", help="evaluate against the synthetic ground truth")
     esub = e.add_subparsers(dest="evaluation", required=True)
@@ -148,6 +154,19 @@ def cmd_serve(args, config) -> int:
     return 0
 
 
+def cmd_train_categories(args, config) -> int:
+    from lens.embeddings import make_embedder
+    from lens.evaluation import print_figures
+    from lens.models import ModelStore
+    from lens.understanding.category_head import train_from_manifest
+
+    out = args.out or config.models.category_head or "data/models/categories.pt"
+    embedder = make_embedder(config.embedder, ModelStore.from_config(config.models))
+    figures = train_from_manifest(args.manifest, embedder, out, args.holdout, args.seed)
+    print_figures(f"category head trained on {args.manifest}", figures)
+    return 0
+
+
 def cmd_eval(args, config) -> int:
     from lens import evaluation as ev
 
@@ -165,7 +184,7 @@ def cmd_demo(args, config) -> int:
 
 
 COMMANDS = {"models": cmd_models, "synth": cmd_synth, "index": cmd_index, "query": cmd_query,
-            "serve": cmd_serve, "eval": cmd_eval, "demo": cmd_demo}
+            "serve": cmd_serve, "train-categories": cmd_train_categories, "eval": cmd_eval, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,8 @@ class ModelsConfig:
     # Optional explicit paths; empty means "look in the standard places".
     mobilenet_v2: str = ""
     coco_detector: str = ""
+    # The catalog-category head `lens train-categories` writes; empty = none.
+    category_head: str = ""
 
 
 @dataclass

@@ -32,6 +32,15 @@ def build_demo_catalog(config: LensConfig, progress: bool = True):
               f"({config.demo.products} products, {config.demo.scenes} scenes)", flush=True)
         generate_catalog(synth, config.demo.products, config.demo.scenes, config.demo.seed,
                          progress=progress)
+    head = config.models.category_head
+    if head and not Path(head).is_file():
+        from lens.embeddings import make_embedder
+        from lens.understanding.category_head import train_from_manifest
+
+        print(f"training the catalog-category head -> {head}", flush=True)
+        figures = train_from_manifest(synth, make_embedder(config.embedder, ModelStore.from_config(
+            config.models)), head, progress=progress)
+        print(f"  held-out accuracy {figures['held_out_accuracy']:.3f} on {figures['held_out']} products")
     lens = Lens.from_config(config)
     report = run_indexing(read_items(synth), IndexMapper(lens.embedder, lens.understanding),
                           CatalogWriter(lens.catalog), config.embedder.batch_size, progress)

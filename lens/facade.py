@@ -72,7 +72,7 @@ class Lens:
         embedder = make_embedder(config.embedder, models)
         catalog = Catalog.open(config, embedder.settings(), catalog_dir)
         return cls(config, embedder, DetectionPipeline.from_config(config.detection, models),
-                   QueryUnderstanding.from_config(config.understanding), catalog)
+                   QueryUnderstanding.from_config(config.understanding, embedder, models), catalog)
 
     def __call__(self, image: ImageSource, box: Sequence[float] | Box | None = None,
                  k: int | None = None) -> LensResult:
@@ -99,9 +99,8 @@ class Lens:
         with timed("embed"):
             vectors, logits = self.embedder.embed_and_classify([target])
         with timed("understand"):
-            understanding = self.understanding(
-                target, None if logits is None else logits[0],
-                getattr(self.embedder, "categories", []))
+            understanding = self.understanding(target, vectors[0],
+                                               None if logits is None else logits[0])
         query = SourceQuery(vectors[0], query_box.as_list() if query_box else None)
         candidates = []
         for source in self.sources:

@@ -109,10 +109,9 @@ class IndexMapper:
             except ValueError as exc:
                 failures.append((item["image"], str(exc)))
         vectors, logits = self.embedder.embed_and_classify(images)
-        class_names = getattr(self.embedder, "categories", [])
         records = []
         for i, (item, rgb) in enumerate(zip(kept, images)):
-            u = self.understanding(rgb, None if logits is None else logits[i], class_names)
+            u = self.understanding(rgb, vectors[i], None if logits is None else logits[i])
             records.append({**item, "width": rgb.shape[1], "height": rgb.shape[0],
                             "image_hash": image_hash(rgb), "understanding": summarize(u)})
         return MappedBatch(records, vectors, failures)

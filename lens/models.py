@@ -94,6 +94,10 @@ SPECS: dict[str, ModelSpec] = {s.name: s for s in [
     ModelSpec("pose_full", "33 body landmarks (mediapipe pose, model_complexity=1 only)",
               "mediapipe wheel", "pip install mediapipe==0.10.14",
               (_in_package(_MP, "modules", "pose_landmark", "pose_landmark_full.tflite"),)),
+    ModelSpec("category_head", "catalog categories: a linear head over the embeddings",
+              "trained here (models.category_head)",
+              "lens train-categories --manifest MANIFEST (writes models.category_head)",
+              (), config_key="category_head", required=False),
     *[ModelSpec(arch, "COCO object detector (torchvision Faster R-CNN)",
                 "torchvision weights API -> torch hub cache",
                 f"lens models fetch {arch}  (needs a network), or set models.coco_detector",
@@ -166,13 +170,17 @@ class ModelStore:
                 return path
         return None
 
+    def missing(self, name: str) -> ModelMissingError:
+        """The one-line error for an absent model: where we looked, how to get it."""
+        looked = ", ".join(str(p) for p in self.candidates(name)) or "nowhere"
+        return ModelMissingError(f"model '{name}' is missing (looked in {looked}); "
+                                 f"get it with: {self.spec(name).how_to_get}")
+
     def resolve(self, name: str) -> Path:
         """The weights' path; ``ModelMissingError`` (one line) when absent."""
         path = self.find(name)
         if path is None:
-            looked = ", ".join(str(p) for p in self.candidates(name)) or "nowhere"
-            raise ModelMissingError(f"model '{name}' is missing (looked in {looked}); "
-                                    f"get it with: {self.spec(name).how_to_get}")
+            raise self.missing(name)
         return path
 
     def status(self) -> list[ModelStatus]:

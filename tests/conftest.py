@@ -22,7 +22,8 @@ def config_factory(tmp_path):
     from lens.config import load_config
 
     def make(name: str = "demo", *overrides: str):
-        return load_config(name, [f"catalog.path={tmp_path / 'catalog'}", *overrides])
+        return load_config(name, [f"catalog.path={tmp_path / 'catalog'}",
+                                  f"models.category_head={tmp_path / 'categories.pt'}", *overrides])
     return make
 
 
@@ -106,7 +107,7 @@ def lens_factory(config_factory, embedder, detector):
     def make(*overrides: str, catalog_dir=None):
         config = config_factory("demo", *overrides)
         catalog = Catalog.open(config, embedder.settings(), catalog_dir)
-        return Lens(config, embedder, detector, QueryUnderstanding.from_config(config.understanding),
+        return Lens(config, embedder, detector, QueryUnderstanding.from_config(config.understanding, embedder),
                     catalog)
     return make
 

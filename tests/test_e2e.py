@@ -21,8 +21,11 @@ def indexed(small_catalog, embedder, detector, tmp_path_factory):
     from lens.facade import Lens
     from lens.understanding import QueryUnderstanding
 
-    config = load_config("demo", [f"catalog.path={tmp_path_factory.mktemp('e2e') / 'catalog'}"])
-    lens = Lens(config, embedder, detector, QueryUnderstanding(), Catalog.open(config, embedder.settings()))
+    work = tmp_path_factory.mktemp("e2e")
+    config = load_config("demo", [f"catalog.path={work / 'catalog'}",
+                                  f"models.category_head={work / 'categories.pt'}"])
+    lens = Lens(config, embedder, detector, QueryUnderstanding(class_names=embedder.categories),
+                Catalog.open(config, embedder.settings()))
     report = run_indexing(read_items(small_catalog), IndexMapper(embedder, lens.understanding),
                           CatalogWriter(lens.catalog), progress=False)
     assert report.failures == [] and report.added == 260
@@ -70,6 +73,8 @@ def test_demo_no_serve_prints_results(tmp_path):
         [sys.executable, "-m", "lens.cli", "--config", "demo",
          "--set", f"demo.synth_dir={tmp_path / 'synth'}", "--set", "demo.products=40",
          "--set", "demo.scenes=12", "--set", f"catalog.path={tmp_path / 'catalog'}",
+         "--set", f"models.category_head={tmp_path / 'categories.pt'}",
          "demo", "--no-serve"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "rank" in proc.stdout and "<- the product" in proc.stdout
+    assert "held-out accuracy" in proc.stdout and (tmp_path / "categories.pt").is_file()

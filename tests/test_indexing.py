@@ -54,7 +54,7 @@ def test_mapper_alone(embedder, image_folder):
     items = read_items(image_folder)
     (image_folder / "bad.png").write_bytes(b"corrupt")
     items.append({"id": "bad", "image": str(image_folder / "bad.png")})
-    batch = IndexMapper(embedder, QueryUnderstanding())(items)
+    batch = IndexMapper(embedder, QueryUnderstanding(class_names=embedder.categories))(items)
     assert len(batch.records) == 6 and batch.vectors.shape == (6, embedder.dim)
     assert batch.failures[0][0].endswith("bad.png") and "bad.png" in batch.failures[0][1]
     red = next(r for r in batch.records if r["id"] == "red")

@@ -49,9 +49,9 @@ def test_degenerate_images_give_valid_results(shape):
 
 
 def test_categories_from_imagenet(embedder):
-    q = QueryUnderstanding()
-    _, logits = embedder.embed_and_classify([skimage.data.coffee()])
-    result = q(skimage.data.coffee(), logits[0], embedder.categories)
+    q = QueryUnderstanding(class_names=embedder.categories)
+    vectors, logits = embedder.embed_and_classify([skimage.data.coffee()])
+    result = q(skimage.data.coffee(), vectors[0], logits[0])
     imagenet = [c for c in result.categories if c["kind"] == "imagenet"]
     assert imagenet[0]["name"] == "espresso"
     assert any(c["kind"] == "coarse" and c["name"] == "food" for c in result.categories)
@@ -64,3 +64,20 @@ def test_categories_from_imagenet(embedder):
 ])
 def test_taxonomy(imagenet, coarse):
     assert coarse_of(imagenet) == coarse
+
+
+def test_results_are_cached_by_image_hash(monkeypatch):
+    import lens.understanding as u
+
+    calls = []
+    real = u.salient_colors
+    monkeypatch.setattr(u, "salient_colors", lambda rgb, k: calls.append(1) or real(rgb, k))
+    q = QueryUnderstanding(cache_size=2)
+    img = skimage.data.coffee()
+    first = q(img)
+    first.colors.clear()                      # callers cannot corrupt the cache
+    assert q(img.copy()).colors and len(calls) == 1
+    q(skimage.data.chelsea())
+    q(skimage.data.rocket())                  # evicts coffee (least recently used)
+    q(img)
+    assert len(calls) == 4

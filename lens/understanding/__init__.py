@@ -9,8 +9,10 @@
 2. lighting: mean L* brightness, L* contrast, clipped shares, low-light flag;
 3. quality: variance of the Laplacian (blur, on a 256-px grey image so it is
    comparable across sizes), resolution;
-4. categories: ImageNet top-k from the embedder's classifier, mapped to the
-   coarse taxonomy of :mod:`lens.taxonomy`.
+4. categories: the catalog's own categories from a linear head over the
+   embedding (:mod:`~lens.understanding.category_head`, when trained), and
+   ImageNet top-k from the embedder's classifier mapped to the coarse
+   taxonomy of :mod:`lens.taxonomy`.
 
 Each signal lives in its own module of this package; this one holds the
 result type and :class:`QueryUnderstanding`, which runs them all.
@@ -18,16 +20,25 @@ Tested in ``tests/test_understanding.py``.
 """
 from __future__ import annotations
 
+import copy
+import logging
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
+from typing import Sequence
 
 import numpy as np
 
 from lens.config import UnderstandingConfig
+from lens.imageio import image_hash
+from lens.models import ModelStore
+from lens.understanding.category_head import CategoryHead
 from lens.understanding.categories import categories
 from lens.understanding.colors import SalientColor, color_name, foreground_mask, salient_colors
 from lens.understanding.lighting import lighting
 from lens.understanding.quality import quality
 
+log = logging.getLogger(__name__)
 __all__ = ["QueryUnderstanding", "Understanding", "SalientColor", "color_name", "foreground_mask",
            "salient_colors", "lighting", "quality", "categories"]
 
@@ -47,17 +58,51 @@ class Understanding:
 
 
 class QueryUnderstanding:
-    """Computes an :class:`Understanding`; see the module docstring."""
+    """Computes an :class:`Understanding`; see the module docstring.
 
-    def __init__(self, n_colors: int = 5, top_k: int = 5):
+    ``class_names`` are the embedder's ImageNet labels (for its logits);
+    ``head`` is the optional catalog-category head.  Results are cached by
+    image hash (``cache_size`` entries, least recently used dropped), so the
+    same upload or crop is understood once.
+    """
+
+    def __init__(self, n_colors: int = 5, top_k: int = 5, class_names: Sequence[str] = (),
+                 head: CategoryHead | None = None, cache_size: int = 256):
         self.n_colors, self.top_k = n_colors, top_k
+        self.class_names, self.head = list(class_names), head
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Understanding] = OrderedDict()
+        self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: UnderstandingConfig) -> "QueryUnderstanding":
-        return cls(config.colors, config.categories_top_k)
+    def from_config(cls, config: UnderstandingConfig, embedder=None,
+                    models: ModelStore | None = None) -> "QueryUnderstanding":
+        """Build from config; the category head comes from the model store when trained."""
+        head = None
+        path = models.find("category_head") if models is not None else None
+        if path is not None:
+            head = CategoryHead.load(path, embedder.settings() if embedder is not None else None)
+        elif models is not None and models.config.category_head:
+            log.warning("%s", str(models.missing("category_head")))
+        return cls(config.colors, config.categories_top_k,
+                   getattr(embedder, "categories", ()), head)
 
-    def __call__(self, rgb: np.ndarray, logits: np.ndarray | None = None,
-                 class_names: list[str] | None = None) -> Understanding:
+    def __call__(self, rgb: np.ndarray, vector: np.ndarray | None = None,
+                 logits: np.ndarray | None = None) -> Understanding:
+        """Understand ``rgb`` (H x W x 3 uint8); ``vector``/``logits`` come from the embedder."""
+        key = f"{image_hash(rgb)}:{vector is not None}:{logits is not None}"
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return copy.deepcopy(self._cache[key])
+        result = self._compute(rgb, vector, logits)
+        with self._lock:
+            self._cache[key] = copy.deepcopy(result)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    def _compute(self, rgb, vector, logits) -> Understanding:
         h, w = rgb.shape[:2]
         result = Understanding(w, h)
         if min(h, w) < 8:
@@ -66,5 +111,7 @@ class QueryUnderstanding:
         result.colors = salient_colors(rgb, self.n_colors)
         result.lighting = lighting(rgb)
         result.quality = quality(rgb)
-        result.categories = categories(logits, class_names or [], self.top_k)
+        if self.head is not None and vector is not None:
+            result.categories.extend(self.head.predict(vector))
+        result.categories.extend(categories(logits, self.class_names, self.top_k))
         return result
