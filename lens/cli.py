@@ -52,9 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--port", type=int)
     v.add_argument("--catalog", help="catalog folder (default: catalog.path)")
 
-    t = sub.add_parser("train-categories", help="train the catalog-category head from a manifest")
-    t.add_argument("--manifest", required=True, help="a JSONL manifest (or its folder) with 'category'")
-    t.add_argument("--out", help="checkpoint path (default: models.category_head)")
+    t = sub.add_parser("train-categories", help="train the category and pattern heads from a manifest")
+    t.add_argument("--manifest", required=True, help="a JSONL manifest (or its folder) with labels")
+    t.add_argument("--fields", default="category,pattern",
+                   help="labelled fields to train heads for (default: category,pattern)")
     t.add_argument("--holdout", type=float, default=0.2, help="share of products held out (0.2)")
     t.add_argument("--seed", type=int, default=0)
 
@@ -158,12 +159,14 @@ def cmd_train_categories(args, config) -> int:
     from lens.embeddings import make_embedder
     from lens.evaluation import print_figures
     from lens.models import ModelStore
-    from lens.understanding.category_head import train_from_manifest
+    from lens.understanding.category_head import head_paths, train_from_manifest
 
-    out = args.out or config.models.category_head or "data/models/categories.pt"
+    outs = head_paths(config, [f.strip() for f in args.fields.split(",") if f.strip()])
     embedder = make_embedder(config.embedder, ModelStore.from_config(config.models))
-    figures = train_from_manifest(args.manifest, embedder, out, args.holdout, args.seed)
-    print_figures(f"category head trained on {args.manifest}", figures)
+    figures = train_from_manifest(args.manifest, embedder, outs, args.holdout, args.seed)
+    print_figures(f"heads trained on {args.manifest}", {
+        f"{field} {name}": value for field, f in figures.items() if isinstance(f, dict)
+        for name, value in f.items()})
     return 0
 
 

@@ -28,8 +28,9 @@ class ModelsConfig:
     # Optional explicit paths; empty means "look in the standard places".
     mobilenet_v2: str = ""
     coco_detector: str = ""
-    # The catalog-category head `lens train-categories` writes; empty = none.
+    # The heads `lens train-categories` writes (catalog category, pattern); empty = none.
     category_head: str = ""
+    pattern_head: str = ""
 
 
 @dataclass
@@ -77,6 +78,9 @@ class DetectionConfig:
 class UnderstandingConfig:
     colors: int = 5                 # up to 5 salient colours (issue 3)
     categories_top_k: int = 5
+    # OCR (~0.2-1.5 s an image): "auto" reads images that likely hold text,
+    # "always" reads every image, "off" never.  Cached and stored per item.
+    ocr: str = "auto"
 
 
 @dataclass

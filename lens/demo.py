@@ -24,6 +24,7 @@ def build_demo_catalog(config: LensConfig, progress: bool = True):
     from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
     from lens.models import ModelStore
     from lens.synth import generate_catalog
+    from lens.understanding.category_head import HEAD_FIELDS, head_paths
 
     ModelStore.from_config(config.models).verify("mobilenet_v2")
     synth = Path(config.demo.synth_dir)
@@ -32,15 +33,18 @@ def build_demo_catalog(config: LensConfig, progress: bool = True):
               f"({config.demo.products} products, {config.demo.scenes} scenes)", flush=True)
         generate_catalog(synth, config.demo.products, config.demo.scenes, config.demo.seed,
                          progress=progress)
-    head = config.models.category_head
-    if head and not Path(head).is_file():
+    heads = {f: p for f, p in head_paths(config, list(HEAD_FIELDS)).items()
+             if getattr(config.models, HEAD_FIELDS[f]) and not Path(p).is_file()}
+    if heads:
         from lens.embeddings import make_embedder
         from lens.understanding.category_head import train_from_manifest
 
-        print(f"training the catalog-category head -> {head}", flush=True)
+        print(f"training the {' and '.join(heads)} heads -> {', '.join(heads.values())}", flush=True)
         figures = train_from_manifest(synth, make_embedder(config.embedder, ModelStore.from_config(
-            config.models)), head, progress=progress)
-        print(f"  held-out accuracy {figures['held_out_accuracy']:.3f} on {figures['held_out']} products")
+            config.models)), heads, progress=progress)
+        for field in heads:
+            f = figures[field]
+            print(f"  {field}: held-out accuracy {f['held_out_accuracy']:.3f} on {f['held_out']} products")
     lens = Lens.from_config(config)
     report = run_indexing(read_items(synth), IndexMapper(lens.embedder, lens.understanding),
                           CatalogWriter(lens.catalog), config.embedder.batch_size, progress)

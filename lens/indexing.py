@@ -91,7 +91,8 @@ def summarize(understanding) -> dict:
     return {"colors": [{"name": c["name"], "hex": c["hex"], "weight": c["weight"]}
                        for c in data["colors"]],
             "lighting": data["lighting"], "quality": data["quality"],
-            "categories": data["categories"][:3]}
+            "categories": data["categories"][:6], "patterns": data["patterns"],
+            "text": data["text"], "annotations": data["annotations"]}
 
 
 class IndexMapper:

@@ -27,7 +27,7 @@ def test_learns_separable_classes_and_roundtrips(tmp_path):
     loaded = CategoryHead.load(tmp_path / "head.pt", EMB)
     np.testing.assert_allclose(loaded.predict_proba(x), head.predict_proba(x), atol=1e-6)
     top = loaded.predict(x[0], top_k=2)
-    assert top[0]["name"] == "c0" and top[0]["kind"] == "catalog" and len(top) == 2
+    assert top[0]["name"] == "c0" and top[0]["kind"] == "category" and len(top) == 2
 
 
 def test_mismatched_embedder_and_bad_files(tmp_path):

@@ -12,7 +12,10 @@
 4. categories: the catalog's own categories from a linear head over the
    embedding (:mod:`~lens.understanding.category_head`, when trained), and
    ImageNet top-k from the embedder's classifier mapped to the coarse
-   taxonomy of :mod:`lens.taxonomy`.
+   taxonomy of :mod:`lens.taxonomy`; the pattern from a second head;
+5. text: OCR words (:mod:`~lens.understanding.ocr`, when likely);
+6. annotations: weak text labels with scores from all of the above
+   (:mod:`~lens.understanding.annotations`), for text search.
 
 Each signal lives in its own module of this package; this one holds the
 result type and :class:`QueryUnderstanding`, which runs them all.
@@ -32,10 +35,12 @@ import numpy as np
 from lens.config import UnderstandingConfig
 from lens.imageio import image_hash
 from lens.models import ModelStore
-from lens.understanding.category_head import CategoryHead
+from lens.understanding.annotations import annotations
+from lens.understanding.category_head import HEAD_FIELDS, CategoryHead
 from lens.understanding.categories import categories
 from lens.understanding.colors import SalientColor, color_name, foreground_mask, salient_colors
 from lens.understanding.lighting import lighting
+from lens.understanding.ocr import TextReader
 from lens.understanding.quality import quality
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,9 @@ class Understanding:
     lighting: dict = field(default_factory=dict)
     quality: dict = field(default_factory=dict)
     categories: list[dict] = field(default_factory=list)
+    patterns: list[dict] = field(default_factory=list)
+    text: list[dict] = field(default_factory=list)
+    annotations: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -61,15 +69,18 @@ class QueryUnderstanding:
     """Computes an :class:`Understanding`; see the module docstring.
 
     ``class_names`` are the embedder's ImageNet labels (for its logits);
-    ``head`` is the optional catalog-category head.  Results are cached by
+    ``heads`` maps a field (``category``, ``pattern``) to its trained head;
+    ``reader`` reads text (OCR).  Results are cached by
     image hash (``cache_size`` entries, least recently used dropped), so the
     same upload or crop is understood once.
     """
 
     def __init__(self, n_colors: int = 5, top_k: int = 5, class_names: Sequence[str] = (),
-                 head: CategoryHead | None = None, cache_size: int = 256):
+                 heads: dict[str, CategoryHead] | None = None, reader: TextReader | None = None,
+                 cache_size: int = 256):
         self.n_colors, self.top_k = n_colors, top_k
-        self.class_names, self.head = list(class_names), head
+        self.class_names, self.heads = list(class_names), dict(heads or {})
+        self.reader = reader or TextReader("off")
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Understanding] = OrderedDict()
         self._lock = threading.Lock()
@@ -77,15 +88,17 @@ class QueryUnderstanding:
     @classmethod
     def from_config(cls, config: UnderstandingConfig, embedder=None,
                     models: ModelStore | None = None) -> "QueryUnderstanding":
-        """Build from config; the category head comes from the model store when trained."""
-        head = None
-        path = models.find("category_head") if models is not None else None
-        if path is not None:
-            head = CategoryHead.load(path, embedder.settings() if embedder is not None else None)
-        elif models is not None and models.config.category_head:
-            log.warning("%s", str(models.missing("category_head")))
-        return cls(config.colors, config.categories_top_k,
-                   getattr(embedder, "categories", ()), head)
+        """Build from config; trained heads come from the model store when present."""
+        heads = {}
+        for field_name, key in HEAD_FIELDS.items():
+            path = models.find(key) if models is not None else None
+            if path is not None:
+                heads[field_name] = CategoryHead.load(
+                    path, embedder.settings() if embedder is not None else None)
+            elif models is not None and getattr(models.config, key):
+                log.warning("%s", str(models.missing(key)))
+        return cls(config.colors, config.categories_top_k, getattr(embedder, "categories", ()),
+                   heads, TextReader(config.ocr))
 
     def __call__(self, rgb: np.ndarray, vector: np.ndarray | None = None,
                  logits: np.ndarray | None = None) -> Understanding:
@@ -111,7 +124,11 @@ class QueryUnderstanding:
         result.colors = salient_colors(rgb, self.n_colors)
         result.lighting = lighting(rgb)
         result.quality = quality(rgb)
-        if self.head is not None and vector is not None:
-            result.categories.extend(self.head.predict(vector))
+        if vector is not None and "category" in self.heads:
+            result.categories.extend(self.heads["category"].predict(vector))
+        if vector is not None and "pattern" in self.heads:
+            result.patterns = self.heads["pattern"].predict(vector, top_k=2)
         result.categories.extend(categories(logits, self.class_names, self.top_k))
+        result.text = self.reader(rgb)
+        result.annotations = annotations(result.colors, result.categories, result.patterns, result.text)
         return result

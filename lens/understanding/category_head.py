@@ -1,4 +1,4 @@
-"""A linear head over the embeddings for the catalog's own categories.
+"""Linear heads over the embeddings for the catalog's own labels (category, pattern).
 
 As Pinterest trained its skin tone classifier on precomputed visual
 embeddings, this head is one softmax layer ``W x + b`` over the embedder's
@@ -7,8 +7,9 @@ saves to a small checkpoint (``weight``, ``bias``, ``classes``, embedder
 settings) that loads with ``weights_only=True`` and refuses vectors of a
 different embedder.
 
-``lens train-categories --manifest M`` embeds the manifest's products, holds
-out ``holdout`` of them (stratified by category), trains on the rest and
+``lens train-categories --manifest M`` embeds the manifest's products once,
+and for each labelled field (``category``, ``pattern``; :data:`HEAD_FIELDS`)
+holds out ``holdout`` of them (stratified by label), trains on the rest and
 reports held-out accuracy.  Tested in ``tests/test_category_head.py``.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 log = logging.getLogger(__name__)
+HEAD_FIELDS = {"category": "category_head", "pattern": "pattern_head"}  # field -> ModelsConfig key
 EPOCHS = 300          # full-batch L-BFGS converges in well under 300 steps at 1k x 1280
 L2 = 1e-4             # mild weight decay: the classes are few and well separated
 
@@ -30,6 +32,7 @@ class CategoryHead:
     bias: np.ndarray        # (C,)
     classes: list[str]
     embedder: dict
+    field: str = "category"
 
     def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
         """``(N, dim)`` unit vectors -> ``(N, C)`` class probabilities."""
@@ -42,7 +45,7 @@ class CategoryHead:
         """The top-k catalog categories of one vector, each with a probability."""
         probs = self.predict_proba(vector[None, :])[0]
         order = np.argsort(-probs)[:top_k]
-        return [{"kind": "catalog", "name": self.classes[i], "score": round(float(probs[i]), 4)}
+        return [{"kind": self.field, "name": self.classes[i], "score": round(float(probs[i]), 4)}
                 for i in order]
 
     def save(self, path: str | Path) -> None:
@@ -54,7 +57,8 @@ class CategoryHead:
 
         buf = io.BytesIO()
         torch.save({"weight": torch.from_numpy(self.weight), "bias": torch.from_numpy(self.bias),
-                    "classes": list(self.classes), "embedder": dict(self.embedder)}, buf)
+                    "classes": list(self.classes), "embedder": dict(self.embedder),
+                    "field": self.field}, buf)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(Path(path), buf.getvalue())
 
@@ -70,10 +74,11 @@ class CategoryHead:
             raise ValueError(f"category head {path}: trained on embedder {state['embedder']}, "
                              f"but the config gives {expect_embedder}; retrain with `lens train-categories`")
         return cls(state["weight"].numpy(), state["bias"].numpy(), list(state["classes"]),
-                   dict(state["embedder"]))
+                   dict(state["embedder"]), str(state.get("field", "category")))
 
 
-def train_head(vectors: np.ndarray, labels: list[str], embedder: dict, seed: int = 0) -> CategoryHead:
+def train_head(vectors: np.ndarray, labels: list[str], embedder: dict, seed: int = 0,
+               field: str = "category") -> CategoryHead:
     """Fit a softmax layer on ``(N, dim)`` vectors and their string labels."""
     import torch
 
@@ -94,7 +99,7 @@ def train_head(vectors: np.ndarray, labels: list[str], embedder: dict, seed: int
 
     opt.step(closure)
     return CategoryHead(layer.weight.detach().numpy().copy(), layer.bias.detach().numpy().copy(),
-                        classes, embedder)
+                        classes, embedder, field)
 
 
 def stratified_split(labels: list[str], holdout: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -112,27 +117,49 @@ def stratified_split(labels: list[str], holdout: float, seed: int = 0) -> tuple[
     return np.sort(train), np.sort(held)
 
 
-def train_from_manifest(manifest: str | Path, embedder, out: str | Path, holdout: float = 0.2,
-                        seed: int = 0, progress: bool = True) -> dict:
-    """Embed a manifest's products, train on all but ``holdout``, save, return figures."""
+def _embed_products(manifest: str | Path, embedder, progress: bool) -> tuple[list[dict], np.ndarray]:
     from tqdm import tqdm
 
     from lens.imageio import load_image
     from lens.indexing import read_items
 
     items = [i for i in read_items(manifest) if i.get("kind", "product") == "product"]
-    items = [i for i in items if isinstance(i.get("category"), str) and i["category"]]
     if len(items) < 4:
-        raise ValueError(f"{manifest}: needs products with a 'category' field to train on")
+        raise ValueError(f"{manifest}: needs at least 4 products to train on")
     vectors = []
     for start in tqdm(range(0, len(items), 32), desc="embedding", disable=not progress):
         vectors.append(embedder.embed([load_image(i["image"]) for i in items[start:start + 32]]))
-    x = np.concatenate(vectors)
-    labels = [i["category"] for i in items]
-    train, held = stratified_split(labels, holdout, seed)
-    head = train_head(x[train], [labels[i] for i in train], embedder.settings(), seed)
-    accuracy = float(np.mean([head.classes[j] == labels[i]
-                              for i, j in zip(held, head.predict_proba(x[held]).argmax(1))]))
-    head.save(out)
-    return {"products": len(items), "train": len(train), "held_out": len(held),
-            "classes": len(head.classes), "held_out_accuracy": round(accuracy, 4), "saved": str(out)}
+    return items, np.concatenate(vectors)
+
+
+def train_from_manifest(manifest: str | Path, embedder, outs: dict[str, str | Path],
+                        holdout: float = 0.2, seed: int = 0, progress: bool = True) -> dict:
+    """Embed a manifest's products once; train, evaluate and save one head per field.
+
+    ``outs`` maps a field (``category``, ``pattern``) to its checkpoint path.
+    Returns figures per field: sizes and held-out accuracy.
+    """
+    items, x = _embed_products(manifest, embedder, progress)
+    figures: dict = {"products": len(items)}
+    for field, out in outs.items():
+        labelled = [k for k, item in enumerate(items) if isinstance(item.get(field), str) and item[field]]
+        if len(labelled) < 4:
+            raise ValueError(f"{manifest}: fewer than 4 products have a '{field}' field")
+        labels = [items[k][field] for k in labelled]
+        train, held = stratified_split(labels, holdout, seed)
+        rows = np.asarray(labelled)
+        head = train_head(x[rows[train]], [labels[i] for i in train], embedder.settings(), seed, field)
+        predicted = head.predict_proba(x[rows[held]]).argmax(1)
+        accuracy = float(np.mean([head.classes[j] == labels[i] for i, j in zip(held, predicted)]))
+        head.save(out)
+        figures[field] = {"train": len(train), "held_out": len(held), "classes": len(head.classes),
+                          "held_out_accuracy": round(accuracy, 4), "saved": str(out)}
+    return figures
+
+
+def head_paths(config, fields: list[str]) -> dict[str, str]:
+    """Where each field's head goes: ``models.<field>_head``, else ``data/models/<field>.pt``."""
+    unknown = [f for f in fields if f not in HEAD_FIELDS]
+    if unknown:
+        raise ValueError(f"--fields {unknown}: unknown (valid: {', '.join(HEAD_FIELDS)})")
+    return {f: getattr(config.models, HEAD_FIELDS[f]) or f"data/models/{f}.pt" for f in fields}
