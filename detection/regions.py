@@ -16,7 +16,7 @@ import numpy as np
 
 from lens.boxes import Box
 from lens.config import DetectionConfig
-from lens.understanding.colors import foreground_mask
+from lens.understanding.colors import foreground_mask, rgb2lab
 from detection.types import Detection
 
 WORK_SIDE = 256   # proposals on a 256-px thumbnail: boxes are scaled back
@@ -33,8 +33,6 @@ class RegionProposer:
         return cls(config.min_region_fraction, config.max_regions)
 
     def __call__(self, rgb: np.ndarray) -> list[Detection]:
-        from skimage.color import rgb2lab
-
         h, w = rgb.shape[:2]
         if min(h, w) < 16:
             return []

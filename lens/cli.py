@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     from lens.evaluation import add_eval_arguments
 
     add_eval_arguments(esub.add_parser("retrieval", help="top-1 / recall@10 of perturbed products"))
+    add_eval_arguments(esub.add_parser("colors", help="dominant colour under each lighting condition"))
 
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
     d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
@@ -174,9 +175,14 @@ def cmd_eval(args, config) -> int:
     from lens import evaluation as ev
 
     folder = ev.eval_catalog(args)
-    lens = ev.build_eval_lens(config, folder)
-    figures = ev.retrieval_figures(lens, ev.read_manifest(folder), args.seed)
-    ev.print_figures(f"retrieval on {folder}", figures, args.json_out)
+    if args.evaluation == "colors":
+        from lens.understanding.color_eval import color_figures
+
+        figures = color_figures(ev.read_manifest(folder), args.seed)
+    else:
+        lens = ev.build_eval_lens(config, folder)
+        figures = ev.retrieval_figures(lens, ev.read_manifest(folder), args.seed)
+    ev.print_figures(f"{args.evaluation} on {folder}", figures, args.json_out)
     return 0
 
 

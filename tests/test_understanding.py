@@ -81,3 +81,83 @@ def test_results_are_cached_by_image_hash(monkeypatch):
     q(skimage.data.rocket())                  # evicts coffee (least recently used)
     q(img)
     assert len(calls) == 4
+
+
+# ---- issue 3: lighting, quality and colours against the synthetic ground truth ----
+
+@pytest.fixture(scope="module")
+def product_records():
+    from lens.synth.spec import make_product
+
+    return [make_product(0, i) for i in range(24)]
+
+
+@pytest.fixture(scope="module")
+def scene_rgb():
+    from lens.synth.scene import render_scene
+
+    img, _ = render_scene(0, 1, 60)
+    return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _lit(rgb, kind, strength):
+    from lens.synth.perturb import apply_lighting
+
+    return np.clip(apply_lighting(rgb.astype(np.float32) / 255, kind, strength) * 255 + 0.5,
+                   0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("which", ["product", "scene", "astronaut"])
+def test_lighting_moves_monotonically_with_the_synthetic_parameters(which, product_records, scene_rgb):
+    from lens.synth import render_product_view
+    from lens.understanding.lighting import lighting
+
+    base = {"product": lambda: render_product_view(product_records[3], None, 1),
+            "scene": lambda: scene_rgb, "astronaut": skimage.data.astronaut}[which]()
+    strengths = [0.0, 0.33, 0.66, 1.0]
+    dim = [lighting(_lit(base, "dim", s))["brightness"] for s in strengths]
+    bright = [lighting(_lit(base, "bright", s))["brightness"] for s in strengths]
+    warm = [lighting(_lit(base, "warm", s))["color_temperature_k"] for s in strengths]
+    cool = [lighting(_lit(base, "cool", s))["color_temperature_k"] for s in strengths]
+    none = lighting(base)
+    assert dim == sorted(dim, reverse=True) and dim[-1] < none["brightness"]
+    assert bright == sorted(bright) and bright[0] > none["brightness"]
+    assert warm == sorted(warm, reverse=True) and warm[-1] < none["color_temperature_k"]
+    assert cool == sorted(cool) and cool[-1] > none["color_temperature_k"]
+    assert lighting(_lit(base, "warm", 1.0))["cast_b"] > lighting(_lit(base, "cool", 1.0))["cast_b"]
+    assert lighting(_lit(base, "warm", 1.0))["cast"] == "warm"
+    assert lighting(_lit(base, "cool", 1.0))["cast"] == "cool"
+    assert lighting((base * 0.12).astype(np.uint8))["low_light"] and not none["low_light"]
+
+
+@pytest.mark.parametrize("which", ["scene", "astronaut", "coffee", "chelsea"])
+def test_quality_is_monotonic_in_blur_noise_and_jpeg(which, scene_rgb):
+    from lens.synth.perturb import jpeg_roundtrip
+    from lens.understanding.quality import quality
+
+    base = scene_rgb if which == "scene" else getattr(skimage.data, which)()
+    rng = np.random.default_rng(0)
+    blur = [quality(cv2.GaussianBlur(base, (0, 0), s) if s else base) for s in (0, 1, 2, 4)]
+    noise = [quality(np.clip(base + rng.normal(0, s, base.shape), 0, 255).astype(np.uint8))
+             for s in (0, 4, 10, 20)]
+    jpeg = [quality(jpeg_roundtrip(base, q)) for q in (95, 60, 30, 10)]
+    for series, key, direction in [(blur, "sharpness", -1), (noise, "noise_sigma", 1),
+                                   (jpeg, "blockiness", 1)]:
+        values = [q[key] for q in series]
+        assert values == sorted(values, reverse=direction < 0), (key, values)
+    for series in (blur, noise, jpeg):
+        scores = [q["score"] for q in series]
+        # non-increasing up to 0.001: a slight blur also smooths a photo's own
+        # JPEG grid, worth a few ten-thousandths while sharpness is saturated
+        assert all(a >= b - 1e-3 for a, b in zip(scores, scores[1:])), scores
+        assert 0 <= scores[-1] < scores[0] - 0.1 and scores[0] <= 1, scores
+
+
+def test_colour_evaluation_meets_the_goal_on_a_small_set(product_records):
+    from lens.understanding.color_eval import color_figures
+
+    figures = color_figures(product_records, seed=1, progress=False)
+    assert figures["products"] == 24
+    for condition in ("none", "dim", "warm", "cool"):
+        assert figures[f"{condition} name"] >= 0.85, figures
+    assert figures["all name"] >= 0.85 and figures["all dE<=10"] >= 0.85, figures

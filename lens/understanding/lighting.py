@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from skimage.color import rgb2lab
-
-from lens.understanding.colors import WORK_SIDE, thumbnail
+from lens.understanding.colors import WORK_SIDE, rgb2lab, thumbnail
 
 BLUR_SIDE = 256          # grey statistics at a fixed size so they compare across inputs
 LOW_LIGHT_L = 25.0       # mean L* under 25 reads as a dark photo
@@ -65,7 +63,7 @@ def lighting(rgb: np.ndarray) -> dict:
     lum = rgb2lab(thumbnail(rgb, WORK_SIDE))[..., 0]
     lin = illuminant(rgb)
     gamma = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055)
-    cast_lab = rgb2lab(gamma.reshape(1, 1, 3))[0, 0]
+    cast_lab = rgb2lab(gamma.reshape(1, 1, 3))[0, 0].astype(np.float64)
     cct = color_temperature(lin)
     label = "warm" if cct < WARM_BELOW_K else "cool" if cct > COOL_ABOVE_K else "neutral"
     return {"brightness": round(float(lum.mean() / 100), 4),

@@ -12,13 +12,15 @@
 * ``score`` in 0..1, a weighted geometric mean of four factors::
 
       s_blur  = min(1, log10(1 + sharpness) / log10(1 + 500))
-      s_noise = 1 / (1 + (noise_sigma / 8)^2)          # sigma 8 -> 0.5
+      s_noise = 1 / (1 + (max(0, noise_sigma - 2.5) / 8)^2)   # sigma 10.5 -> 0.5
       s_jpeg  = 1 / (1 + (blockiness / 0.5)^2)         # blockiness 0.5 (JPEG q~40) -> 0.5
       s_res   = min(1, min_side / 256)
       score   = s_blur^0.4 * s_noise^0.25 * s_jpeg^0.2 * s_res^0.15
 
   Blur weighs most because it hurts recognition most; resolution least
-  because everything is resized to 224 px for embedding anyway.
+  because everything is resized to 224 px for embedding anyway.  Noise under
+  2.5 grey levels costs nothing: it is invisible, and fine fabric or film
+  texture reads as that much.
 
 Tested in ``tests/test_understanding.py`` (monotonic in blur, noise and JPEG
 quality on ``skimage.data`` photos and synthetic scenes).
@@ -31,6 +33,7 @@ import numpy as np
 from lens.understanding.colors import thumbnail
 from lens.understanding.lighting import BLUR_SIDE
 
+NOISE_FLOOR = 2.5        # grey levels of noise nobody sees (and texture reads as)
 CROP = 512               # noise and blockiness on at most 512x512 native pixels (~3 ms)
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
 
@@ -70,7 +73,7 @@ def blockiness(gray: np.ndarray) -> float:
 
 def quality_score(sharpness: float, noise: float, block: float, min_side: int) -> float:
     s_blur = min(1.0, np.log10(1 + sharpness) / np.log10(1 + 500))
-    s_noise = 1.0 / (1.0 + (noise / 8.0) ** 2)
+    s_noise = 1.0 / (1.0 + (max(0.0, noise - NOISE_FLOOR) / 8.0) ** 2)
     s_jpeg = 1.0 / (1.0 + (block / 0.5) ** 2)
     s_res = min(1.0, min_side / 256.0)
     return float(s_blur ** 0.4 * s_noise ** 0.25 * s_jpeg ** 0.2 * s_res ** 0.15)
