@@ -5,10 +5,11 @@
 1. decode: :func:`lens.imageio.load_image` (any mode, EXIF, size guard);
 2. detect: :class:`detection.pipeline.DetectionPipeline` -> regions (faces,
    objects) in pixel x1, y1, x2, y2;
-3. embed + classify: :class:`lens.embeddings.Embedder` on the whole image,
-   or on the user's box when one is given;
+3. embed + classify, in one batch: :class:`lens.embeddings.Embedder` on the
+   whole image (or the user's box when one is given) and on every object crop;
 4. understand: :class:`lens.understanding.QueryUnderstanding` (colours,
-   lighting, quality, categories);
+   lighting, quality, categories, patterns, text, annotations) for the query
+   and for every object crop (``understanding.crops``);
 5. retrieve: every configured source (:mod:`blender.sources`);
 6. blend: :func:`blender.blend.blend` -> the ranked page, with each item's
    stored metadata.
@@ -40,6 +41,11 @@ from lens.understanding import QueryUnderstanding
 
 log = logging.getLogger(__name__)
 RESULT_FIELDS = ("title", "kind", "category", "color", "pattern", "image", "width", "height")
+
+
+def _brief(understanding: dict) -> dict:
+    """A crop's understanding without the heavy parts (what the UI shows per hotspot)."""
+    return {k: understanding[k] for k in ("colors", "categories", "patterns", "annotations", "quality")}
 
 
 @dataclass
@@ -96,11 +102,17 @@ class Lens:
         with timed("detect"):
             regions = self.detector(rgb)
         target = rgb if query_box is None else self._crop(rgb, query_box)
+        objects = [r for r in regions if r.label != "face"] if self.config.understanding.crops else []
+        crops = [self._crop(rgb, r.box) for r in objects]
         with timed("embed"):
-            vectors, logits = self.embedder.embed_and_classify([target])
+            vectors, logits = self.embedder.embed_and_classify([target, *crops])
         with timed("understand"):
             understanding = self.understanding(target, vectors[0],
                                                None if logits is None else logits[0])
+            region_dicts = [d.to_dict() for d in regions]
+            for i, (region, crop) in enumerate(zip(objects, crops), 1):
+                u = self.understanding(crop, vectors[i], None if logits is None else logits[i])
+                region_dicts[regions.index(region)]["understanding"] = _brief(u.to_dict())
         query = SourceQuery(vectors[0], query_box.as_list() if query_box else None)
         candidates = []
         for source in self.sources:
@@ -110,7 +122,7 @@ class Lens:
             results = self._page(blend(candidates, k))
         timings["total"] = round(sum(timings.values()), 2)
         return LensResult({"width": w, "height": h, "hash": image_hash(rgb)},
-                          [d.to_dict() for d in regions], understanding.to_dict(), results,
+                          region_dicts, understanding.to_dict(), results,
                           query_box.as_list() if query_box else None,
                           [s.name for s in self.sources], timings)
 

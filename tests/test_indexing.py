@@ -74,6 +74,9 @@ def test_index_then_query_then_reopen(request, lens_factory, image_folder, backe
     result = lens(str(image_folder / "navy.png"), k=3)
     assert result.results[0]["id"] == "navy" and result.results[0]["sources"] == ["visual"]
     assert set(result.timings_ms) >= {"decode", "detect", "embed", "understand", "source.visual", "total"}
+    (region,) = [r for r in result.regions if r["label"] == "object"]
+    assert region["understanding"]["colors"][0]["name"] == "navy"      # every crop is understood
+    assert any(a["text"] == "navy" for a in result.understanding["annotations"])
     # reopening does not recompute: everything is skipped
     again = lens_factory(*overrides)
     report = run_indexing(read_items(image_folder), IndexMapper(again.embedder, again.understanding),

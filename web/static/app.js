@@ -20,8 +20,7 @@
       body = await resp.json();
       if (!resp.ok) { setStatus("Error: " + (body.error || resp.status)); return; }
     } catch (err) { setStatus("Error: " + err); return; }
-    if (!box) drawHotspots(body);
-    showUnderstanding(body.understanding);
+    if (!box) { drawHotspots(body); showUnderstanding(body.understanding, "the photo"); }
     showResults(body.results);
     setStatus(`${body.results.length} results in ${Math.round(body.timings_ms.total)} ms`);
   }
@@ -42,23 +41,27 @@
       dot.addEventListener("click", () => {
         layer.querySelectorAll(".hotspot").forEach((d) => d.classList.remove("active"));
         dot.classList.add("active");
+        if (r.understanding) showUnderstanding(r.understanding, `${r.label} ${i + 1}`);
         search(r.box);
       });
       layer.appendChild(dot);
     });
   }
 
-  function showUnderstanding(u) {
+  function showUnderstanding(u, what) {
     const panel = $("understanding");
     panel.hidden = false;
-    const swatches = u.colors.map((c) =>
-      `<li><span class="swatch" style="background:${c.hex}"></span>${c.name} ${Math.round(c.weight * 100)}%</li>`).join("");
-    const cats = u.categories.filter((c) => c.kind === "coarse")
-      .map((c) => `<li class="chip">${c.name}</li>`).join("");
-    const light = u.lighting.brightness !== undefined
-      ? `brightness ${u.lighting.brightness.toFixed(2)}, contrast ${u.lighting.contrast.toFixed(2)}` : "";
-    panel.innerHTML = `<h2>What Lens sees</h2><ul class="swatches">${swatches}</ul>` +
-      `<ul class="chips">${cats}</ul><p class="light">${light}</p>`;
+    const esc = (t) => String(t).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
+    const swatches = (u.colors || []).map((c) =>
+      `<li><span class="swatch" style="background:${esc(c.hex)}"></span>${esc(c.name)} ${Math.round(c.weight * 100)}%</li>`).join("");
+    const chips = (u.annotations || []).slice(0, 8)
+      .map((a) => `<li class="chip" title="${esc(a.kind)} ${a.score.toFixed(2)}">${esc(a.text)}</li>`).join("");
+    const L = u.lighting || {}, Q = u.quality || {};
+    const light = L.brightness !== undefined
+      ? `Lighting: ${esc(L.cast)}, ~${L.color_temperature_k} K, brightness ${L.brightness.toFixed(2)}${L.low_light ? ", low light" : ""}` : "";
+    const quality = Q.score !== undefined ? `Quality ${Q.score.toFixed(2)} (sharpness ${Math.round(Q.sharpness)})` : "";
+    panel.innerHTML = `<h2>What Lens sees in ${esc(what)}</h2><ul class="swatches">${swatches}</ul>` +
+      `<ul class="chips">${chips}</ul><p class="light">${light}</p><p class="light">${quality}</p>`;
   }
 
   function showResults(results) {
