@@ -3,7 +3,7 @@
 * ``sharpness``: variance of the Laplacian of the grey image resized to 256 px
   on its long side (so it compares across sizes; lower = blurrier).
 * ``noise_sigma``: Immerkaer's fast noise estimate (1996) on a centre crop of
-  up to 512 px at native resolution, edges (Sobel > 90th percentile) excluded;
+  up to 256 px at native resolution, edges (Sobel > 90th percentile) excluded;
   in 0-255 grey levels.
 * ``blockiness``: JPEG 8x8 grid strength on the same crop: mean absolute step
   across block boundaries over the mean step inside blocks, minus 1
@@ -34,7 +34,7 @@ from lens.understanding.colors import thumbnail
 from lens.understanding.lighting import BLUR_SIDE
 
 NOISE_FLOOR = 2.5        # grey levels of noise nobody sees (and texture reads as)
-CROP = 512               # noise and blockiness on at most 512x512 native pixels (~3 ms)
+CROP = 256               # noise and blockiness on at most 256x256 native pixels: 65k samples, ~3 ms
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
 
 
@@ -51,7 +51,9 @@ def noise_sigma(gray: np.ndarray) -> float:
         return 0.0
     response = np.abs(cv2.filter2D(gray, cv2.CV_64F, _IMMERKAER))[1:-1, 1:-1]
     edges = np.hypot(cv2.Sobel(gray, cv2.CV_64F, 1, 0), cv2.Sobel(gray, cv2.CV_64F, 0, 1))[1:-1, 1:-1]
-    flat = edges <= np.percentile(edges, 90)
+    values = edges.ravel()
+    cut = int(0.9 * (values.size - 1))
+    flat = edges <= np.partition(values, cut)[cut]      # 90th percentile in O(n)
     if not flat.any():
         return 0.0
     return float(np.sqrt(np.pi / 2) * response[flat].mean() / 6.0)
