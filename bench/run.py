@@ -8,6 +8,11 @@ Sections (each a function returning a dict of named figures):
 * ``query``: per-stage median and p95 latency of ``Lens(image)`` over
   perturbed product photos;
 * ``retrieval``: ``lens eval retrieval`` figures (top-1, recall@10);
+* ``understanding``: median / p95 ms of each query-understanding signal and
+  of the whole layer (OCR excluded) on 640-px images (goal: 60 ms median);
+* ``colors``: ``lens eval colors`` per lighting condition (goal: name right
+  and CIEDE2000 <= 10 for 90%);
+* ``heads``: held-out accuracy of the category and pattern heads (goal: 90%);
 * ``memory``: peak resident memory of this process.
 
 Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
@@ -87,6 +92,60 @@ def bench_retrieval(lens, folder: Path) -> dict:
     return retrieval_figures(lens, read_manifest(folder), seed=0, progress=False)
 
 
+def bench_understanding(folder: Path, n: int = 40) -> dict:
+    """Per-signal and whole-layer latency (OCR off) on 640-px scenes and photos."""
+    import cv2
+    import skimage.data
+
+    from lens.evaluation import read_manifest
+    from lens.imageio import load_image
+    from lens.understanding import QueryUnderstanding
+    from lens.understanding.colors import salient_colors
+    from lens.understanding.lighting import lighting
+    from lens.understanding.quality import quality
+
+    scenes = [r for r in read_manifest(folder) if r["kind"] == "scene"][:n]
+    images = [cv2.resize(load_image(folder / r["image"]), (640, 480)) for r in scenes]
+    images += [cv2.resize(getattr(skimage.data, name)(), (640, 480))
+               for name in ("astronaut", "coffee", "chelsea", "rocket")]
+    parts = {"colors": salient_colors, "lighting": lighting, "quality": quality}
+    out: dict = {"images": len(images), "size": "640x480", "goal_median_ms": 60}
+    for name, fn in parts.items():
+        times = []
+        for rgb in images:
+            start = time.perf_counter()
+            fn(rgb)
+            times.append((time.perf_counter() - start) * 1000)
+        out[name] = _ms(times)
+    layer, times = QueryUnderstanding(cache_size=0), []
+    for rgb in images:
+        start = time.perf_counter()
+        layer(rgb)
+        times.append((time.perf_counter() - start) * 1000)
+    out["whole layer"] = _ms(times)
+    return out
+
+
+def bench_colors(folder: Path, n: int = 300) -> dict:
+    from lens.evaluation import read_manifest
+    from lens.understanding.color_eval import color_figures
+
+    products = [r for r in read_manifest(folder) if r["kind"] == "product"][:n]
+    return color_figures(products, seed=0, progress=False)
+
+
+def bench_heads(config, folder: Path) -> dict:
+    from lens.embeddings import make_embedder
+    from lens.models import ModelStore
+    from lens.understanding.category_head import train_from_manifest
+
+    embedder = make_embedder(config.embedder, ModelStore.from_config(config.models))
+    outs = {f: str(WORK / f"{f}_head.pt") for f in ("category", "pattern")}
+    figures = train_from_manifest(folder, embedder, outs, progress=False)
+    return {f"{f} held-out accuracy": figures[f]["held_out_accuracy"] for f in outs} | {
+        "held-out products": figures["category"]["held_out"], "goal": 0.9}
+
+
 def to_markdown(report: dict) -> str:
     lines = [f"# Lens benchmark — {report['date']}", "",
              f"Machine: {report['machine']}", ""]
@@ -117,6 +176,12 @@ def main(argv=None) -> int:
     print(f"query: total {sections['query']['total']}", flush=True)
     sections["retrieval"] = bench_retrieval(lens, folder)
     print(f"retrieval: {sections['retrieval']}", flush=True)
+    sections["understanding"] = bench_understanding(folder)
+    print(f"understanding: whole layer {sections['understanding']['whole layer']}", flush=True)
+    sections["colors"] = bench_colors(folder)
+    print(f"colors: {sections['colors']}", flush=True)
+    sections["heads"] = bench_heads(config, folder)
+    print(f"heads: {sections['heads']}", flush=True)
     sections["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "
