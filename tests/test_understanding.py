@@ -161,3 +161,48 @@ def test_colour_evaluation_meets_the_goal_on_a_small_set(product_records):
     for condition in ("none", "dim", "warm", "cool"):
         assert figures[f"{condition} name"] >= 0.85, figures
     assert figures["all name"] >= 0.85 and figures["all dE<=10"] >= 0.85, figures
+
+
+# ---- issue 3: every mode and size in the bad-input list gives a valid result ----
+
+def _encoded(mode: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    rgb = skimage.data.astronaut()[::4, ::4]
+    if mode == "I;16":
+        img = Image.fromarray(rgb[..., 0].astype(np.uint16) * 257)
+    elif mode == "RGBA":
+        img = Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)]), "RGBA")
+    else:
+        img = Image.fromarray(rgb).convert(mode)
+    buf = io.BytesIO()
+    img.save(buf, format="TIFF" if mode in ("CMYK", "I;16") else "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK", "I;16", "P", "RGBA", "LA"])
+def test_every_decoded_mode_is_understood(mode):
+    from lens.imageio import load_image
+
+    result = QueryUnderstanding()(load_image(_encoded(mode)))
+    assert result.colors and result.lighting and 0 <= result.quality["score"] <= 1
+
+
+@pytest.mark.parametrize("shape, fill", [((20, 20, 3), 128), ((31, 400, 3), 90), ((64, 64, 3), 0),
+                                         ((64, 64, 3), 255), ((2, 2, 3), 30)])
+def test_tiny_black_and_white_images_abstain_with_reasons(shape, fill):
+    result = QueryUnderstanding()(np.full(shape, fill, np.uint8)).to_dict()
+    assert isinstance(result["colors"], list) and isinstance(result["annotations"], list)
+    if min(shape[:2]) < 8:
+        assert result["notes"]
+    if fill in (0, 255) and min(shape[:2]) >= 8:
+        assert result["quality"]["sharpness"] == 0.0
+
+
+def test_over_50_megapixels_is_understood():
+    huge = np.full((7200, 7200, 3), 238, np.uint8)        # 51.8 MP, a studio-white backdrop
+    huge[3000:4000, 3000:5000] = (200, 30, 40)
+    result = QueryUnderstanding()(huge)
+    assert result.colors[0].name == "red" and result.quality["megapixels"] > 50
