@@ -49,6 +49,10 @@ class Box:
         dx, dy = self.width * fraction, self.height * fraction
         return Box(self.x1 - dx, self.y1 - dy, self.x2 + dx, self.y2 + dy)
 
+    def scale(self, factor: float) -> "Box":
+        """The same box in an image resized by ``factor``."""
+        return Box(self.x1 * factor, self.y1 * factor, self.x2 * factor, self.y2 * factor)
+
     def to_int(self) -> tuple[int, int, int, int]:
         """Integer slice bounds, rounded outwards."""
         return (int(np.floor(self.x1)), int(np.floor(self.y1)),

@@ -92,6 +92,9 @@ class QueryConfig:
     # A query's own crops are searched too when they cover less than this
     # fraction of the image (bigger ones are the whole image again).
     region_query_max_fraction: float = 0.8
+    # Larger photos are processed at this long side (boxes are reported in the
+    # original pixels): detection and colours gain nothing above it.
+    max_side: int = 2048
 
 
 @dataclass
@@ -99,7 +102,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     max_upload_mb: int = 20          # phone photos are 3-12 MB
-    max_pixels: int = 50_000_000     # decompression-bomb guard, see lens.imageio
+    max_pixels: int = 100_000_000    # decompression-bomb guard, see lens.imageio
 
 
 @dataclass

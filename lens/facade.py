@@ -43,6 +43,29 @@ log = logging.getLogger(__name__)
 RESULT_FIELDS = ("title", "kind", "category", "color", "pattern", "image", "width", "height")
 
 
+def _working_copy(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """``rgb`` resized so its long side is at most ``max_side``, and the factor used."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    factor = min(1.0, max_side / max(h, w))
+    if factor >= 1.0:
+        return rgb, 1.0
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), factor
+
+
+def _in_original(detection, factor: float) -> dict:
+    """A detection found on the working copy, with its box in original pixels."""
+    out = detection.to_dict()
+    if factor != 1.0:
+        out["box"] = detection.box.scale(1.0 / factor).as_list()
+        if "keypoints" in out:
+            out["keypoints"] = {k: [round(x / factor, 1), round(y / factor, 1)]
+                                for k, (x, y) in out["keypoints"].items()}
+    return out
+
+
 def _brief(understanding: dict) -> dict:
     """A crop's understanding without the heavy parts (what the UI shows per hotspot)."""
     return {k: understanding[k] for k in ("colors", "categories", "patterns", "annotations", "quality")}
@@ -94,14 +117,15 @@ class Lens:
         if k < 1:
             raise ValueError(f"k {k}: must be at least 1")
         with timed("decode"):
-            rgb = load_image(image, self.config.server.max_pixels)
-        h, w = rgb.shape[:2]
+            original = load_image(image, self.config.server.max_pixels)
+            rgb, factor = _working_copy(original, self.config.query.max_side)
+        h, w = original.shape[:2]
         query_box = None
         if box is not None:
             query_box = box if isinstance(box, Box) else make_box(box, (w, h))
         with timed("detect"):
             regions = self.detector(rgb)
-        target = rgb if query_box is None else self._crop(rgb, query_box)
+        target = rgb if query_box is None else self._crop(rgb, query_box.scale(factor))
         objects = [r for r in regions if r.label != "face"] if self.config.understanding.crops else []
         crops = [self._crop(rgb, r.box) for r in objects]
         with timed("embed"):
@@ -109,7 +133,7 @@ class Lens:
         with timed("understand"):
             understanding = self.understanding(target, vectors[0],
                                                None if logits is None else logits[0])
-            region_dicts = [d.to_dict() for d in regions]
+            region_dicts = [_in_original(d, factor) for d in regions]
             for i, (region, crop) in enumerate(zip(objects, crops), 1):
                 u = self.understanding(crop, vectors[i], None if logits is None else logits[i])
                 region_dicts[regions.index(region)]["understanding"] = _brief(u.to_dict())
@@ -121,7 +145,7 @@ class Lens:
         with timed("blend"):
             results = self._page(blend(candidates, k))
         timings["total"] = round(sum(timings.values()), 2)
-        return LensResult({"width": w, "height": h, "hash": image_hash(rgb)},
+        return LensResult({"width": w, "height": h, "hash": image_hash(original)},
                           region_dicts, understanding.to_dict(), results,
                           query_box.as_list() if query_box else None,
                           [s.name for s in self.sources], timings)

@@ -21,9 +21,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
 
-# 50 megapixels: the largest image query understanding must accept (issue 3);
-# anything larger is treated as a decompression bomb.
-DEFAULT_MAX_PIXELS = 50_000_000
+# 100 megapixels: above the largest camera sensors (query understanding must
+# accept over 50 MP); anything larger is treated as a decompression bomb.
+DEFAULT_MAX_PIXELS = 100_000_000
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 

@@ -124,3 +124,20 @@ def test_query_box_and_bad_box(lens_factory, image_folder):
 def test_query_on_empty_catalog_is_empty(lens_factory):
     result = lens_factory()(np.full((64, 64, 3), 200, np.uint8))
     assert result.results == []
+
+
+def test_large_photo_is_processed_small_and_answered_in_original_pixels(lens_factory, image_folder):
+    import cv2
+
+    from tests.conftest import solid_image
+
+    lens = lens_factory()
+    run_indexing(read_items(image_folder), IndexMapper(lens.embedder, lens.understanding),
+                 CatalogWriter(lens.catalog), progress=False)
+    big = cv2.resize(solid_image((36, 84, 181)), (4000, 3000), interpolation=cv2.INTER_NEAREST)
+    result = lens(big, k=2)
+    assert (result.image["width"], result.image["height"]) == (4000, 3000)
+    (region,) = [r for r in result.regions if r["label"] == "object"]
+    assert region["box"] == pytest.approx([1000, 750, 3000, 2250], abs=20)
+    boxed = lens(big, box=[1000, 750, 3000, 2250], k=1)
+    assert boxed.query_box == [1000, 750, 3000, 2250] and boxed.results
