@@ -16,14 +16,28 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def isolated(tmp_path) -> list[str]:
+    """Overrides that keep every path a test may write (catalog, trained heads) in tmp_path."""
+    from lens.understanding.category_head import HEAD_FIELDS
+
+    return [f"catalog.path={tmp_path / 'catalog'}",
+            *(f"models.{key}={tmp_path / (key + '.pt')}" for key in HEAD_FIELDS.values())]
+
+
+def no_heads() -> list[str]:
+    """CLI arguments that make a subprocess ignore any trained heads in the working tree."""
+    from lens.understanding.category_head import HEAD_FIELDS
+
+    return [arg for key in HEAD_FIELDS.values() for arg in ("--set", f"models.{key}=")]
+
+
 @pytest.fixture
 def config_factory(tmp_path):
-    """``make(name="demo", *overrides)`` -> a LensConfig whose catalog lives in tmp_path."""
+    """``make(name="demo", *overrides)`` -> a LensConfig whose catalog and heads live in tmp_path."""
     from lens.config import load_config
 
     def make(name: str = "demo", *overrides: str):
-        return load_config(name, [f"catalog.path={tmp_path / 'catalog'}",
-                                  f"models.category_head={tmp_path / 'categories.pt'}", *overrides])
+        return load_config(name, [*isolated(tmp_path), *overrides])
     return make
 
 

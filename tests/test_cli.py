@@ -5,11 +5,12 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, no_heads
 
 
 def run(*args, cwd=None):
-    proc = subprocess.run([sys.executable, "-m", "lens.cli", *args], cwd=cwd or ROOT,
+    """``lens ARGS`` in a subprocess, ignoring trained heads in the working tree."""
+    proc = subprocess.run([sys.executable, "-m", "lens.cli", *no_heads(), *args], cwd=cwd or ROOT,
                           capture_output=True, text=True, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
 

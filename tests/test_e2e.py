@@ -11,7 +11,7 @@ import pytest
 
 from lens.evaluation import read_manifest, retrieval_figures
 from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
-from tests.conftest import ROOT
+from tests.conftest import ROOT, isolated, no_heads
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +21,7 @@ def indexed(small_catalog, embedder, detector, tmp_path_factory):
     from lens.facade import Lens
     from lens.understanding import QueryUnderstanding
 
-    work = tmp_path_factory.mktemp("e2e")
-    config = load_config("demo", [f"catalog.path={work / 'catalog'}",
-                                  f"models.category_head={work / 'categories.pt'}"])
+    config = load_config("demo", isolated(tmp_path_factory.mktemp("e2e")))
     lens = Lens(config, embedder, detector, QueryUnderstanding(class_names=embedder.categories),
                 Catalog.open(config, embedder.settings()))
     report = run_indexing(read_items(small_catalog), IndexMapper(embedder, lens.understanding),
@@ -60,7 +58,7 @@ def test_box_on_a_scene_object_finds_that_product(indexed, small_catalog):
 
 def test_eval_and_demo_commands(small_catalog, tmp_path):
     out = tmp_path / "figures.json"
-    proc = subprocess.run([sys.executable, "-m", "lens.cli", "--config", "demo", "eval", "retrieval",
+    proc = subprocess.run([sys.executable, "-m", "lens.cli", *no_heads(), "--config", "demo", "eval", "retrieval",
                            "--catalog", str(small_catalog), "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -69,12 +67,13 @@ def test_eval_and_demo_commands(small_catalog, tmp_path):
 
 
 def test_demo_no_serve_prints_results(tmp_path):
+    sets = [f"demo.synth_dir={tmp_path / 'synth'}", "demo.products=40", "demo.scenes=12",
+            *isolated(tmp_path)]
     proc = subprocess.run(
         [sys.executable, "-m", "lens.cli", "--config", "demo",
-         "--set", f"demo.synth_dir={tmp_path / 'synth'}", "--set", "demo.products=40",
-         "--set", "demo.scenes=12", "--set", f"catalog.path={tmp_path / 'catalog'}",
-         "--set", f"models.category_head={tmp_path / 'categories.pt'}",
-         "demo", "--no-serve"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+         *(arg for s in sets for arg in ("--set", s)), "demo", "--no-serve"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "rank" in proc.stdout and "<- the product" in proc.stdout
-    assert "held-out accuracy" in proc.stdout and (tmp_path / "categories.pt").is_file()
+    assert "category: held-out accuracy" in proc.stdout and "pattern: held-out accuracy" in proc.stdout
+    assert (tmp_path / "category_head.pt").is_file() and (tmp_path / "pattern_head.pt").is_file()

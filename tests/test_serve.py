@@ -6,7 +6,7 @@ import sys
 import time
 import urllib.request
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, no_heads
 
 
 def _free_port() -> int:
@@ -17,7 +17,7 @@ def _free_port() -> int:
 
 def test_serve_answers_health_and_page(tmp_path):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "lens.cli", "--config", "demo", "serve",
+    proc = subprocess.Popen([sys.executable, "-m", "lens.cli", *no_heads(), "--config", "demo", "serve",
                              "--port", str(port), "--catalog", str(tmp_path / "catalog")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
