@@ -1,7 +1,8 @@
 """The ``lens`` command line.  Every command prints one line per error and exits non-zero.
 
 Commands: ``models`` (list / fetch / prepare), ``synth``, ``index``,
-``query``, ``serve``, ``train-categories``, ``eval retrieval``, ``demo``.  Global options:
+``query``, ``serve``, ``train-categories``, ``eval retrieval|colors|skin-tone|body-type``,
+``demo``.  Global options:
 ``--config NAME|PATH`` and ``--set key=value`` (repeatable) for any config key.
 """
 from __future__ import annotations
@@ -65,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_eval_arguments(esub.add_parser("retrieval", help="top-1 / recall@10 of perturbed products"))
     add_eval_arguments(esub.add_parser("colors", help="dominant colour under each lighting condition"))
+    add_eval_arguments(esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, "
+                                                        "synthetic people)"))
+    add_eval_arguments(esub.add_parser("body-type", help="per-range body type figures (synthetic people)"))
 
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
     d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
@@ -174,6 +178,16 @@ def cmd_train_categories(args, config) -> int:
 def cmd_eval(args, config) -> int:
     from lens import evaluation as ev
 
+    if args.evaluation == "skin-tone":
+        from lens.understanding.skin_eval import skin_tone_eval
+
+        skin_tone_eval(args)
+        return 0
+    if args.evaluation == "body-type":
+        from lens.understanding.body_eval import body_type_eval
+
+        body_type_eval(args)
+        return 0
     folder = ev.eval_catalog(args)
     if args.evaluation == "colors":
         from lens.understanding.color_eval import color_figures

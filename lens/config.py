@@ -84,6 +84,10 @@ class UnderstandingConfig:
     # Understand every detected object crop too (colours, categories, pattern
     # per hotspot); ~5-10 ms a crop, cached by image hash.
     crops: bool = True
+    # Inclusive signals, for representation and diversity only (never to
+    # filter people): skin tone per face, body type per full-body person.
+    skin_tone: bool = True
+    body_type: bool = True
 
 
 @dataclass

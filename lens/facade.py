@@ -66,6 +66,19 @@ def _in_original(detection, factor: float) -> dict:
     return out
 
 
+def _people_in_original(understanding: dict, factor: float, query_box: Box | None) -> dict:
+    """Face and person boxes of the (working-copy or box-crop) understanding, in original pixels."""
+    dx, dy = (query_box.x1, query_box.y1) if query_box is not None else (0.0, 0.0)
+    scale = 1.0 if query_box is not None else 1.0 / factor
+    for entry, key in [*((t, "face_box") for t in understanding.get("skin_tones", [])),
+                       *((b, "person_box") for b in understanding.get("body_types", []))]:
+        if entry.get(key):
+            x1, y1, x2, y2 = entry[key]
+            entry[key] = Box(x1 * scale + dx, y1 * scale + dy, x2 * scale + dx,
+                             y2 * scale + dy).as_list()
+    return understanding
+
+
 def _brief(understanding: dict) -> dict:
     """A crop's understanding without the heavy parts (what the UI shows per hotspot)."""
     return {k: understanding[k] for k in ("colors", "categories", "patterns", "annotations", "quality")}
@@ -131,11 +144,13 @@ class Lens:
         with timed("embed"):
             vectors, logits = self.embedder.embed_and_classify([target, *crops])
         with timed("understand"):
+            faces = [r for r in regions if r.label == "face"] if query_box is None else None
             understanding = self.understanding(target, vectors[0],
-                                               None if logits is None else logits[0])
+                                               None if logits is None else logits[0], faces)
             region_dicts = [_in_original(d, factor) for d in regions]
             for i, (region, crop) in enumerate(zip(objects, crops), 1):
-                u = self.understanding(crop, vectors[i], None if logits is None else logits[i])
+                u = self.understanding(crop, vectors[i], None if logits is None else logits[i],
+                                       people=False)
                 region_dicts[regions.index(region)]["understanding"] = _brief(u.to_dict())
         query = SourceQuery(vectors[0], query_box.as_list() if query_box else None)
         candidates = []
@@ -146,7 +161,8 @@ class Lens:
             results = self._page(blend(candidates, k))
         timings["total"] = round(sum(timings.values()), 2)
         return LensResult({"width": w, "height": h, "hash": image_hash(original)},
-                          region_dicts, understanding.to_dict(), results,
+                          region_dicts, _people_in_original(understanding.to_dict(), factor,
+                                                            query_box), results,
                           query_box.as_list() if query_box else None,
                           [s.name for s in self.sources], timings)
 

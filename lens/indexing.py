@@ -92,7 +92,18 @@ def summarize(understanding) -> dict:
                        for c in data["colors"]],
             "lighting": data["lighting"], "quality": data["quality"],
             "categories": data["categories"][:6], "patterns": data["patterns"],
-            "text": data["text"], "annotations": data["annotations"]}
+            "text": data["text"], "annotations": data["annotations"],
+            "skin_tones": data["skin_tones"], "body_types": data["body_types"],
+            "signals": signals(data)}
+
+
+def signals(understanding: dict) -> dict:
+    """Per-item filter and diversity signals: the ranges seen, abstentions left out."""
+    return {"skin_tone_ranges": sorted({t["range"] for t in understanding.get("skin_tones", [])
+                                        if t.get("status") == "ok" and t.get("range")}),
+            "body_type_ranges": sorted({b["range"] for b in understanding.get("body_types", [])
+                                        if b.get("status") == "ok" and b.get("range")}),
+            "colors": [c["name"] for c in understanding.get("colors", []) if c["weight"] >= 0.1]}
 
 
 class IndexMapper:

@@ -15,7 +15,12 @@
    taxonomy of :mod:`lens.taxonomy`; the pattern from a second head;
 5. text: OCR words (:mod:`~lens.understanding.ocr`, when likely);
 6. annotations: weak text labels with scores from all of the above
-   (:mod:`~lens.understanding.annotations`), for text search.
+   (:mod:`~lens.understanding.annotations`), for text search;
+7. people (whole images, not crops): skin tone per face
+   (:mod:`~lens.understanding.skin`) and body type per full-body person
+   (:mod:`~lens.understanding.body`), each abstaining with a reason when
+   unsure.  They serve representation and diversity only; no identity data
+   (no landmarks, crops or embeddings of people) is kept.
 
 Each signal lives in its own module of this package; this one holds the
 result type and :class:`QueryUnderstanding`, which runs them all.
@@ -59,6 +64,8 @@ class Understanding:
     patterns: list[dict] = field(default_factory=list)
     text: list[dict] = field(default_factory=list)
     annotations: list[dict] = field(default_factory=list)
+    skin_tones: list[dict] = field(default_factory=list)
+    body_types: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -77,10 +84,11 @@ class QueryUnderstanding:
 
     def __init__(self, n_colors: int = 5, top_k: int = 5, class_names: Sequence[str] = (),
                  heads: dict[str, CategoryHead] | None = None, reader: TextReader | None = None,
-                 cache_size: int = 256):
+                 skin=None, body=None, cache_size: int = 256):
         self.n_colors, self.top_k = n_colors, top_k
         self.class_names, self.heads = list(class_names), dict(heads or {})
         self.reader = reader or TextReader("off")
+        self.skin, self.body = skin, body     # SkinToneEstimator / BodyTypeEstimator or None
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Understanding] = OrderedDict()
         self._lock = threading.Lock()
@@ -97,18 +105,35 @@ class QueryUnderstanding:
                     path, embedder.settings() if embedder is not None else None)
             elif models is not None and getattr(models.config, key):
                 log.warning("%s", str(models.missing(key)))
+        skin = body = None
+        if config.skin_tone:
+            from lens.understanding.skin import SkinToneEstimator
+
+            skin = SkinToneEstimator.from_config(config, models)
+        if config.body_type:
+            from lens.understanding.body import BodyTypeEstimator
+
+            body = BodyTypeEstimator.from_config(config, models)
         return cls(config.colors, config.categories_top_k, getattr(embedder, "categories", ()),
-                   heads, TextReader(config.ocr))
+                   heads, TextReader(config.ocr), skin, body)
 
     def __call__(self, rgb: np.ndarray, vector: np.ndarray | None = None,
-                 logits: np.ndarray | None = None) -> Understanding:
-        """Understand ``rgb`` (H x W x 3 uint8); ``vector``/``logits`` come from the embedder."""
-        key = f"{image_hash(rgb)}:{vector is not None}:{logits is not None}"
+                 logits: np.ndarray | None = None, faces: list | None = None,
+                 people: bool = True) -> Understanding:
+        """Understand ``rgb`` (H x W x 3 uint8).
+
+        ``vector``/``logits`` come from the embedder; ``faces`` are face
+        detections already made on ``rgb`` (else the skin estimator finds
+        them); ``people=False`` skips skin tone and body type (object crops).
+        """
+        key = f"{image_hash(rgb)}:{vector is not None}:{logits is not None}:{people}"
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return copy.deepcopy(self._cache[key])
         result = self._compute(rgb, vector, logits)
+        if people:
+            self._people(rgb, faces, result)
         with self._lock:
             self._cache[key] = copy.deepcopy(result)
             while len(self._cache) > self.cache_size:
@@ -132,3 +157,9 @@ class QueryUnderstanding:
         result.text = self.reader(rgb)
         result.annotations = annotations(result.colors, result.categories, result.patterns, result.text)
         return result
+
+    def _people(self, rgb: np.ndarray, faces: list | None, result: Understanding) -> None:
+        if self.skin is not None:
+            result.skin_tones = [t.to_dict() for t in self.skin(rgb, faces)]
+        if self.body is not None:
+            result.body_types = [b.to_dict() for b in self.body(rgb)]

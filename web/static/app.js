@@ -60,8 +60,14 @@
     const light = L.brightness !== undefined
       ? `Lighting: ${esc(L.cast)}, ~${L.color_temperature_k} K, brightness ${L.brightness.toFixed(2)}${L.low_light ? ", low light" : ""}` : "";
     const quality = Q.score !== undefined ? `Quality ${Q.score.toFixed(2)} (sharpness ${Math.round(Q.sharpness)})` : "";
+    const MST = ["#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96", "#a07e56", "#825c43", "#604134", "#3a312a", "#292420"];
+    const people = (u.skin_tones || []).filter((t) => t.status === "ok").map((t) =>
+      `<li><span class="swatch" style="background:${MST[t.mst - 1]}"></span>skin tone range ${t.range}</li>`)
+      .concat((u.body_types || []).filter((b) => b.status === "ok").map((b) =>
+        `<li class="chip">body type range ${b.range}</li>`)).join("");
     panel.innerHTML = `<h2>What Lens sees in ${esc(what)}</h2><ul class="swatches">${swatches}</ul>` +
-      `<ul class="chips">${chips}</ul><p class="light">${light}</p><p class="light">${quality}</p>`;
+      `<ul class="chips">${chips}</ul>` + (people ? `<ul class="swatches people">${people}</ul>` : "") +
+      `<p class="light">${light}</p><p class="light">${quality}</p>`;
   }
 
   function showResults(results) {

@@ -1,0 +1,70 @@
+"""Skin tone and body type wired through understanding, the façade, the store and the API."""
+import io
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from lens.config import UnderstandingConfig
+from lens.indexing import signals, summarize
+from lens.models import ModelStore
+from lens.understanding import QueryUnderstanding
+
+SKIN_KEYS = {"status", "reason", "mst", "range", "ita", "lab", "confidence", "face_box", "method", "pixels"}
+
+
+@pytest.fixture(scope="module")
+def understanding():
+    return QueryUnderstanding.from_config(UnderstandingConfig(), None, ModelStore())
+
+
+def test_real_face_gets_a_skin_tone_and_no_identity_data(understanding):
+    result = understanding(skimage.data.astronaut())
+    (tone,) = result.skin_tones
+    assert tone["status"] == "ok" and tone["range"] in (1, 2, 3, 4) and 1 <= tone["mst"] <= 10
+    assert set(tone) <= SKIN_KEYS                        # no landmarks, crops or embeddings
+    assert all(b["status"] == "unknown" and b["reason"] for b in result.body_types)   # torso cut
+
+
+def test_crops_and_photos_without_people_abstain(understanding):
+    assert understanding(skimage.data.astronaut(), people=False).skin_tones == []
+    result = understanding(skimage.data.coffee())
+    assert all(t["status"] == "unknown" and t["reason"] for t in result.skin_tones)
+    assert all(b["status"] == "unknown" for b in result.body_types)
+
+
+def test_stored_signals_keep_ranges_and_drop_abstentions(understanding):
+    stored = summarize(understanding(skimage.data.astronaut()))
+    assert stored["signals"]["skin_tone_ranges"] == [stored["skin_tones"][0]["range"]]
+    assert stored["signals"]["body_type_ranges"] == []
+    assert signals({"skin_tones": [{"status": "unknown", "range": None}], "colors": []}) == {
+        "skin_tone_ranges": [], "body_type_ranges": [], "colors": []}
+
+
+def test_facade_reports_face_boxes_in_original_pixels(lens_factory):
+    from lens.facade import Lens
+
+    base = lens_factory()
+    lens = Lens(base.config, base.embedder, base.detector,
+                QueryUnderstanding.from_config(base.config.understanding, base.embedder, ModelStore()),
+                base.catalog)
+    big = cv2.resize(skimage.data.astronaut(), (3072, 3072))      # worked on at 2048 px
+    tone = lens(big).understanding["skin_tones"][0]
+    assert tone["status"] == "ok"
+    assert tone["face_box"] == pytest.approx([1042, 407, 1666, 1030], abs=40)
+
+
+def test_api_returns_skin_tone(lens_factory):
+    from lens.facade import Lens
+    from lens.imageio import encode_jpeg
+    from web import create_app
+
+    base = lens_factory()
+    lens = Lens(base.config, base.embedder, base.detector,
+                QueryUnderstanding.from_config(base.config.understanding, base.embedder, ModelStore()),
+                base.catalog)
+    client = create_app(lens=lens).test_client()
+    body = client.post("/api/v1/lens", data={"image": (io.BytesIO(encode_jpeg(skimage.data.astronaut())),
+                                                       "a.jpg")}).get_json()
+    assert body["understanding"]["skin_tones"][0]["range"] in (1, 2, 3, 4)
