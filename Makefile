@@ -37,6 +37,7 @@ test: setup redis
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup redis
+	$(PIP) install -q skin-tone-classifier==1.2.6   # GPL peer, benchmark only: never imported by lens/
 	$(PY) bench/run.py $(ARGS)
 
 clean:

@@ -13,6 +13,9 @@ Sections (each a function returning a dict of named figures):
 * ``colors``: ``lens eval colors`` per lighting condition (goal: name right
   and CIEDE2000 <= 10 for 90%);
 * ``heads``: held-out accuracy of the category and pattern heads (goal: 90%);
+* ``skin tone vs stone``: per-range recall and ms per image of our skin tone
+  estimator and of PyPI ``skin-tone-classifier`` (GPL, benchmark only) on the
+  re-toned face photos;
 * ``memory``: peak resident memory of this process.
 
 Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
@@ -34,6 +37,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "data" / "bench"
 
@@ -182,6 +186,10 @@ def main(argv=None) -> int:
     print(f"colors: {sections['colors']}", flush=True)
     sections["heads"] = bench_heads(config, folder)
     print(f"heads: {sections['heads']}", flush=True)
+    from skin_tone import bench_skin_tone
+
+    sections["skin tone vs stone"] = bench_skin_tone()
+    print(f"skin tone: {sections['skin tone vs stone']}", flush=True)
     sections["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "

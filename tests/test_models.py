@@ -9,7 +9,7 @@ from lens.models import SPECS, ModelMissingError, ModelStore, load_state_dict
 def test_offline_models_are_present():
     store = ModelStore()
     for name in ("mobilenet_v2", "minilm", "face_detection_full", "face_detection_short",
-                 "face_mesh", "selfie_segmentation", "pose_full"):
+                 "face_mesh", "selfie_segmentation", "selfie_segmentation_landscape", "pose_full"):
         assert store.resolve(name).exists(), name
     assert store.verify("mobilenet_v2").name == "mobilenet_v2-b0353104.pth"
 

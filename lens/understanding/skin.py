@@ -1,0 +1,486 @@
+"""Skin tone per face: nearest Monk Skin Tone (MST 1-10), ITA and one of 4 ranges, or "unknown".
+
+:class:`SkinToneEstimator` maps an ``H x W x 3`` uint8 RGB image to one
+:class:`SkinTone` per face (or faceless person).  No identity data is computed
+or kept: a result is a colour, a box and a reason, never landmarks, crops or
+embeddings.  Tested in ``tests/test_skin_tone.py``; evaluated per range by
+:mod:`lens.understanding.skin_eval`, where every threshold below was chosen on
+the per-range figures (re-toned photos x lightings, synthetic people).
+
+1. Input (:func:`as_rgb`): grey, 4-channel, 16-bit and float arrays are
+   converted; sides < 32 px or > 50 MP abstain; work on a <= 1024-px copy.
+   Uniform (grey std < 2) and grayscale images (< 0.5 % of pixels with a
+   channel spread > 12) abstain.
+2. Faces: full-range BlazeFace (its graph reports nothing under ~0.6, so
+   ``FACE_MIN_SCORE`` 0.5 keeps all it finds), or the ``faces`` passed in.
+   Selfie segmentation then finds people no face centre falls in; their head
+   crop (the person box's top square) is searched with the short-range model,
+   then the full-range one.  The crop makes a small face 2-3x larger: this
+   found the MST 8-10 faces the whole-image pass missed.
+3. Skin: face mesh on the face box padded 50 % (gamma-lifted to median grey
+   0.5, for the mesh only); cheek and forehead polygons, so no eyes, brows,
+   lips, nostrils or hair.  No mesh: eye/mouth keypoint discs, if the
+   detector scored >= 0.75 (else "face not confirmed by the face mesh").
+4. Lighting: see :func:`illuminant` (robust white patch for exposure, least
+   corrected half of 3 x 3 grid cells for the cast, von Kries in linear RGB).
+   Abstain on extreme lighting: white darker than linear 0.08 (sRGB ~0.3),
+   skin median under sRGB 0.03, or >= 90 % of skin pixels clipped in 2+
+   channels.  Under 40 skin pixels: "too few skin pixels".
+5. Colour: L* = median of the normalised skin minus ``SHADING_OFFSET`` 4.5
+   (cheeks and forehead face the light: 4.2-6.0 L* above the whole-face mean
+   that MST swatches describe, on the re-toned astronaut at neutral light);
+   a*, b* = medians of unclipped pixels (no channel >= 250) when >= 20 exist,
+   since clipping drains chroma.
+6. MST = nearest swatch by CIEDE2000; ITA = atan2(L* - 50, b*) * 180 / pi,
+   reported but not used (unstable near b* = 0 for the darkest tones); range
+   = :func:`lens.palette.mst_range` (1-3 -> 1, 4-5 -> 2, 6-7 -> 3, 8-10 -> 4);
+   confidence = (d2 - d1) / d2 of the two nearest swatches x min(1, pixels / 300).
+7. End to end, for a segmented person whose head crop shows no face (e.g.
+   framed from the chin down): :func:`body_pixels`; ``method``
+   ``"segmentation"``, confidence halved, no face box.  No face and no such
+   person: ``SkinTone("unknown", "no face")``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import cv2
+import numpy as np
+from skimage.color import deltaE_ciede2000, rgb2lab
+
+from detection.types import Detection
+from lens.boxes import Box
+from lens.palette import MST_HEX, hex_to_rgb, mst_range
+from lens.understanding.lighting import srgb_to_linear
+
+if TYPE_CHECKING:
+    from lens.config import UnderstandingConfig
+    from lens.models import ModelStore
+
+log = logging.getLogger(__name__)
+MIN_SIDE, MAX_PIXELS = 32, 50_000_000  # the issue's bad-input bounds
+WORK_SIDE = 1024            # detectors see <= 192-256 px anyway; bounds the cost of huge inputs
+FACE_MIN_SCORE = 0.5        # below mediapipe's own ~0.6 floor: keep every face it reports
+KEYPOINTS_MIN_SCORE = 0.75  # a face the mesh cannot confirm needs a confident detector
+MESH_PAD = 0.5              # the mesh's internal detector needs context around the face
+MESH_SIDE = 256             # mesh crops are downscaled above this (the mesh runs at 192 px)
+SEG_SIDE = 256              # selfie segmentation input (landscape model: 144 x 256)
+PERSON_MIN_SHARE = 0.01     # smaller segmented "people" are not searched for a head
+MIN_SKIN_PIXELS = 40        # fewer: the median is noise ("too few skin pixels")
+SHADING_OFFSET = 4.5        # L*: cheeks/forehead vs whole-face mean, step 5
+WHITE_SIDE = 192            # thumbnail for the white patch (~1 ms)
+WHITE_SHARE = 0.01          # the whitest 1 % is the white patch for exposure
+CELL_SHARE = 0.02           # the whitest 2 % of a grid cell is its white
+WHITE_BOX_PAD = 0.25        # face boxes (and 25 % around them) never count as white
+SKIN_EXCLUDE_DE = 8.0       # nor do pixels this close (CIE76) to a face's skin, for the cast
+WHITE_TARGET = 0.8          # linear Y of a normally exposed white patch
+GAIN_MAX = 4.0              # exposure gain limit (dim 1.0 needs ~3.8)
+DARK_WHITE = 0.08           # whiter nothing than this: "extreme lighting: too dark"
+CAST_GAIN = (0.7, 1.45)     # von Kries gains beyond this are a coloured object, not a light
+CLIP_LEVEL = 250            # a channel at or above this is clipped
+MAX_CLIPPED = 0.9           # share of skin clipped in 2+ channels: "face overexposed"
+MIN_SKIN_SRGB = 0.03        # skin median darker than this: "face too dark"
+BODY_SIDE = 128             # the body path works on a 128-px copy (~5 ms)
+BODY_MIN_SHARE = 0.05       # faceless person must cover 5 % of the image (probability > 0.9)
+LOCUS_DE = 6.0              # body skin: CIE76 to the MST polyline after normalisation
+BODY_COLOUR_DE = 12.0       # ... and to the median of those pixels
+BODY_PART_SHARE = 0.001     # ... in >= 2 parts this large (neck, arms, legs: not one garment)
+_LUMA = np.array([0.2126, 0.7152, 0.0722])
+MST_LAB = rgb2lab(np.array([[hex_to_rgb(h) for h in MST_HEX]], np.float64) / 255.0)[0]
+# mediapipe face-mesh landmark polygons (canonical 468-point topology)
+FOREHEAD = [104, 69, 108, 151, 337, 299, 333, 334, 296, 336, 9, 107, 66, 105]
+RIGHT_CHEEK = [116, 117, 118, 119, 100, 126, 209, 129, 203, 206, 216, 212, 214, 192, 213, 147, 123]
+LEFT_CHEEK = [345, 346, 347, 348, 329, 355, 429, 358, 423, 426, 436, 432, 434, 416, 433, 376, 352]
+
+
+@dataclass
+class SkinTone:
+    """One face's skin tone; ``lab`` is the lighting-normalised CIELAB (D65) colour."""
+
+    status: str = "unknown"               # "ok" | "unknown"
+    reason: str = ""                      # why unknown; "" when ok
+    mst: int | None = None                # Monk Skin Tone 1..10
+    range: int | None = None              # skin tone range 1..4 (lens.palette.MST_RANGES)
+    ita: float | None = None              # Individual Typology Angle, degrees
+    lab: list[float] | None = None
+    confidence: float = 0.0               # 0..1
+    face_box: list[float] | None = None   # x1, y1, x2, y2 in input pixels (lens.boxes)
+    method: str = "none"                  # "face_mesh" | "face_keypoints" | "segmentation" | "none"
+    pixels: int = 0                       # skin pixels measured
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def unknown(reason: str, box: Box | None = None, method: str = "none") -> SkinTone:
+    return SkinTone(reason=reason, face_box=box.as_list() if box else None, method=method)
+
+
+class _Graphs:
+    """The process's mediapipe graphs, created on first use; one lock per graph."""
+
+    _lock = threading.Lock()
+    _graphs: ClassVar[dict] = {}
+
+    @classmethod
+    def run(cls, name: str, rgb: np.ndarray):
+        with cls._lock:
+            if name not in cls._graphs:
+                cls._graphs[name] = (cls._make(name), threading.Lock())
+        graph, lock = cls._graphs[name]
+        with lock:                        # mediapipe graphs are not re-entrant
+            return graph.process(np.ascontiguousarray(rgb))
+
+    @staticmethod
+    def _make(name: str):
+        import mediapipe as mp
+        if name in ("full", "short"):
+            return mp.solutions.face_detection.FaceDetection(model_selection=int(name == "full"),
+                                                             min_detection_confidence=FACE_MIN_SCORE)
+        if name == "mesh":
+            return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                                   min_detection_confidence=0.3)
+        return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)  # landscape: 3 ms
+
+
+def as_rgb(image) -> tuple[np.ndarray | None, str]:
+    """(H x W x 3 uint8 RGB, "") or (None, reason); converts grey, alpha, 16-bit and float arrays."""
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
+        return None, "invalid image: expected an H x W x 3 array"
+    img = image[..., None] if image.ndim == 2 else image
+    if img.shape[2] not in (1, 3, 4):
+        return None, f"invalid image: {img.shape[2]} channels"
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        x = np.nan_to_num(img.astype(np.float64))
+        img = np.clip(x * (255.0 if x.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    img = np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img[..., :3]
+    h, w = img.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        return None, f"image too small ({w}x{h}; needs {MIN_SIDE} px a side)"
+    if h * w > MAX_PIXELS:
+        return None, f"image too large ({h * w / 1e6:.0f} MP; limit {MAX_PIXELS / 1e6:.0f} MP)"
+    return np.ascontiguousarray(img), ""
+
+
+def image_check(rgb: np.ndarray) -> str:
+    """A whole-image reason to abstain, or ""."""
+    small = cv2.resize(rgb, (64, 64), interpolation=cv2.INTER_AREA).astype(np.int16)
+    if small.std() < 2:
+        return "uniform image: nothing to measure"
+    if ((small.max(2) - small.min(2)) > 12).mean() < 0.005:
+        return "grayscale image: no colour to measure"
+    return ""
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+
+
+_LINEAR = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)   # uint8 sRGB -> linear table
+
+
+def _resize(rgb: np.ndarray, side: int) -> np.ndarray:
+    s = min(1.0, side / max(rgb.shape[:2]))
+    if s == 1.0:
+        return rgb
+    return cv2.resize(rgb, (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def lift(rgb: np.ndarray, target: float = 0.5) -> np.ndarray:
+    """Gamma-lift an image whose median grey is under ``target`` (for detectors only)."""
+    grey = float(np.median(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))) / 255.0
+    if grey >= target or grey <= 0.01:
+        return rgb
+    lut = np.clip((np.arange(256) / 255.0) ** (math.log(target) / math.log(grey)) * 255 + 0.5, 0, 255)
+    return lut.astype(np.uint8)[rgb]
+
+
+def detect_faces(rgb: np.ndarray, x0: int = 0, y0: int = 0, model: str = "full") -> list[Detection]:
+    """BlazeFace (``"full"`` or ``"short"`` range) faces of ``rgb``, offset by (x0, y0)."""
+    h, w = rgb.shape[:2]
+    out = []
+    for det in _Graphs.run(model, rgb).detections or []:
+        rel = det.location_data.relative_bounding_box
+        box = Box(rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w, (rel.ymin + rel.height) * h)
+        box = box.clip(w, h)
+        if box.width >= 8 and box.height >= 8:
+            kps = {n: (p.x * w + x0, p.y * h + y0) for n, p in
+                   zip(("right_eye", "left_eye", "nose_tip", "mouth"), det.location_data.relative_keypoints)}
+            out.append(Detection(Box(box.x1 + x0, box.y1 + y0, box.x2 + x0, box.y2 + y0),
+                                 "face", float(det.score[0]), "skin_tone", kps))
+    return out
+
+
+def people_without_faces(rgb: np.ndarray, small: np.ndarray,
+                         faces: list[Detection]) -> tuple[list[Box], np.ndarray]:
+    """(boxes of segmented people no face centre falls in, person probability at ``small``'s size).
+
+    ``small`` is ``rgb`` resized to at most 256 px (the segmentation input).
+    """
+    s = small.shape[1] / rgb.shape[1]
+    mask = _Graphs.run("segment", small).segmentation_mask
+    if mask is None:
+        return [], np.zeros(small.shape[:2], np.float32)
+    _, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0.5).astype(np.uint8))
+    boxes = []
+    for x, y, w, h, area in stats[1:]:
+        box = Box(x / s, y / s, (x + w) / s, (y + h) / s)
+        centres = [((f.box.x1 + f.box.x2) / 2, (f.box.y1 + f.box.y2) / 2) for f in faces]
+        if area >= PERSON_MIN_SHARE * mask.size and not any(
+                box.x1 <= cx <= box.x2 and box.y1 <= cy <= box.y2 for cx, cy in centres):
+            boxes.append(box)
+    return boxes, mask
+
+
+def head_faces(rgb: np.ndarray, person: Box) -> list[Detection]:
+    """Faces in the head crop of a person box (its top square, 20 % wider than the person).
+
+    Short range first: a head crop is its setting, and it found large dark
+    faces the full-range model missed; then full range for small ones.
+    """
+    h, w = rgb.shape[:2]
+    side = min(person.width * 1.2, person.height)
+    cx = (person.x1 + person.x2) / 2
+    x1, y1, x2, y2 = Box(cx - side / 2, person.y1 - 0.05 * side, cx + side / 2,
+                         person.y1 + 0.95 * side).clip(w, h).to_int()
+    if min(x2 - x1, y2 - y1) < 16:
+        return []
+    crop = np.ascontiguousarray(rgb[y1:y2, x1:x2])
+    return detect_faces(crop, x1, y1, "short") or detect_faces(crop, x1, y1, "full")
+
+
+def face_pixels(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, str]:
+    """(N x 3 uint8 skin pixels of one face, method): mesh polygons, else keypoint discs."""
+    h, w = rgb.shape[:2]
+    x1, y1, x2, y2 = det.box.pad(MESH_PAD).clip(w, h).to_int()
+    if min(x2 - x1, y2 - y1) < 8:
+        return np.zeros((0, 3), np.uint8), "face_keypoints"
+    crop = _resize(rgb[y1:y2, x1:x2], MESH_SIDE)
+    s = crop.shape[1] / (x2 - x1)
+    mask = np.zeros(crop.shape[:2], np.uint8)
+    result = _Graphs.run("mesh", lift(crop))
+    if result.multi_face_landmarks:
+        pts = np.array([(p.x * crop.shape[1], p.y * crop.shape[0])
+                        for p in result.multi_face_landmarks[0].landmark])
+        for poly in (FOREHEAD, RIGHT_CHEEK, LEFT_CHEEK):
+            cv2.fillPoly(mask, [np.round(pts[poly]).astype(np.int32)], 1)
+        return crop[mask > 0], "face_mesh"
+    kp, b = det.keypoints, det.box
+    rx, ry = kp.get("right_eye", (b.x1 + 0.3 * b.width, b.y1 + 0.4 * b.height))
+    lx, ly = kp.get("left_eye", (b.x1 + 0.7 * b.width, b.y1 + 0.4 * b.height))
+    my = kp.get("mouth", (0.0, b.y1 + 0.8 * b.height))[1]
+    e, ey = max(math.hypot(lx - rx, ly - ry), 4.0), (ry + ly) / 2
+    for cx, cy, r in ((rx, (ey + my) / 2, 0.22 * e), (lx, (ey + my) / 2, 0.22 * e),
+                      ((rx + lx) / 2, ey - 0.6 * e, 0.25 * e)):
+        cv2.circle(mask, (round((cx - x1) * s), round((cy - y1) * s)), max(1, round(r * s)), 1, -1)
+    return crop[mask > 0], "face_keypoints"
+
+
+def _keep(rgb: np.ndarray, small: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    """Thumbnail pixels outside the face boxes (padded 25 %); all when fewer than 100 remain."""
+    s = small.shape[1] / rgb.shape[1]
+    keep = np.ones(small.shape[:2], bool)
+    for b in boxes:
+        x1, y1, x2, y2 = b.pad(WHITE_BOX_PAD).clip(rgb.shape[1], rgb.shape[0]).to_int()
+        keep[int(y1 * s):int(y2 * s) + 1, int(x1 * s):int(x2 * s) + 1] = False
+    return keep if keep.sum() >= 100 else np.ones_like(keep)
+
+
+def illuminant(rgb: np.ndarray, thumb: np.ndarray, boxes: list[Box], skins: list[np.ndarray]) -> np.ndarray:
+    """Per-channel linear gains (3,) normalising exposure and colour cast; zeros when too dark.
+
+    On a 192-px thumbnail without the face boxes: white = the whitest 1 %
+    (highest darkest channel: a bright saturated object is not white);
+    exposure gain ``clip(0.8 / Y_white, 1, 4)`` (brighten only: clipped
+    highlights cannot be darkened back).  Cast: :func:`_cast`.  ``thumb``: ``rgb``
+    at <= 256 px, shared with the segmentation.
+    """
+    small = _resize(thumb, WHITE_SIDE)
+    keep, lin = _keep(rgb, small, boxes), _LINEAR[small]
+    r, g, b = small[..., 0], small[..., 1], small[..., 2]
+    whiteness = np.minimum(np.minimum(r, g), b)      # darkest channel (uint8: same order as linear)
+    y = float(_whitest(lin[keep], whiteness[keep], WHITE_SHARE) @ _LUMA)
+    if y < DARK_WHITE:
+        return np.zeros(3)
+    keep &= np.maximum(np.maximum(r, g), b) < CLIP_LEVEL     # a clipped channel understates a cast
+    if skins:
+        lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+        for colour in skins:
+            keep &= ((lab - colour.astype(np.float32)) ** 2).sum(2) > SKIN_EXCLUDE_DE ** 2
+    return np.clip(WHITE_TARGET / y, 1.0, GAIN_MAX) * _cast(lin, whiteness, keep)
+
+
+def _cast(lin: np.ndarray, whiteness: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Von Kries gains (3,): the whitest 2 % of each 3 x 3 grid cell is a candidate white.
+
+    Of cells at least half as bright as the brightest, with gains within
+    0.7..1.45, the mean of the half needing the least correction: a beige wall
+    beside a white shirt is not a warm light, while a warm light shifts every
+    surface.  Ones when no cell qualifies.
+    """
+    h, w = keep.shape
+    cells = [(slice(i * h // 3, (i + 1) * h // 3), slice(j * w // 3, (j + 1) * w // 3))
+             for i in range(3) for j in range(3)]
+    whites = [_whitest(lin[c][keep[c]], whiteness[c][keep[c]], CELL_SHARE) for c in cells if keep[c].sum() >= 20]
+    top = max((float(c @ _LUMA) for c in whites), default=0.0)
+    casts = [float(c @ _LUMA) / np.maximum(c, 1e-6) for c in whites if c @ _LUMA >= 0.5 * top]
+    casts = sorted((c for c in casts if CAST_GAIN[0] <= c.min() and c.max() <= CAST_GAIN[1]),
+                   key=lambda c: np.abs(np.log(c)).max())
+    return np.mean(casts[:(len(casts) + 1) // 2], axis=0) if casts else np.ones(3)
+
+
+def _whitest(lin: np.ndarray, whiteness: np.ndarray, share: float) -> np.ndarray:
+    """Mean linear RGB (3,) of the ``share`` of N x 3 pixels with the highest ``whiteness`` (N,).
+
+    Ties at the cut are all kept, so the result never depends on sort order.
+    """
+    n = max(1, int(len(lin) * share))
+    cut = np.partition(whiteness, len(lin) - n)[len(lin) - n]
+    return lin[whiteness >= cut].mean(0, dtype=np.float64)
+
+
+def skin_colour(pixels: np.ndarray, gains: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """Normalised skin CIELAB (3,) from N x 3 uint8 skin pixels, or (None, reason)."""
+    if len(pixels) < MIN_SKIN_PIXELS:
+        return None, f"too few skin pixels ({len(pixels)} < {MIN_SKIN_PIXELS})"
+    if np.median(pixels.max(1)) / 255.0 < MIN_SKIN_SRGB:
+        return None, "extreme lighting: face too dark"
+    clipped = (pixels >= CLIP_LEVEL).sum(1)
+    if (clipped >= 2).mean() >= MAX_CLIPPED:
+        return None, "extreme lighting: face overexposed"
+    lab = rgb2lab(linear_to_srgb(_LINEAR[pixels] * gains)[None])[0]
+    out = np.median(lab, 0)
+    if (clipped == 0).sum() >= 20:
+        out[1:] = np.median(lab[clipped == 0, 1:], 0)
+    out[0] = max(0.0, out[0] - SHADING_OFFSET)
+    return out, ""
+
+
+def locus_distance(lab: np.ndarray) -> np.ndarray:
+    """CIE76 distance (N,) of N x 3 CIELAB colours to the MST locus (the polyline MST-1 .. MST-10)."""
+    a, ab = MST_LAB[None, :-1], np.diff(MST_LAB, axis=0)[None]
+    t = np.clip(((lab[:, None] - a) * ab).sum(2) / (ab * ab).sum(2), 0.0, 1.0)
+    return np.linalg.norm(lab[:, None] - (a + t[..., None] * ab), axis=2).min(1)
+
+
+def body_pixels(rgb: np.ndarray, thumb: np.ndarray, mask: np.ndarray, person: Box,
+                gains: np.ndarray) -> np.ndarray:
+    """Skin pixels (N x 3 uint8) of one segmented person without a face (step 7), or none.
+
+    Person pixels (probability > 0.9, >= 5 % of the image) within 6 CIE76 of
+    the MST locus after normalisation, then within 12 of their median colour;
+    they must form >= 2 separate parts of >= 0.1 % of the image (neck, arms,
+    legs: a skin-coloured garment is one part).
+    """
+    small = _resize(thumb, BODY_SIDE)
+    s = small.shape[1] / rgb.shape[1]
+    mask = cv2.resize(mask, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    x1, y1, x2, y2 = Box(person.x1 * s, person.y1 * s, person.x2 * s, person.y2 * s).to_int()
+    body = np.zeros(mask.shape, bool)
+    body[y1:y2, x1:x2] = mask[y1:y2, x1:x2] > 0.9
+    if body.mean() < BODY_MIN_SHARE:
+        return np.zeros((0, 3), np.uint8)
+    lab = np.full(small.shape, 1e3, np.float32)
+    srgb = linear_to_srgb(_LINEAR[small[body]] * gains).astype(np.float32)
+    lab[body] = cv2.cvtColor(srgb[None], cv2.COLOR_RGB2LAB)[0] - (SHADING_OFFSET, 0, 0)
+    skin = body.copy()
+    skin[body] = locus_distance(lab[body]) <= LOCUS_DE
+    if skin.sum() < MIN_SKIN_PIXELS:
+        return np.zeros((0, 3), np.uint8)
+    skin &= np.linalg.norm(lab - np.median(lab[skin], 0), axis=2) <= BODY_COLOUR_DE
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(skin.astype(np.uint8))
+    parts = [i for i in range(1, n) if stats[i, 4] >= BODY_PART_SHARE * skin.size]
+    return small[np.isin(labels, parts)] if len(parts) >= 2 else np.zeros((0, 3), np.uint8)
+
+
+def tone(lab: np.ndarray, pixels: int, box: Box | None, method: str, weight: float = 1.0) -> SkinTone:
+    """The :class:`SkinTone` of a normalised skin colour (nearest MST by CIEDE2000)."""
+    d = deltaE_ciede2000(np.repeat(lab[None], 10, 0), MST_LAB)
+    first, second = np.argsort(d)[:2]
+    conf = weight * (d[second] - d[first]) / max(d[second], 1e-6) * min(1.0, pixels / 300)
+    return SkinTone("ok", "", int(first) + 1, mst_range(int(first) + 1),
+                    round(math.degrees(math.atan2(lab[0] - 50.0, lab[2])), 2),
+                    [round(float(v), 2) for v in lab], round(float(conf), 3),
+                    box.as_list() if box else None, method, int(pixels))
+
+
+def _scaled(det: Detection, s: float) -> Detection:
+    b = det.box
+    return Detection(Box(b.x1 * s, b.y1 * s, b.x2 * s, b.y2 * s), det.label, det.score, det.source,
+                     {k: (x * s, y * s) for k, (x, y) in det.keypoints.items()})
+
+
+class SkinToneEstimator:
+    """Skin tone per face of an image; see the module docstring for the method and thresholds.
+
+    ``find_missed_faces`` (default True) runs step 2's segmentation search for
+    faces the detector missed and step 7's end-to-end path (~4 ms, plus ~7 ms
+    per uncovered person); without it, a missed face is simply missed.
+    """
+
+    def __init__(self, find_missed_faces: bool = True):
+        self.find_missed_faces = find_missed_faces
+
+    @classmethod
+    def from_config(cls, config: UnderstandingConfig | None = None,
+                    models: ModelStore | None = None) -> SkinToneEstimator:
+        """From ``UnderstandingConfig`` (no keys read yet); checks the mediapipe models are installed."""
+        if models is not None:
+            for name in ("face_detection_full", "face_detection_short", "face_mesh",
+                         "selfie_segmentation_landscape"):
+                models.resolve(name)
+        return cls()
+
+    def __call__(self, image: np.ndarray, faces: list[Detection] | None = None) -> list[SkinTone]:
+        """One :class:`SkinTone` per face of ``image`` (H x W x 3 uint8 RGB); never raises on bad input.
+
+        ``faces``: face detections in input pixels (label ``face``); None detects them here.
+        """
+        rgb, reason = as_rgb(image)
+        reason = reason or image_check(rgb)
+        if reason:
+            return [unknown(reason)]
+        try:
+            return self._estimate(rgb, faces)
+        except Exception as exc:          # a query must get an answer, never a traceback
+            log.exception("skin tone failed")
+            return [unknown(f"error: {type(exc).__name__}")]
+
+    def _estimate(self, rgb: np.ndarray, faces: list[Detection] | None) -> list[SkinTone]:
+        work = _resize(rgb, WORK_SIDE)
+        s = work.shape[1] / rgb.shape[1]
+        dets = detect_faces(work) if faces is None else [_scaled(d, s) for d in faces if d.label == "face"]
+        thumb = _resize(work, SEG_SIDE)
+        people, mask = people_without_faces(work, thumb, dets) if self.find_missed_faces else ([], None)
+        bodies = []
+        for person in people:
+            found = head_faces(work, person)
+            dets += found
+            bodies += [] if found else [person]
+        measured = [face_pixels(work, d) for d in dets]
+        skins = [np.median(rgb2lab(px[None])[0], 0) for px, _ in measured if len(px)]
+        gains = illuminant(work, thumb, [d.box for d in dets], skins)
+        gains, reason = (gains, "") if gains.any() else (None, "extreme lighting: too dark")
+        out = [self._face(d, px, method, gains, reason, s) for d, (px, method) in zip(dets, measured)]
+        for person in bodies if gains is not None else []:
+            pixels = body_pixels(work, thumb, mask, person, gains)
+            lab, _ = skin_colour(pixels, gains)
+            if lab is not None:
+                out.append(tone(lab, len(pixels), None, "segmentation", weight=0.5))
+        return out or [unknown(reason or "no face")]
+
+    @staticmethod
+    def _face(det, pixels, method, gains, reason, s) -> SkinTone:
+        box = _scaled(det, 1 / s).box
+        if method == "face_keypoints" and det.score < KEYPOINTS_MIN_SCORE:
+            return unknown("face not confirmed by the face mesh", box, method)
+        lab, reason = skin_colour(pixels, gains) if gains is not None else (None, reason)
+        return tone(lab, len(pixels), box, method) if lab is not None else unknown(reason, box, method)
