@@ -16,7 +16,11 @@ SKIN_KEYS = {"status", "reason", "mst", "range", "ita", "lab", "confidence", "fa
 
 @pytest.fixture(scope="module")
 def understanding():
-    return QueryUnderstanding.from_config(UnderstandingConfig(), None, ModelStore())
+    return QueryUnderstanding.from_config(UnderstandingConfig(body_type=True), None, ModelStore())
+
+
+def test_body_type_is_off_by_default():
+    assert QueryUnderstanding.from_config(UnderstandingConfig(), None, ModelStore()).body is None
 
 
 def test_real_face_gets_a_skin_tone_and_no_identity_data(understanding):

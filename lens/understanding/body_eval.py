@@ -1,0 +1,129 @@
+"""Body type evaluation on synthetic people, per range (never only in aggregate).
+
+``lens eval body-type`` (``--catalog DIR`` or ``--products N --scenes M --seed S``,
+see :mod:`lens.evaluation`): every recorded person of every scene of a synthetic
+catalog is matched to the estimator's results by box IoU (>= ``MATCH_IOU``);
+a person with no matching result counts as "unknown" (missed).  Figures:
+
+* per range 1..4 (``slim``, ``straight``, ``curvy``, ``full``), on full-body
+  people: precision, recall (abstentions count as misses), F1, support and
+  abstain rate;
+* the 4 x 5 confusion matrix (true range x predicted range + "unknown");
+* abstain rate on people whose torso is not fully visible (the waist-up
+  ``portrait`` framing; should be high) and on full-body people (should be low);
+* accuracy on full-body people, only alongside the per-range figures.
+
+A full-body catalog needs ~600 scenes for ~30 people per range (1 scene in 6
+is a full-body shot).  Tested in ``tests/test_body_type.py``.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from lens.boxes import Box
+from lens.understanding.body import RANGES
+
+MATCH_IOU = 0.3          # the person box (mask of body + clothes) vs. the recorded box
+NAME_TO_RANGE = {name: r for r, name in RANGES.items()}
+
+
+def synthetic_body_set(catalog_dir) -> list[dict]:
+    """Samples ``{"image": path, "people": [{"box", "range", "framing", "torso_visible"}]}``.
+
+    One sample per scene with people; ``range`` comes from the recorded
+    ``body_type`` (slim 1, straight 2, curvy 3, full 4).  ``torso_visible`` is
+    False for the waist-up ``portrait`` framing.
+    """
+    from lens.evaluation import read_manifest
+
+    folder = Path(catalog_dir)
+    samples = []
+    for rec in read_manifest(folder):
+        if rec.get("kind") != "scene" or not rec.get("people"):
+            continue
+        people = [{"box": p["box"], "range": NAME_TO_RANGE[p["body_type"]], "framing": p["framing"],
+                   "torso_visible": p["framing"] == "full_body"} for p in rec["people"]]
+        samples.append({"image": str(folder / rec["image"]), "people": people})
+    return samples
+
+
+def match(people: list[dict], results: list) -> list[int | None]:
+    """Predicted range (None = unknown or missed) for each recorded person, greedily by IoU."""
+    pairs = sorted(((Box(*p["box"]).iou(Box(*r.person_box)), i, j)
+                    for i, p in enumerate(people) for j, r in enumerate(results) if r.person_box),
+                   reverse=True)
+    out: list[int | None] = [None] * len(people)
+    used_p, used_r = set(), set()
+    for iou, i, j in pairs:
+        if iou < MATCH_IOU or i in used_p or j in used_r:
+            continue
+        used_p.add(i)
+        used_r.add(j)
+        out[i] = results[j].range if results[j].status == "ok" else None
+    return out
+
+
+def figures_from_pairs(pairs: list[tuple[int, int | None, bool]]) -> dict:
+    """Figures from ``(true range, predicted range or None, torso visible)`` triples.
+
+    Per range, precision/recall/F1/support/abstain are over torso-visible
+    people; ``confusion`` rows are true ranges 1..4, columns predicted 1..4
+    then "unknown".
+    """
+    full = [(t, p) for t, p, visible in pairs if visible]
+    partial = [p for _, p, visible in pairs if not visible]
+    conf = np.zeros((4, 5), int)
+    for t, p in full:
+        conf[t - 1, (p or 5) - 1] += 1
+    figures: dict = {"full-body people": len(full), "partial-torso people": len(partial)}
+    for r, name in RANGES.items():
+        tp, support = int(conf[r - 1, r - 1]), int(conf[r - 1].sum())
+        predicted = int(conf[:, r - 1].sum())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        figures.update({f"{name} precision": round(precision, 4), f"{name} recall": round(recall, 4),
+                        f"{name} F1": round(f1, 4), f"{name} support": support,
+                        f"{name} abstain": round(conf[r - 1, 4] / support, 4) if support else 0.0})
+    recalls = [figures[f"{n} recall"] for n in RANGES.values() if figures[f"{n} support"]]
+    figures["recall gap (best - worst range)"] = round(max(recalls) - min(recalls), 4) if recalls else 0.0
+    figures["abstain, full body"] = round(float(conf[:, 4].sum()) / len(full), 4) if full else 0.0
+    figures["abstain, torso not fully visible"] = (round(sum(p is None for p in partial) / len(partial), 4)
+                                                   if partial else 0.0)
+    figures["accuracy, full body (alongside per-range)"] = (round(float(np.trace(conf[:, :4])) / len(full), 4)
+                                                           if full else 0.0)
+    figures["confusion (rows true 1-4; cols 1-4, unknown)"] = conf.tolist()
+    return figures
+
+
+def body_type_figures(estimator, samples: list[dict], progress: bool = False) -> dict:
+    """Run ``estimator`` (rgb -> list of BodyType) over ``samples`` and compute the figures.
+
+    A sample is ``{"image": path or H x W x 3 uint8 RGB, "people": [{"box", "range",
+    "torso_visible"}]}`` (see :func:`synthetic_body_set`).
+    """
+    from lens.imageio import load_image
+
+    pairs = []
+    for s in tqdm(samples, desc="body type", disable=not progress):
+        rgb = s["image"] if isinstance(s["image"], np.ndarray) else load_image(s["image"])
+        for person, pred in zip(s["people"], match(s["people"], estimator(rgb))):
+            pairs.append((person["range"], pred, person["torso_visible"]))
+    return figures_from_pairs(pairs)
+
+
+def body_type_eval(args: argparse.Namespace, progress: bool = True) -> dict:
+    """``lens eval body-type``: figures on the catalog of ``args`` (see :func:`lens.evaluation.eval_catalog`)."""
+    from lens.evaluation import eval_catalog, print_figures
+    from lens.models import ModelStore
+    from lens.understanding.body import BodyTypeEstimator
+
+    folder = eval_catalog(args, progress)
+    estimator = BodyTypeEstimator.from_config(None, ModelStore())
+    figures = body_type_figures(estimator, synthetic_body_set(folder), progress)
+    print_figures(f"body type on {folder}", figures, getattr(args, "json_out", None))
+    return figures
