@@ -11,9 +11,12 @@ image, Otsu threshold, connected components; a component is character-like
 when it is 8-80 px tall, 0.1-1.6 times as wide as tall and fills 15-85 % of
 its box.  Text is likely when at least ``MIN_CHARS`` such components sit on
 one line (centres within 35 % of their height, heights within 40 %, gaps
-under 1.2 heights) and they are not all alike: widths, gaps or ink fill
-vary (coefficient of variation above 0.12, 0.3 or 0.1), as letters do and
-regular dot or stripe patterns do not.
+under 1.2 heights) and they are not all alike: at least two of widths, gaps
+and ink fill vary (coefficient of variation above 0.12, 0.3 and 0.1), as
+letters do and most printed dots, checks and stripes do not.  Measured on
+the synthetic catalog (which holds no text): one cue let 10% of products and
+22% of scenes through, two cues 6% and 18%, all three 3% and 13% but missed
+real words; false positives only cost an OCR call, and it is cached.
 
 Tested in ``tests/test_annotations.py``.
 """
@@ -43,7 +46,7 @@ def _char_boxes(gray: np.ndarray) -> np.ndarray:
 
 
 def _varied(values: np.ndarray, threshold: float) -> bool:
-    return len(values) > 1 and values.std() / max(abs(values.mean()), 1e-6) > threshold
+    return bool(len(values) > 1 and values.std() / max(abs(values.mean()), 1e-6) > threshold)
 
 
 def _has_line(boxes: np.ndarray) -> bool:
@@ -60,8 +63,8 @@ def _has_line(boxes: np.ndarray) -> bool:
         for gap in gaps:
             run = run + 1 if gap < 1.2 * h[i] else 1
             best = max(best, run)
-        if best >= MIN_CHARS and (_varied(line[:, 2], 0.12) or _varied(gaps, 0.3)
-                                  or _varied(line[:, 4], 0.1)):
+        cues = sum([_varied(line[:, 2], 0.12), _varied(gaps, 0.3), _varied(line[:, 4], 0.1)])
+        if best >= MIN_CHARS and cues >= 2:
             return True
     return False
 
