@@ -178,8 +178,13 @@ def to_markdown(report: dict) -> str:
 
 def rerun_section(args) -> int:
     """Re-measure one section on the existing bench catalog and update the reports."""
+    from lens.config import load_config
+    from lens.facade import Lens
+
     folder = WORK / f"synth-p{args.products}-s{args.scenes}"
-    sections = {"understanding": lambda: bench_understanding(folder)}
+    config = load_config("demo", ["models.category_head=", "models.pattern_head="])
+    sections = {"understanding": lambda: bench_understanding(folder),
+                "query": lambda: bench_query(Lens.from_config(config, str(folder / "catalog")), folder)}
     if args.only not in sections or not (folder / "manifest.jsonl").is_file():
         raise SystemExit(f"--only {args.only}: expected one of {list(sections)} after a full run")
     report = json.loads((RESULTS / "latest.json").read_text())
@@ -194,7 +199,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--scenes", type=int, default=300)
-    parser.add_argument("--only", help="re-run one section (understanding) into latest.json")
+    parser.add_argument("--only", help="re-run one section (understanding, query) into latest.json")
     args = parser.parse_args(argv)
     if args.only:
         return rerun_section(args)

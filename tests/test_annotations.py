@@ -68,3 +68,9 @@ def test_understanding_carries_text_and_annotations():
     result = QueryUnderstanding(reader=TextReader("auto"))(_sign("SUMMER SALE"))
     assert any(a["kind"] == "ocr" for a in result.annotations)
     assert any(a["kind"] == "color" for a in result.annotations)
+
+
+def test_crops_skip_ocr_the_whole_image_reads_it():
+    q = QueryUnderstanding(reader=TextReader("always"))
+    assert q(_sign("SUMMER SALE"), people=False).text == []
+    assert q(_sign("SUMMER SALE")).text

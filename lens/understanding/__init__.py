@@ -124,14 +124,15 @@ class QueryUnderstanding:
 
         ``vector``/``logits`` come from the embedder; ``faces`` are face
         detections already made on ``rgb`` (else the skin estimator finds
-        them); ``people=False`` skips skin tone and body type (object crops).
+        them); ``people=False`` skips skin tone, body type and OCR (object
+        crops: the whole image's OCR already reads their text).
         """
         key = f"{image_hash(rgb)}:{vector is not None}:{logits is not None}:{people}"
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return copy.deepcopy(self._cache[key])
-        result = self._compute(rgb, vector, logits)
+        result = self._compute(rgb, vector, logits, read_text=people)
         if people:
             self._people(rgb, faces, result)
         with self._lock:
@@ -140,7 +141,7 @@ class QueryUnderstanding:
                 self._cache.popitem(last=False)
         return result
 
-    def _compute(self, rgb, vector, logits) -> Understanding:
+    def _compute(self, rgb, vector, logits, read_text: bool = True) -> Understanding:
         h, w = rgb.shape[:2]
         result = Understanding(w, h)
         if min(h, w) < 8:
@@ -154,7 +155,7 @@ class QueryUnderstanding:
         if vector is not None and "pattern" in self.heads:
             result.patterns = self.heads["pattern"].predict(vector, top_k=2)
         result.categories.extend(categories(logits, self.class_names, self.top_k))
-        result.text = self.reader(rgb)
+        result.text = self.reader(rgb) if read_text else []
         result.annotations = annotations(result.colors, result.categories, result.patterns, result.text)
         return result
 
