@@ -132,6 +132,7 @@ class Lens:
         with timed("decode"):
             original = load_image(image, self.config.server.max_pixels)
             rgb, factor = _working_copy(original, self.config.query.max_side)
+            digest = image_hash(original)                   # once: result id and cache key
         h, w = original.shape[:2]
         query_box = None
         if box is not None:
@@ -145,8 +146,10 @@ class Lens:
             vectors, logits = self.embedder.embed_and_classify([target, *crops])
         with timed("understand"):
             faces = [r for r in regions if r.label == "face"] if query_box is None else None
+            whole = query_box is None and factor == 1.0     # target is the decoded image itself
             understanding = self.understanding(target, vectors[0],
-                                               None if logits is None else logits[0], faces)
+                                               None if logits is None else logits[0], faces,
+                                               image_key=digest if whole else None)
             region_dicts = [_in_original(d, factor) for d in regions]
             for i, (region, crop) in enumerate(zip(objects, crops), 1):
                 u = self.understanding(crop, vectors[i], None if logits is None else logits[i],
@@ -160,7 +163,7 @@ class Lens:
         with timed("blend"):
             results = self._page(blend(candidates, k))
         timings["total"] = round(sum(timings.values()), 2)
-        return LensResult({"width": w, "height": h, "hash": image_hash(original)},
+        return LensResult({"width": w, "height": h, "hash": digest},
                           region_dicts, _people_in_original(understanding.to_dict(), factor,
                                                             query_box), results,
                           query_box.as_list() if query_box else None,

@@ -119,15 +119,16 @@ class QueryUnderstanding:
 
     def __call__(self, rgb: np.ndarray, vector: np.ndarray | None = None,
                  logits: np.ndarray | None = None, faces: list | None = None,
-                 people: bool = True) -> Understanding:
+                 people: bool = True, image_key: str | None = None) -> Understanding:
         """Understand ``rgb`` (H x W x 3 uint8).
 
         ``vector``/``logits`` come from the embedder; ``faces`` are face
         detections already made on ``rgb`` (else the skin estimator finds
         them); ``people=False`` skips skin tone, body type and OCR (object
-        crops: the whole image's OCR already reads their text).
+        crops: the whole image's OCR already reads their text); ``image_key``
+        is ``image_hash(rgb)`` when the caller already computed it.
         """
-        key = f"{image_hash(rgb)}:{vector is not None}:{logits is not None}:{people}"
+        key = f"{image_key or image_hash(rgb)}:{vector is not None}:{logits is not None}:{people}"
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
