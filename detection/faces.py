@@ -2,8 +2,12 @@
 
 :class:`FaceDetector` takes an ``H x W x 3`` uint8 RGB image and returns
 :class:`~detection.types.Detection` objects labelled ``face`` with pixel boxes
-and six keypoints (eyes, nose tip, mouth, ear tragions).  Identity is never
-computed or stored: only boxes, keypoints and scores.
+and six keypoints (eyes, nose tip, mouth, ear tragions).  It runs the short
+range model (faces within ~2 m: close-ups and selfies), the full range model
+(~5 m: the small faces of people in scenes) or both, merged with NMS, keeping
+the higher-scoring box; ``source`` says which model found it
+(``faces.short`` / ``faces.full``).  Identity is never computed or stored:
+only boxes, keypoints and scores.
 
 Tested in ``tests/test_detection.py``.
 """
@@ -23,41 +27,59 @@ log = logging.getLogger(__name__)
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
 
 
-class FaceDetector:
-    """mediapipe face detection; ``model`` 0 = short range, 1 = full range."""
+MODELS = {"short": 0, "full": 1}       # mediapipe's model_selection values
+MERGE_IOU = 0.5                         # the two models' boxes of one face overlap >= 0.5
 
-    def __init__(self, model: int = 1, min_score: float = 0.4):
+
+class FaceDetector:
+    """mediapipe face detection with the ``short`` and/or ``full`` range model."""
+
+    def __init__(self, models: tuple[str, ...] = ("short", "full"), min_score: float = 0.4):
         import mediapipe as mp
 
-        if model not in (0, 1):
-            raise ValueError(f"detection.face_model {model!r}: expected 0 (short) or 1 (full range)")
-        self.model, self.min_score = model, min_score
-        self._mp = mp.solutions.face_detection.FaceDetection(
-            model_selection=model, min_detection_confidence=min_score)
+        unknown = [m for m in models if m not in MODELS]
+        if unknown or not models:
+            raise ValueError(f"detection.face_models {unknown or list(models)!r}: "
+                             f"expected short, full or both")
+        self.models, self.min_score = tuple(models), min_score
+        self._graphs = {m: mp.solutions.face_detection.FaceDetection(
+            model_selection=MODELS[m], min_detection_confidence=min_score) for m in self.models}
         self._lock = threading.Lock()  # mediapipe graphs are not re-entrant
 
     @classmethod
     def from_config(cls, config: DetectionConfig, models: ModelStore) -> "FaceDetector":
-        models.resolve("face_detection_full" if config.face_model == 1 else "face_detection_short")
-        return cls(config.face_model, config.face_min_score)
+        names = ("short", "full") if config.face_models == "both" else (config.face_models,)
+        for name in names:
+            if name in MODELS:
+                models.resolve(f"face_detection_{name}")
+        return cls(names, config.face_min_score)
 
     def __call__(self, rgb: np.ndarray) -> list[Detection]:
+        """``rgb``: H x W x 3 uint8.  Faces from every model, merged (higher score wins)."""
         h, w = rgb.shape[:2]
         if min(h, w) < 16:
             return []
-        with self._lock:
-            result = self._mp.process(np.ascontiguousarray(rgb))
-        out = []
-        for det in result.detections or []:
-            rel = det.location_data.relative_bounding_box
-            box = Box(rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w,
-                      (rel.ymin + rel.height) * h).clip(w, h)
-            if box.width < 2 or box.height < 2:
-                continue
-            kps = {name: (p.x * w, p.y * h)
-                   for name, p in zip(KEYPOINTS, det.location_data.relative_keypoints)}
-            out.append(Detection(box, "face", float(det.score[0]), "faces", kps))
-        return out
+        found: list[Detection] = []
+        for name, graph in self._graphs.items():
+            with self._lock:
+                result = graph.process(np.ascontiguousarray(rgb))
+            found.extend(self._detection(det, w, h, name) for det in result.detections or [])
+        kept: list[Detection] = []
+        for det in sorted((d for d in found if d is not None), key=lambda d: -d.score):
+            if all(det.box.iou(k.box) < MERGE_IOU for k in kept):
+                kept.append(det)
+        return kept
+
+    @staticmethod
+    def _detection(det, w: int, h: int, model: str) -> Detection | None:
+        rel = det.location_data.relative_bounding_box
+        box = Box(rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w,
+                  (rel.ymin + rel.height) * h).clip(w, h)
+        if box.width < 2 or box.height < 2:
+            return None
+        kps = {name: (p.x * w, p.y * h) for name, p in zip(KEYPOINTS, det.location_data.relative_keypoints)}
+        return Detection(box, "face", float(det.score[0]), f"faces.{model}", kps)
 
     def close(self) -> None:
-        self._mp.close()
+        for graph in self._graphs.values():
+            graph.close()

@@ -14,6 +14,14 @@ import os
 import sys
 
 log = logging.getLogger("lens")
+_EXTRA_COMMANDS: dict = {}   # commands other packages register (detection.commands)
+
+
+def detection_commands(sub) -> dict:
+    """``train-detector`` and ``export-detector`` live with the detector code."""
+    from detection.commands import add_parsers
+
+    return add_parsers(sub)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
     d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
+    _EXTRA_COMMANDS.update(detection_commands(sub))
     return p
 
 
@@ -218,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = load_config(args.config, args.overrides)
-        return COMMANDS[args.command](args, config)
+        return {**COMMANDS, **_EXTRA_COMMANDS}[args.command](args, config)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"lens: error: {exc}", file=sys.stderr)
         return 2

@@ -28,6 +28,9 @@ class ModelsConfig:
     # Optional explicit paths; empty means "look in the standard places".
     mobilenet_v2: str = ""
     coco_detector: str = ""
+    # A checkpoint written by `lens train-detector` (its architecture and label
+    # names travel inside it); empty = none.  Wins over COCO weights.
+    detector_checkpoint: str = ""
     # The heads `lens train-categories` writes (catalog category, pattern); empty = none.
     category_head: str = ""
     pattern_head: str = ""
@@ -62,16 +65,34 @@ class CatalogConfig:
 @dataclass
 class DetectionConfig:
     faces: bool = True
-    # mediapipe: 0 = short range (faces within ~2 m), 1 = full range (5 m).
-    # Full range finds the small faces of people in scenes.
-    face_model: int = 1
     # Below the detector's default 0.5: darker faces score lower
     # (../shared/REFERENCE.md §5: 0.61 at MST-10), so a high threshold drops
     # them first.
     face_min_score: float = 0.4
+    # Both mediapipe models, merged: short range finds large close-up faces the
+    # full-range model scores low, full range finds the small faces in scenes.
+    face_models: str = "both"       # short | full | both
     regions: bool = True            # foreground regions (objects on plain backgrounds)
     min_region_fraction: float = 0.01  # ignore specks under 1% of the image
     max_regions: int = 8
+    # Faster R-CNN (torchvision).  "auto": the trained checkpoint
+    # (models.detector_checkpoint) if set, else the first COCO architecture
+    # whose weights are on disk, else none (said once in the log).  Or one of
+    # detection.rcnn.ARCHITECTURES, or "none".
+    detector: str = "auto"
+    device: str = "cpu"             # "cuda" where a GPU exists
+    score_threshold: float = 0.5    # torchvision's box_score_thresh is 0.05 (for mAP); 0.5 for hotspots
+    nms_iou: float = 0.5            # torchvision's per-class NMS default
+    max_detections: int = 20        # hotspots a person can still read; COCO eval uses 100
+    batch_size: int = 4             # ~0.3-0.7 s per 640-px image on 2 CPU cores
+    # People and garments from pose landmarks + person segmentation: a person
+    # box and upper body / lower body / footwear regions, no COCO weights needed.
+    people: bool = True
+    # Crops handed to the object index and the object search.
+    crop_pad: float = 0.08          # 8 % context on each side helps the embedder
+    crop_min_side: int = 32         # smaller crops embed to noise (224-px embedder input)
+    crop_max_aspect: float = 4.0    # thinner strips (belts, edges) are not searchable objects
+    cross_source_iou: float = 0.7   # boxes from different detectors overlapping this much are one object
 
 
 @dataclass
