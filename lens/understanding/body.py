@@ -55,24 +55,21 @@ component); sitting or lying people and knee-up shots are not measured.
 """
 from __future__ import annotations
 
-import threading
 import warnings
 from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
 
+from detection.pose import HEAD_CUT_TOP, PeopleGraphs, person_candidates, pose_by_roi, segment_people
 from lens.boxes import Box
 
 RANGES = {1: "slim", 2: "straight", 3: "curvy", 4: "full"}
 # Range boundaries on silhouette ratios (see the module docstring for how they were chosen).
 FULL_SHOULDER, CURVY_HIP, CURVY_HIP_OVER_WAIST, SLIM_HIP, SLIM_SHOULDER = 0.325, 0.24, 0.05, 0.23, 0.29
 CONFIDENCE_MARGIN = 0.03        # a margin this large (~1 within-range std) gives confidence 1
-MIN_SIDE, WORK_SIDE, SEG_SIDE = 32, 1024, 256   # abstain under; reduce over; selfie model input
-PERSON_MIN_AREA, PERSON_MIN_HEIGHT, MAX_PEOPLE = 0.01, 0.3, 3   # of the image area / height
-EDGE_MARGIN, SPLIT_ASPECT, BOTTOM_CUT_WIDTH = 2, 0.9, 0.5      # px; width/height; of the widest row
-HEAD_CUT_VISIBLE, ROI_SCALE = 0.75, 1.4    # chin-to-sole share of a figure; mediapipe's ROI margin
-HEAD_CUT_TOP = 0.1              # a box starting this near the top is head-cut (selfie masks lose the neck)
+MIN_SIDE, WORK_SIDE, MAX_PEOPLE = 32, 1024, 3   # abstain under; reduce over; people measured
+EDGE_MARGIN = 2                 # px: a mask row this close to the frame edge touches it
 MIN_VISIBILITY = 0.5            # mediapipe's own "visible" cut-off for a landmark
 SHOULDER_TO_SOLE = 0.70         # shoulder line height / figure height (synthetic figures)
 SHOULDER_JUMP = 0.6             # shoulder line: first row this wide vs. the widest of the top quarter
@@ -93,18 +90,6 @@ CUT_BOTTOM = "torso not fully visible (cut by the frame bottom)"
 # (the crotch is at 0.46 D) so the hip band is inside it; confidence is halved.
 SOLES_CUT_WIDTH, NECK_TO_HEIGHT, HIPS_IN_FRAME, NECK_CONFIDENCE = 0.25, 0.076, 0.5, 0.5
 
-_POSE_GRAPH = """
-input_stream: "image"
-input_stream: "roi"
-output_stream: "landmarks"
-output_stream: "mask"
-node { calculator: "PoseLandmarkByRoiCpu"
-  input_stream: "IMAGE:image" input_stream: "ROI:roi"
-  input_side_packet: "MODEL_COMPLEXITY:model_complexity"
-  input_side_packet: "ENABLE_SEGMENTATION:enable_segmentation"
-  output_stream: "LANDMARKS:landmarks" output_stream: "SEGMENTATION_MASK:seg" }
-node { calculator: "FromImageCalculator" input_stream: "IMAGE:seg" output_stream: "IMAGE_CPU:mask" }
-"""
 
 
 @dataclass
@@ -161,8 +146,8 @@ class BodyTypeEstimator:
 
     def __init__(self, max_people: int = MAX_PEOPLE):
         self.max_people = max_people
-        self._seg = self._pose = None
-        self._lock = threading.Lock()   # mediapipe graphs are not re-entrant
+        self._people = PeopleGraphs()
+        self._lock = self._people.lock    # mediapipe graphs are not re-entrant
 
     @classmethod
     def from_config(cls, config=None, models=None) -> BodyTypeEstimator:
@@ -171,19 +156,6 @@ class BodyTypeEstimator:
             models.resolve("pose_full")
             models.resolve("selfie_segmentation")
         return cls(int(getattr(config, "body_max_people", MAX_PEOPLE)))
-
-    def _graphs(self):
-        if self._pose is None:
-            import mediapipe as mp
-            from google.protobuf import text_format
-            from mediapipe.framework import calculator_pb2
-            from mediapipe.python.solution_base import SolutionBase
-
-            self._seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
-            cfg = text_format.Parse(_POSE_GRAPH, calculator_pb2.CalculatorGraphConfig())
-            self._pose = SolutionBase(graph_config=cfg, side_inputs={
-                "model_complexity": 1, "enable_segmentation": True})
-        return self._seg, self._pose
 
     def __call__(self, image) -> list[BodyType]:
         rgb, reason = as_rgb(image)
@@ -196,22 +168,19 @@ class BodyTypeEstimator:
             return [_unknown("no person")]
         with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)   # protobuf deprecation noise, per call
-            seg, pose = self._graphs()
+            seg, pose = self._people.graphs()
             found = [self._one(pose, rgb, box, cut, scale)
-                     for box, cut in person_candidates(_segment(seg, rgb), self.max_people)]
+                     for box, cut in person_candidates(segment_people(seg, rgb), self.max_people)]
         return _dedupe([r for r in found if r is not None]) or [_unknown("no person")]
 
     def close(self) -> None:
-        for graph in (self._seg, self._pose):
-            if graph is not None:
-                graph.close()
-        self._seg = self._pose = None
+        self._people.close()
 
     def _one(self, pose, rgb: np.ndarray, box: Box, cut: bool, scale: float) -> BodyType | None:
         """The body type of one candidate; None when no pose is found (not a person)."""
         if cut and box.y1 > HEAD_CUT_TOP * rgb.shape[0]:
             return _unknown(CUT_BOTTOM, box, scale)
-        found = _pose_by_roi(pose, rgb, box)
+        found = pose_by_roi(pose, rgb, box)
         m = NOT_A_PERSON if found is None else measure(found[1], found[0], rgb)
         if m == NOT_A_PERSON:
             return _unknown(CUT_BOTTOM, box, scale) if cut else None
@@ -231,66 +200,6 @@ def _dedupe(results: list[BodyType]) -> list[BodyType]:
                                        <= 0.5 for k in kept):
             kept.append(r)
     return kept
-
-
-def _segment(seg, rgb: np.ndarray) -> np.ndarray:
-    """Person probability (H x W float 0..1): the general selfie model on a letterboxed square."""
-    h, w = rgb.shape[:2]
-    s = SEG_SIDE / max(h, w)
-    small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    sq = np.zeros((SEG_SIDE, SEG_SIDE, 3), np.uint8)
-    y0, x0 = (SEG_SIDE - small.shape[0]) // 2, (SEG_SIDE - small.shape[1]) // 2
-    sq[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
-    prob = seg.process(sq).segmentation_mask[y0:y0 + small.shape[0], x0:x0 + small.shape[1]]
-    return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _split(comp: np.ndarray, x: int, y: int, min_height: float) -> list[tuple[int, int, np.ndarray]]:
-    """A component mask (with its offset), split once at its thinnest middle column if too wide."""
-    bh, bw = comp.shape
-    if bw <= SPLIT_ASPECT * bh or bh < min_height:
-        return [(x, y, comp)]
-    cut = int(0.2 * bw) + int(comp.sum(0)[int(0.2 * bw):int(0.8 * bw)].argmin())
-    return [(x, y, comp[:, :cut]), (x + cut, y, comp[:, cut:])]
-
-
-def person_candidates(prob: np.ndarray, max_people: int) -> list[tuple[Box, bool]]:
-    """``(box, cut by the frame bottom)`` of the largest person components, left to right."""
-    h, w = prob.shape
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((prob > 0.5).astype(np.uint8))
-    parts = [p for i in range(1, n) for p in _split(
-        labels[stats[i, 1]:stats[i, 1] + stats[i, 3], stats[i, 0]:stats[i, 0] + stats[i, 2]] == i,
-        int(stats[i, 0]), int(stats[i, 1]), PERSON_MIN_HEIGHT * h)]
-    found = []
-    for x, y, comp in parts:
-        rows, cols = np.flatnonzero(comp.any(1)), np.flatnonzero(comp.any(0))
-        if comp.sum() < PERSON_MIN_AREA * h * w or len(rows) == 0 or rows[-1] - rows[0] < PERSON_MIN_HEIGHT * h:
-            continue
-        widths = comp.sum(1)
-        cut = y + rows[-1] >= h - 1 - EDGE_MARGIN and (
-            y + rows[0] > HEAD_CUT_TOP * h or widths[rows[-1]] >= BOTTOM_CUT_WIDTH * widths.max())
-        box = Box(float(x + cols[0]), float(y + rows[0]), float(x + cols[-1] + 1), float(y + rows[-1] + 1))
-        found.append((int(comp.sum()), box, bool(cut)))
-    found = sorted(found, key=lambda t: -t[0])[:max_people]
-    return sorted(((b, c) for _, b, c in found), key=lambda t: t[0].x1)
-
-
-def _pose_by_roi(pose, rgb: np.ndarray, box: Box):
-    """``(33 x 4 [x px, y px, visibility, presence], person mask H x W bool)`` or None (no pose)."""
-    from mediapipe.framework.formats import rect_pb2
-
-    h, w = rgb.shape[:2]
-    head_cut = box.y1 <= HEAD_CUT_TOP * h
-    full = box.height / HEAD_CUT_VISIBLE if head_cut else box.height
-    rois = [(box.y2 - full / 2, ROI_SCALE * full)] + ([(h / 3, ROI_SCALE * h / HEAD_CUT_VISIBLE)] * head_cut)
-    for cy, size in rois:
-        roi = rect_pb2.NormalizedRect(x_center=(box.x1 + box.x2) / 2 / w, y_center=cy / h,
-                                      width=size / w, height=size / h, rotation=0.0)
-        res = pose.process({"image": rgb, "roi": roi})
-        if res.landmarks is not None and res.mask is not None:
-            pts = np.array([[p.x * w, p.y * h, p.visibility, p.presence] for p in res.landmarks.landmark])
-            return pts, res.mask > 0.5
-    return None
 
 
 def _central_width(row: np.ndarray, cx: int) -> int:

@@ -1,0 +1,133 @@
+"""People in an image with mediapipe: selfie segmentation, then pose landmarks by ROI.
+
+Shared by the people/garment detector (:mod:`detection.people`) and the body
+type estimator (:mod:`lens.understanding.body`).  Everything takes and returns
+pixel coordinates of an ``H x W x 3`` uint8 RGB image; boxes are
+:class:`lens.boxes.Box` (x1, y1, x2, y2).
+
+* :func:`segment_people`: person probability ``H x W`` float 0..1 (the general
+  selfie model on a 256-px letterboxed square).
+* :func:`person_candidates`: ``(box, cut by the frame bottom)`` per person
+  component, a component wider than 0.9 x its height split once.
+* :func:`pose_by_roi`: mediapipe pose (``pose_landmark_full``) run on a square
+  ROI around a candidate, because mediapipe's own pose detector needs a face
+  and misses chin-cropped shots -> 33 landmarks ``[x px, y px, visibility,
+  presence]`` and the pose's person mask.
+
+Tested in ``tests/test_people.py`` and ``tests/test_body_type.py``.
+"""
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+
+from lens.boxes import Box
+
+SEG_SIDE = 256                  # selfie model input (general model: 256 x 256)
+PERSON_MIN_AREA, PERSON_MIN_HEIGHT = 0.01, 0.3   # of the image area / height
+EDGE_MARGIN, SPLIT_ASPECT, BOTTOM_CUT_WIDTH = 2, 0.9, 0.5      # px; width/height; of the widest row
+HEAD_CUT_VISIBLE, ROI_SCALE = 0.75, 1.4    # chin-to-sole share of a figure; mediapipe's ROI margin
+HEAD_CUT_TOP = 0.1              # a box starting this near the top is head-cut (selfie masks lose the neck)
+
+_POSE_GRAPH = """
+input_stream: "image"
+input_stream: "roi"
+output_stream: "landmarks"
+output_stream: "mask"
+node { calculator: "PoseLandmarkByRoiCpu"
+  input_stream: "IMAGE:image" input_stream: "ROI:roi"
+  input_side_packet: "MODEL_COMPLEXITY:model_complexity"
+  input_side_packet: "ENABLE_SEGMENTATION:enable_segmentation"
+  output_stream: "LANDMARKS:landmarks" output_stream: "SEGMENTATION_MASK:seg" }
+node { calculator: "FromImageCalculator" input_stream: "IMAGE:seg" output_stream: "IMAGE_CPU:mask" }
+"""
+
+
+class PeopleGraphs:
+    """The two mediapipe graphs, loaded on first use; hold ``lock`` while calling them."""
+
+    def __init__(self):
+        self._seg = self._pose = None
+        self.lock = threading.Lock()    # mediapipe graphs are not re-entrant
+
+    def graphs(self):
+        """``(selfie segmentation, pose-by-ROI graph)``."""
+        if self._pose is None:
+            import mediapipe as mp
+            from google.protobuf import text_format
+            from mediapipe.framework import calculator_pb2
+            from mediapipe.python.solution_base import SolutionBase
+
+            self._seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+            cfg = text_format.Parse(_POSE_GRAPH, calculator_pb2.CalculatorGraphConfig())
+            self._pose = SolutionBase(graph_config=cfg, side_inputs={
+                "model_complexity": 1, "enable_segmentation": True})
+        return self._seg, self._pose
+
+    def close(self) -> None:
+        for graph in (self._seg, self._pose):
+            if graph is not None:
+                graph.close()
+        self._seg = self._pose = None
+
+
+def segment_people(seg, rgb: np.ndarray) -> np.ndarray:
+    """Person probability (H x W float 0..1): the general selfie model on a letterboxed square."""
+    h, w = rgb.shape[:2]
+    s = SEG_SIDE / max(h, w)
+    small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    sq = np.zeros((SEG_SIDE, SEG_SIDE, 3), np.uint8)
+    y0, x0 = (SEG_SIDE - small.shape[0]) // 2, (SEG_SIDE - small.shape[1]) // 2
+    sq[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    prob = seg.process(sq).segmentation_mask[y0:y0 + small.shape[0], x0:x0 + small.shape[1]]
+    return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _split(comp: np.ndarray, x: int, y: int, min_height: float) -> list[tuple[int, int, np.ndarray]]:
+    """A component mask (with its offset), split once at its thinnest middle column if too wide."""
+    bh, bw = comp.shape
+    if bw <= SPLIT_ASPECT * bh or bh < min_height:
+        return [(x, y, comp)]
+    cut = int(0.2 * bw) + int(comp.sum(0)[int(0.2 * bw):int(0.8 * bw)].argmin())
+    return [(x, y, comp[:, :cut]), (x + cut, y, comp[:, cut:])]
+
+
+def person_candidates(prob: np.ndarray, max_people: int) -> list[tuple[Box, bool]]:
+    """``(box, cut by the frame bottom)`` of the largest person components, left to right."""
+    h, w = prob.shape
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((prob > 0.5).astype(np.uint8))
+    parts = [p for i in range(1, n) for p in _split(
+        labels[stats[i, 1]:stats[i, 1] + stats[i, 3], stats[i, 0]:stats[i, 0] + stats[i, 2]] == i,
+        int(stats[i, 0]), int(stats[i, 1]), PERSON_MIN_HEIGHT * h)]
+    found = []
+    for x, y, comp in parts:
+        rows, cols = np.flatnonzero(comp.any(1)), np.flatnonzero(comp.any(0))
+        if comp.sum() < PERSON_MIN_AREA * h * w or len(rows) == 0 or rows[-1] - rows[0] < PERSON_MIN_HEIGHT * h:
+            continue
+        widths = comp.sum(1)
+        cut = y + rows[-1] >= h - 1 - EDGE_MARGIN and (
+            y + rows[0] > HEAD_CUT_TOP * h or widths[rows[-1]] >= BOTTOM_CUT_WIDTH * widths.max())
+        box = Box(float(x + cols[0]), float(y + rows[0]), float(x + cols[-1] + 1), float(y + rows[-1] + 1))
+        found.append((int(comp.sum()), box, bool(cut)))
+    found = sorted(found, key=lambda t: -t[0])[:max_people]
+    return sorted(((b, c) for _, b, c in found), key=lambda t: t[0].x1)
+
+
+def pose_by_roi(pose, rgb: np.ndarray, box: Box):
+    """``(33 x 4 [x px, y px, visibility, presence], person mask H x W bool)`` or None (no pose)."""
+    from mediapipe.framework.formats import rect_pb2
+
+    h, w = rgb.shape[:2]
+    head_cut = box.y1 <= HEAD_CUT_TOP * h
+    full = box.height / HEAD_CUT_VISIBLE if head_cut else box.height
+    rois = [(box.y2 - full / 2, ROI_SCALE * full)] + ([(h / 3, ROI_SCALE * h / HEAD_CUT_VISIBLE)] * head_cut)
+    for cy, size in rois:
+        roi = rect_pb2.NormalizedRect(x_center=(box.x1 + box.x2) / 2 / w, y_center=cy / h,
+                                      width=size / w, height=size / h, rotation=0.0)
+        res = pose.process({"image": rgb, "roi": roi})
+        if res.landmarks is not None and res.mask is not None:
+            pts = np.array([[p.x * w, p.y * h, p.visibility, p.presence] for p in res.landmarks.landmark])
+            return pts, res.mask > 0.5
+    return None
