@@ -68,7 +68,7 @@ def bench_indexing(config, folder: Path):
     lens = Lens.from_config(config, catalog_dir=str(catalog))
     items = read_items(folder)
     start = time.perf_counter()
-    report = run_indexing(items, IndexMapper(lens.embedder, lens.understanding),
+    report = run_indexing(items, IndexMapper.from_lens(lens),
                           CatalogWriter(lens.catalog), config.embedder.batch_size, progress=False)
     seconds = time.perf_counter() - start
     return {"items": report.added, "seconds": round(seconds, 1),

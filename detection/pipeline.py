@@ -1,10 +1,18 @@
 """The detection stage: every configured detector, merged into one list.
 
-:class:`DetectionPipeline` runs the face detector and the region proposer
-(and, from issue 4, Faster R-CNN), then removes near-duplicates across
-detectors of the same label (IoU above ``NMS_IOU``).
+:class:`DetectionPipeline` runs, on an ``H x W x 3`` uint8 RGB image:
 
-Tested in ``tests/test_detection.py``.
+* faces (:mod:`detection.faces`): mediapipe short and full range, ``face``
+  with keypoints;
+* people and garments (:mod:`detection.people`): ``person``, ``upper_body``,
+  ``lower_body``, ``footwear`` from segmentation and pose;
+* foreground regions (:mod:`detection.regions`): objects on plain backgrounds.
+
+and removes near-duplicates of one label across detectors (greedy NMS at
+``NMS_IOU``, higher score wins).  Crops de-duplicate across labels too
+(:mod:`detection.crops`).  Boxes are pixel (x1, y1, x2, y2).
+
+Tested in ``tests/test_detection.py`` and ``tests/test_people.py``.
 """
 from __future__ import annotations
 
@@ -13,9 +21,9 @@ from typing import Callable
 
 import numpy as np
 
+from detection.types import Detection
 from lens.config import DetectionConfig
 from lens.models import ModelStore
-from detection.types import Detection
 
 log = logging.getLogger(__name__)
 NMS_IOU = 0.6   # two boxes of one label overlapping this much are the same object
@@ -39,14 +47,21 @@ class DetectionPipeline:
     @classmethod
     def from_config(cls, config: DetectionConfig, models: ModelStore) -> "DetectionPipeline":
         from detection.faces import FaceDetector
+        from detection.people import PeopleDetector
         from detection.regions import RegionProposer
 
         detectors: list = []
         if config.faces:
             detectors.append(FaceDetector.from_config(config, models))
+        if config.people:
+            detectors.append(PeopleDetector.from_config(config, models))
         if config.regions:
             detectors.append(RegionProposer.from_config(config))
         return cls(detectors)
+
+    @property
+    def names(self) -> list[str]:
+        return [type(d).__name__ for d in self.detectors]
 
     def __call__(self, rgb: np.ndarray) -> list[Detection]:
         found: list[Detection] = []

@@ -1,10 +1,14 @@
 """A catalog on disk: the item store plus the vector indexes, kept in step.
 
 Layout of ``catalog.path``: ``store.sqlite`` (or a Redis namespace),
-``index/visual.json`` + generation files (see :mod:`lens.index`).  Writes go
+``index/visual.json`` and ``index/objects.json`` + generation files (see
+:mod:`lens.index`).  ``visual`` holds one vector per item (the whole image);
+``objects`` one per object crop of an item, keyed ``<item id>#<n>``
+(:func:`crop_id`), the crop's box and label kept in the item's ``crops``
+list in the store, so an object match leads back to its scene.  Writes go
 index first, store second: an item is *acknowledged* once it is in the store,
-and a crash between the two leaves only an unreferenced vector, which the
-next run overwrites.
+and a crash between the two leaves only unreferenced vectors, which the next
+run overwrites.
 
 Tested in ``tests/test_catalog.py``.
 """
@@ -20,7 +24,17 @@ from lens.index import VectorIndex
 from lens.store import Store, make_store
 
 log = logging.getLogger(__name__)
-VISUAL = "visual"
+VISUAL, OBJECTS = "visual", "objects"
+CROP_SEP = "#"      # crop ids are "<item id>#<n>"; item ids must not contain it
+
+
+def crop_id(item_id: str, n: int) -> str:
+    return f"{item_id}{CROP_SEP}{n}"
+
+
+def parent_id(crop: str) -> str:
+    """The item id of a crop id (``"s1#2"`` -> ``"s1"``)."""
+    return crop.rsplit(CROP_SEP, 1)[0]
 
 
 class Catalog:
@@ -41,14 +55,19 @@ class Catalog:
         if rebuild:
             for item_id in store.ids():
                 store.delete(item_id)
-        index = None if rebuild else VectorIndex.load(directory / "index", VISUAL, embedder_settings)
-        if index is None:
-            index = VectorIndex.from_config(config.index, embedder_settings)
-        return cls(directory, store, {VISUAL: index})
+        indexes = {}
+        for name in (VISUAL, OBJECTS):
+            index = None if rebuild else VectorIndex.load(directory / "index", name, embedder_settings)
+            indexes[name] = index or VectorIndex.from_config(config.index, embedder_settings)
+        return cls(directory, store, indexes)
 
     @property
     def visual(self) -> VectorIndex:
         return self.indexes[VISUAL]
+
+    @property
+    def objects(self) -> VectorIndex:
+        return self.indexes[OBJECTS]
 
     def __len__(self) -> int:
         return len(self.store)
@@ -56,21 +75,35 @@ class Catalog:
     def has(self, item_id: str) -> bool:
         return item_id in self.visual and item_id in self.store
 
-    def add(self, items: list[dict], vectors: np.ndarray) -> None:
-        """Index ``vectors`` (one row per item), persist, then acknowledge in the store."""
+    def add(self, items: list[dict], vectors: np.ndarray, crop_ids: list[str] | None = None,
+            crop_vectors: np.ndarray | None = None) -> None:
+        """Index ``vectors`` (one row per item) and the crops' vectors (ids from
+        :func:`crop_id`), persist, then acknowledge the items in the store."""
         if not items:
             return
+        bad = [i["id"] for i in items if CROP_SEP in str(i["id"])]
+        if bad:
+            raise ValueError(f"item id '{bad[0]}': must not contain '{CROP_SEP}' (it separates crop ids)")
+        for item in items:      # a re-indexed item may have fewer crops than before
+            self._remove_crops(item["id"])
         self.visual.add([i["id"] for i in items], vectors)
+        if crop_ids:
+            self.objects.add(crop_ids, crop_vectors)
         self.save()
         self.store.put_many(items)
 
+    def _remove_crops(self, item_id: str) -> bool:
+        old = self.store.get(item_id) or {}
+        return any([self.objects.remove(c["id"]) for c in old.get("crops", []) if "id" in c])
+
     def delete(self, item_id: str) -> bool:
-        """Remove an item from the store and every index."""
+        """Remove an item and its crops from the store and every index."""
+        crops = self._remove_crops(item_id)
         found = self.store.delete(item_id)
-        removed = [ix.remove(item_id) for ix in self.indexes.values()]
-        if any(removed):
+        removed = self.visual.remove(item_id) or crops
+        if removed:
             self.save()
-        return found or any(removed)
+        return found or removed
 
     def save(self) -> None:
         for name, index in self.indexes.items():

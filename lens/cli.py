@@ -1,7 +1,7 @@
 """The ``lens`` command line.  Every command prints one line per error and exits non-zero.
 
 Commands: ``models`` (list / fetch / prepare), ``synth``, ``index``,
-``query``, ``serve``, ``train-categories``, ``eval retrieval|colors|skin-tone|body-type``,
+``query``, ``detect``, ``serve``, ``train-categories``, ``eval retrieval|colors|skin-tone|body-type``,
 ``demo``.  Global options:
 ``--config NAME|PATH`` and ``--set key=value`` (repeatable) for any config key.
 """
@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--box", help="search this region: x1,y1,x2,y2 in pixels")
     q.add_argument("--k", type=int, help="results to return (default: query.k)")
     q.add_argument("--catalog", help="catalog folder (default: catalog.path)")
+
+    dt = sub.add_parser("detect", help="detect objects, faces, people and garments; prints JSON")
+    dt.add_argument("image")
+    dt.add_argument("--preview", metavar="OUT", help="also write an annotated image here (.jpg/.png)")
 
     v = sub.add_parser("serve", help="run the web UI and REST API (development server)")
     v.add_argument("--host")
@@ -132,7 +136,7 @@ def cmd_index(args, config) -> int:
         from lens.catalog import Catalog
 
         lens.catalog = Catalog.open(config, lens.embedder.settings(), args.catalog, rebuild=True)
-    report = run_indexing(items, IndexMapper(lens.embedder, lens.understanding),
+    report = run_indexing(items, IndexMapper.from_lens(lens),
                           CatalogWriter(lens.catalog), config.embedder.batch_size)
     for path, error in report.failures:
         print(f"lens: skipped {error}", file=sys.stderr)
@@ -155,6 +159,27 @@ def cmd_query(args, config) -> int:
     if len(lens.catalog) == 0:
         raise ValueError(f"catalog {lens.catalog.directory} is empty: run `lens index PATH` first")
     print(json.dumps(lens(rgb, box=box, k=args.k).to_dict(), indent=2))
+    return 0
+
+
+def cmd_detect(args, config) -> int:
+    from detection.crops import CropLimits, make_crops
+    from detection.pipeline import DetectionPipeline
+    from lens.imageio import load_image
+    from lens.models import ModelStore
+
+    rgb = load_image(args.image, config.server.max_pixels, name=args.image)
+    pipeline = DetectionPipeline.from_config(config.detection, ModelStore.from_config(config.models))
+    found = pipeline(rgb)
+    crops = make_crops(found, rgb.shape[1], rgb.shape[0], CropLimits.from_config(config.detection))
+    if args.preview:
+        from detection.preview import draw
+        from lens.imageio import save_image
+
+        save_image(draw(rgb, found, crops), args.preview)
+    print(json.dumps({"image": args.image, "width": rgb.shape[1], "height": rgb.shape[0],
+                      "detectors": pipeline.names, "detections": [d.to_dict() for d in found],
+                      "crops": [c.to_dict() for c in crops], "preview": args.preview}, indent=2))
     return 0
 
 
@@ -215,7 +240,7 @@ def cmd_demo(args, config) -> int:
     return run_demo(config, serve=not args.no_serve)
 
 
-COMMANDS = {"models": cmd_models, "synth": cmd_synth, "index": cmd_index, "query": cmd_query,
+COMMANDS = {"models": cmd_models, "synth": cmd_synth, "index": cmd_index, "query": cmd_query, "detect": cmd_detect,
             "serve": cmd_serve, "train-categories": cmd_train_categories, "eval": cmd_eval, "demo": cmd_demo}
 
 

@@ -46,7 +46,7 @@ def build_demo_catalog(config: LensConfig, progress: bool = True):
             f = figures[field]
             print(f"  {field}: held-out accuracy {f['held_out_accuracy']:.3f} on {f['held_out']} products")
     lens = Lens.from_config(config)
-    report = run_indexing(read_items(synth), IndexMapper(lens.embedder, lens.understanding),
+    report = run_indexing(read_items(synth), IndexMapper.from_lens(lens),
                           CatalogWriter(lens.catalog), config.embedder.batch_size, progress)
     print(f"catalog {lens.catalog.directory}: {len(lens.catalog)} items "
           f"({report.added} indexed now, {report.skipped} already there)", flush=True)

@@ -114,6 +114,6 @@ def build_eval_lens(config: LensConfig, folder: Path, progress: bool = True):
 
     lens = Lens.from_config(config, catalog_dir=str(folder / "catalog"))
     items = read_items(folder)
-    run_indexing(items, IndexMapper(lens.embedder, lens.understanding),
+    run_indexing(items, IndexMapper.from_lens(lens),
                  CatalogWriter(lens.catalog), config.embedder.batch_size, progress)
     return lens

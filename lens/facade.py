@@ -3,8 +3,10 @@
 ``Lens.__call__`` runs, in order (each part also usable alone):
 
 1. decode: :func:`lens.imageio.load_image` (any mode, EXIF, size guard);
-2. detect: :class:`detection.pipeline.DetectionPipeline` -> regions (faces,
-   objects) in pixel x1, y1, x2, y2;
+2. detect: :class:`detection.pipeline.DetectionPipeline` -> regions (Faster
+   R-CNN objects, faces, people and garments, foreground regions) in pixel
+   x1, y1, x2, y2; :func:`detection.crops.make_crops` -> the object crops
+   (no faces or whole people; de-duplicated across detectors; padded);
 3. embed + classify, in one batch: :class:`lens.embeddings.Embedder` on the
    whole image (or the user's box when one is given) and on every object crop;
 4. understand: :class:`lens.understanding.QueryUnderstanding` (colours,
@@ -30,6 +32,7 @@ import numpy as np
 
 from blender.blend import blend
 from blender.sources import SourceQuery, make_sources
+from detection.crops import CropLimits, crop_pixels, make_crops
 from detection.pipeline import DetectionPipeline
 from lens.boxes import Box, make_box
 from lens.catalog import Catalog
@@ -107,6 +110,7 @@ class Lens:
         self.config, self.embedder, self.detector = config, embedder, detector
         self.understanding, self.catalog = understanding, catalog
         self.sources = make_sources(list(source_names), catalog)
+        self.limits = CropLimits.from_config(config.detection)
 
     @classmethod
     def from_config(cls, config: LensConfig, catalog_dir: str | None = None) -> "Lens":
@@ -139,11 +143,11 @@ class Lens:
             query_box = box if isinstance(box, Box) else make_box(box, (w, h))
         with timed("detect"):
             regions = self.detector(rgb)
-        target = rgb if query_box is None else self._crop(rgb, query_box.scale(factor))
-        objects = [r for r in regions if r.label != "face"] if self.config.understanding.crops else []
-        crops = [self._crop(rgb, r.box) for r in objects]
+            crops = make_crops(regions, rgb.shape[1], rgb.shape[0], self.limits) \
+                if self.config.understanding.crops else []
+        target = rgb if query_box is None else crop_pixels(rgb, query_box.scale(factor))
         with timed("embed"):
-            vectors, logits = self.embedder.embed_and_classify([target, *crops])
+            vectors, logits = self.embedder.embed_and_classify([target, *(crop_pixels(rgb, c) for c in crops)])
         with timed("understand"):
             faces = [r for r in regions if r.label == "face"] if query_box is None else None
             whole = query_box is None and factor == 1.0     # target is the decoded image itself
@@ -151,10 +155,12 @@ class Lens:
                                                None if logits is None else logits[0], faces,
                                                image_key=digest if whole else None)
             region_dicts = [_in_original(d, factor) for d in regions]
-            for i, (region, crop) in enumerate(zip(objects, crops), 1):
-                u = self.understanding(crop, vectors[i], None if logits is None else logits[i],
-                                       people=False)
-                region_dicts[regions.index(region)]["understanding"] = _brief(u.to_dict())
+            for i, crop in enumerate(crops, 1):
+                u = self.understanding(crop_pixels(rgb, crop), vectors[i],
+                                       None if logits is None else logits[i], people=False)
+                at = max(range(len(regions)), key=lambda r: regions[r].box.iou(crop.detection_box))
+                region_dicts[at]["crop_box"] = crop.box.scale(1.0 / factor).as_list()
+                region_dicts[at]["understanding"] = _brief(u.to_dict())
         query = SourceQuery(vectors[0], query_box.as_list() if query_box else None)
         candidates = []
         for source in self.sources:
@@ -168,11 +174,6 @@ class Lens:
                                                             query_box), results,
                           query_box.as_list() if query_box else None,
                           [s.name for s in self.sources], timings)
-
-    @staticmethod
-    def _crop(rgb: np.ndarray, box: Box) -> np.ndarray:
-        x1, y1, x2, y2 = box.clip(rgb.shape[1], rgb.shape[0]).to_int()
-        return rgb[y1:y2, x1:x2]
 
     def _page(self, blended) -> list[dict]:
         items = self.catalog.items([b.item_id for b in blended])

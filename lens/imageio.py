@@ -142,3 +142,15 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 92) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
+
+
+def save_image(rgb: np.ndarray, path: str | Path) -> Path:
+    """Write ``rgb`` (H x W x 3 uint8) to ``path``; the suffix picks the format (.jpg, .png, .webp)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
+        raise ValueError(f"{path}: unsupported image suffix (use .jpg, .png or .webp)")
+    if not path.parent.is_dir():
+        raise ValueError(f"{path}: folder {path.parent} does not exist")
+    options = {} if path.suffix.lower() == ".png" else {"quality": 92}
+    Image.fromarray(rgb).save(path, **options)
+    return path

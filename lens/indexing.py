@@ -4,8 +4,11 @@
   ``manifest.jsonl``) or a folder of images -> item dicts with ``id`` and an
   absolute ``image`` path, validated line by line.
 * :class:`IndexMapper` (mapper): decodes a batch, embeds it, computes the
-  query-understanding summary, and returns records + vectors; unreadable
-  images come back as failures naming the file.
+  query-understanding summary, detects the objects of every non-product item
+  (scenes: a product photo is one object, which the visual index already
+  holds) and embeds their crops (:mod:`detection.crops`), and returns records
+  (with a ``crops`` list) + vectors + crop vectors; unreadable images come
+  back as failures naming the file.
 * :class:`CatalogWriter` (writer): adds a batch to the catalog (index first,
   then the store), so everything acknowledged survives an interruption, and
   a re-run skips what is already there.
@@ -23,7 +26,8 @@ from typing import Iterator
 import numpy as np
 from tqdm import tqdm
 
-from lens.catalog import Catalog
+from detection.crops import CropLimits, crop_pixels, make_crops
+from lens.catalog import CROP_SEP, Catalog, crop_id
 from lens.embeddings import Embedder
 from lens.imageio import image_hash, is_image_path, load_image
 from lens.understanding import QueryUnderstanding
@@ -72,6 +76,9 @@ def read_items(path: str | Path) -> list[dict]:
         raise ValueError(f"{path}: no such file or folder")
     seen: set[str] = set()
     for item in items:
+        if CROP_SEP in str(item["id"]):
+            raise ValueError(f"{path}: item id '{item['id']}' must not contain '{CROP_SEP}' "
+                             f"(it separates crop ids); rename the file or the id")
         if item["id"] in seen:
             raise ValueError(f"{path}: duplicate item id '{item['id']}'")
         seen.add(item["id"])
@@ -83,6 +90,8 @@ class MappedBatch:
     records: list[dict]
     vectors: np.ndarray
     failures: list[tuple[str, str]] = field(default_factory=list)
+    crop_ids: list[str] = field(default_factory=list)
+    crop_vectors: np.ndarray | None = None
 
 
 def summarize(understanding) -> dict:
@@ -107,10 +116,22 @@ def signals(understanding: dict) -> dict:
 
 
 class IndexMapper:
-    """Decode, embed and understand a batch of items."""
+    """Decode, embed, understand and detect a batch of items.
 
-    def __init__(self, embedder: Embedder, understanding: QueryUnderstanding):
+    ``detector``: a callable ``rgb -> list[Detection]`` (the façade's
+    :class:`detection.pipeline.DetectionPipeline`), or None for no object crops.
+    """
+
+    def __init__(self, embedder: Embedder, understanding: QueryUnderstanding, detector=None,
+                 limits: CropLimits = CropLimits()):
         self.embedder, self.understanding = embedder, understanding
+        self.detector, self.limits = detector, limits
+
+    @classmethod
+    def from_lens(cls, lens) -> "IndexMapper":
+        """The mapper a :class:`lens.facade.Lens` implies: its embedder, understanding, detector."""
+        return cls(lens.embedder, lens.understanding, lens.detector,
+                   CropLimits.from_config(lens.config.detection))
 
     def __call__(self, items: list[dict]) -> MappedBatch:
         images, kept, failures = [], [], []
@@ -126,7 +147,22 @@ class IndexMapper:
             u = self.understanding(rgb, vectors[i], None if logits is None else logits[i])
             records.append({**item, "width": rgb.shape[1], "height": rgb.shape[0],
                             "image_hash": image_hash(rgb), "understanding": summarize(u)})
-        return MappedBatch(records, vectors, failures)
+        crop_ids, crop_vectors = self._crops(records, images)
+        return MappedBatch(records, vectors, failures, crop_ids, crop_vectors)
+
+    def _crops(self, records: list[dict], images: list[np.ndarray]) -> tuple[list[str], np.ndarray | None]:
+        """Detect, crop and embed the objects of every non-product record (sets ``record["crops"]``)."""
+        ids, pixels = [], []
+        for record, rgb in zip(records, images):
+            if self.detector is None or record.get("kind") == "product":
+                continue
+            crops = make_crops(self.detector(rgb), rgb.shape[1], rgb.shape[0], self.limits, record["id"])
+            record["crops"] = [{"id": crop_id(record["id"], n), **{k: v for k, v in c.to_dict().items()
+                                                                   if k != "parent_id"}}
+                               for n, c in enumerate(crops)]
+            ids.extend(c["id"] for c in record["crops"])
+            pixels.extend(crop_pixels(rgb, c) for c in crops)
+        return ids, (self.embedder.embed(pixels) if pixels else None)
 
 
 class CatalogWriter:
@@ -136,7 +172,7 @@ class CatalogWriter:
         self.catalog = catalog
 
     def __call__(self, batch: MappedBatch) -> int:
-        self.catalog.add(batch.records, batch.vectors)
+        self.catalog.add(batch.records, batch.vectors, batch.crop_ids, batch.crop_vectors)
         return len(batch.records)
 
 

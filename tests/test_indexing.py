@@ -141,3 +141,45 @@ def test_large_photo_is_processed_small_and_answered_in_original_pixels(lens_fac
     assert region["box"] == pytest.approx([1000, 750, 3000, 2250], abs=20)
     boxed = lens(big, box=[1000, 750, 3000, 2250], k=1)
     assert boxed.query_box == [1000, 750, 3000, 2250] and boxed.results
+
+
+def _two_objects(tmp_path):
+    from PIL import Image
+
+    img = np.full((240, 320, 3), 250, np.uint8)
+    img[30:130, 20:120] = [200, 30, 40]
+    img[120:220, 180:300] = [20, 40, 160]
+    folder = tmp_path / "scenes"
+    folder.mkdir()
+    Image.fromarray(img).save(folder / "room.png")
+    return folder
+
+
+def test_scene_crops_go_to_the_object_index(lens_factory, tmp_path):
+    lens = lens_factory()
+    run_indexing(read_items(_two_objects(tmp_path)), IndexMapper.from_lens(lens),
+                 CatalogWriter(lens.catalog), progress=False)
+    record = lens.catalog.store.get("room")
+    assert [c["id"] for c in record["crops"]] == ["room#0", "room#1"]
+    assert sorted(lens.catalog.objects.ids) == ["room#0", "room#1"]
+    for crop in record["crops"]:
+        x1, y1, x2, y2 = crop["box"]
+        assert 0 <= x1 < x2 <= 320 and 0 <= y1 < y2 <= 240 and crop["label"] == "object"
+    reopened = lens_factory()
+    assert len(reopened.catalog.objects) == 2
+    assert reopened.catalog.delete("room")
+    assert len(lens_factory().catalog.objects) == 0
+
+
+def test_products_get_no_crops(lens_factory, tmp_path):
+    folder = _two_objects(tmp_path)
+    (folder / "manifest.jsonl").write_text(json.dumps({"id": "p1", "image": "room.png", "kind": "product"}) + "\n")
+    lens = lens_factory()
+    run_indexing(read_items(folder), IndexMapper.from_lens(lens), CatalogWriter(lens.catalog), progress=False)
+    assert "crops" not in lens.catalog.store.get("p1") and len(lens.catalog.objects) == 0
+
+
+def test_item_ids_with_the_crop_separator_are_refused(lens_factory, embedder):
+    lens = lens_factory()
+    with pytest.raises(ValueError, match="'a#1'"):
+        lens.catalog.add([{"id": "a#1", "image": "x"}], np.zeros((1, embedder.dim), np.float32))
