@@ -31,6 +31,7 @@ from typing import Sequence
 import numpy as np
 
 from blender.blend import blend
+from blender.filters import Filters, allowed_ids
 from blender.sources import SourceQuery, make_sources
 from detection.crops import CropLimits, crop_pixels, make_crops
 from detection.pipeline import DetectionPipeline
@@ -96,6 +97,7 @@ class LensResult:
     query_box: list[float] | None = None
     sources: list[str] = field(default_factory=list)
     timings_ms: dict = field(default_factory=dict)
+    filters: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,10 +108,11 @@ class Lens:
 
     def __init__(self, config: LensConfig, embedder: Embedder, detector: DetectionPipeline,
                  understanding: QueryUnderstanding, catalog: Catalog,
-                 source_names: Sequence[str] = ("visual",)):
+                 source_names: Sequence[str] | None = None):
         self.config, self.embedder, self.detector = config, embedder, detector
         self.understanding, self.catalog = understanding, catalog
-        self.sources = make_sources(list(source_names), catalog)
+        names = list(source_names or config.query.sources)
+        self.sources = {s.name: s for s in make_sources(names, catalog)}
         self.limits = CropLimits.from_config(config.detection)
 
     @classmethod
@@ -121,7 +124,16 @@ class Lens:
                    QueryUnderstanding.from_config(config.understanding, embedder, models), catalog)
 
     def __call__(self, image: ImageSource, box: Sequence[float] | Box | None = None,
-                 k: int | None = None) -> LensResult:
+                 k: int | None = None, sources: Sequence[str] | None = None,
+                 filters: Filters | dict | None = None, text: str | None = None) -> LensResult:
+        """Search the catalog with ``image`` (path, bytes, PIL or H x W x 3 array).
+
+        ``box``: pixel x1, y1, x2, y2 of the region to search (then no detection
+        runs: the regions came with the first call); ``sources``: a subset of
+        the configured ones (default: all); ``filters``: see
+        :class:`blender.filters.Filters`; ``text``: the user's words for the
+        text source (default: the image's annotations).
+        """
         timings: dict[str, float] = {}
 
         @contextmanager
@@ -133,47 +145,68 @@ class Lens:
         k = self.config.query.k if k is None else int(k)
         if k < 1:
             raise ValueError(f"k {k}: must be at least 1")
+        chosen = self._chosen(sources)
+        filters = filters if isinstance(filters, Filters) else Filters.parse(filters)
         with timed("decode"):
             original = load_image(image, self.config.server.max_pixels)
             rgb, factor = _working_copy(original, self.config.query.max_side)
             digest = image_hash(original)                   # once: result id and cache key
         h, w = original.shape[:2]
-        query_box = None
-        if box is not None:
-            query_box = box if isinstance(box, Box) else make_box(box, (w, h))
+        query_box = None if box is None else box if isinstance(box, Box) else make_box(box, (w, h))
         with timed("detect"):
-            regions = self.detector(rgb)
-            crops = make_crops(regions, rgb.shape[1], rgb.shape[0], self.limits) \
-                if self.config.understanding.crops else []
+            regions = self.detector(rgb) if query_box is None else []
+            crops = make_crops(regions, rgb.shape[1], rgb.shape[0], self.limits)
         target = rgb if query_box is None else crop_pixels(rgb, query_box.scale(factor))
         with timed("embed"):
             vectors, logits = self.embedder.embed_and_classify([target, *(crop_pixels(rgb, c) for c in crops)])
         with timed("understand"):
-            faces = [r for r in regions if r.label == "face"] if query_box is None else None
-            whole = query_box is None and factor == 1.0     # target is the decoded image itself
-            understanding = self.understanding(target, vectors[0],
-                                               None if logits is None else logits[0], faces,
-                                               image_key=digest if whole else None)
-            region_dicts = [_in_original(d, factor) for d in regions]
-            for i, crop in enumerate(crops, 1):
-                u = self.understanding(crop_pixels(rgb, crop), vectors[i],
-                                       None if logits is None else logits[i], people=False)
-                at = max(range(len(regions)), key=lambda r: regions[r].box.iou(crop.detection_box))
-                region_dicts[at]["crop_box"] = crop.box.scale(1.0 / factor).as_list()
-                region_dicts[at]["understanding"] = _brief(u.to_dict())
-        query = SourceQuery(vectors[0], query_box.as_list() if query_box else None)
-        candidates = []
-        for source in self.sources:
-            with timed(f"source.{source.name}"):
-                candidates.extend(source.search(query, k))
-        with timed("blend"):
-            results = self._page(blend(candidates, k))
+            understanding, region_dicts = self._understand(target, rgb, regions, crops, vectors, logits,
+                                                           factor, digest if query_box is None else None)
+        small = self.config.query.region_query_max_fraction * rgb.shape[0] * rgb.shape[1]
+        query = SourceQuery(vectors[0], query_box.as_list() if query_box else None,
+                            [(vectors[i], c.box.scale(1.0 / factor).as_list(), c.label)
+                             for i, c in enumerate(crops, 1) if c.box.area < small])
+        results = self._retrieve(query, chosen, filters, k, timed)
         timings["total"] = round(sum(timings.values()), 2)
         return LensResult({"width": w, "height": h, "hash": digest},
                           region_dicts, _people_in_original(understanding.to_dict(), factor,
                                                             query_box), results,
-                          query_box.as_list() if query_box else None,
-                          [s.name for s in self.sources], timings)
+                          query_box.as_list() if query_box else None, chosen, timings,
+                          filters.to_dict())
+
+    def _chosen(self, sources: Sequence[str] | None) -> list[str]:
+        if sources is None or list(sources) == ["all"]:
+            return list(self.sources)
+        unknown = [s for s in sources if s not in self.sources]
+        if unknown or not sources:
+            raise ValueError(f"sources {list(sources)}: expected some of {', '.join(self.sources)} or all")
+        return list(dict.fromkeys(sources))
+
+    def _understand(self, target, rgb, regions, crops, vectors, logits, factor, digest):
+        """The query's understanding and the region dicts (in original pixels), crops understood."""
+        logit = (lambda i: None) if logits is None else (lambda i: logits[i])
+        faces = [r for r in regions if r.label == "face"] if digest is not None else None
+        key = digest if digest is not None and factor == 1.0 else None   # target is the decoded image
+        understanding = self.understanding(target, vectors[0], logit(0), faces, image_key=key)
+        region_dicts = [_in_original(d, factor) for d in regions]
+        if not self.config.understanding.crops:
+            return understanding, region_dicts
+        for i, crop in enumerate(crops, 1):
+            u = self.understanding(crop_pixels(rgb, crop), vectors[i], logit(i), people=False)
+            at = max(range(len(regions)), key=lambda r: regions[r].box.iou(crop.detection_box))
+            region_dicts[at]["crop_box"] = crop.box.scale(1.0 / factor).as_list()
+            region_dicts[at]["understanding"] = _brief(u.to_dict())
+        return understanding, region_dicts
+
+    def _retrieve(self, query: SourceQuery, chosen: list[str], filters: Filters, k: int, timed) -> list[dict]:
+        with timed("filter"):
+            allowed = allowed_ids(self.catalog, filters)
+        candidates = []
+        for name in chosen:
+            with timed(f"source.{name}"):
+                candidates.extend(self.sources[name].search(query, k, allowed))
+        with timed("blend"):
+            return self._page(blend(candidates, k))
 
     def _page(self, blended) -> list[dict]:
         items = self.catalog.items([b.item_id for b in blended])

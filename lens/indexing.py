@@ -188,10 +188,11 @@ class IndexReport:
 
 
 def run_indexing(items: list[dict], mapper: IndexMapper, writer: CatalogWriter,
-                 batch_size: int = 64, progress: bool = True) -> IndexReport:
-    """Reader output -> mapper -> writer, in batches, skipping what is indexed."""
+                 batch_size: int = 64, progress: bool = True, update: bool = False) -> IndexReport:
+    """Reader output -> mapper -> writer, in batches, skipping what is indexed (unless ``update``:
+    then every item is re-indexed, replacing its record, vector and crops)."""
     report = IndexReport()
-    todo = [i for i in items if not writer.catalog.has(i["id"])]
+    todo = items if update else [i for i in items if not writer.catalog.has(i["id"])]
     report.skipped = len(items) - len(todo)
     with tqdm(total=len(todo), desc="indexing", unit="img", disable=not progress) as bar:
         for start in range(0, len(todo), batch_size):

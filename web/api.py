@@ -1,7 +1,10 @@
 """REST API, ``/api/v1``: thin views, validation at the edge, JSON errors.
 
 * ``POST /api/v1/lens``: multipart ``image`` (required), ``box``
-  (``x1,y1,x2,y2`` pixels, optional), ``k`` (optional) -> the lens result.
+  (``x1,y1,x2,y2`` pixels, optional), ``k`` (optional), ``sources``
+  (comma-separated: visual, object, text or all), ``filters`` (a JSON object,
+  e.g. ``{"color": "red", "skin_tone_range": [1, 2]}``), ``text`` (words for
+  the text source) -> the lens result.
 * ``GET /api/v1/items/<id>``: one catalog item's metadata.
 * ``GET /api/v1/items/<id>/image``: its image.
 * ``GET /healthz``.
@@ -10,6 +13,7 @@ Bad input is a 4xx JSON ``{"error": ...}``, never a 500.
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -44,6 +48,18 @@ def _parse_k(raw: str | None, default: int) -> int:
     return k
 
 
+def _parse_filters(raw: str | None) -> dict | None:
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ValueError(f"field 'filters': not valid JSON ({raw[:60]!r})") from None
+    if not isinstance(data, dict):
+        raise ValueError("field 'filters': expected a JSON object, e.g. {\"color\": \"red\"}")
+    return data
+
+
 @bp.post("/api/v1/lens")
 def lens_query():
     upload = request.files.get("image")
@@ -56,7 +72,9 @@ def lens_query():
         k = _parse_k(request.form.get("k"), lens.config.query.k)
         box = request.form.get("box")
         box = parse_box(box, (rgb.shape[1], rgb.shape[0])) if box else None
-        result = lens(rgb, box=box, k=k).to_dict()
+        sources = [n.strip() for n in request.form.get("sources", "").split(",") if n.strip()] or None
+        result = lens(rgb, box=box, k=k, sources=sources, filters=_parse_filters(request.form.get("filters")),
+                      text=request.form.get("text") or None).to_dict()
     except (ValueError, TypeError) as exc:
         return _error(400, str(exc))
     for item in result["results"]:

@@ -29,20 +29,35 @@
     const layer = $("hotspots");
     layer.replaceChildren();
     const { width, height } = body.image;
-    body.regions.forEach((r, i) => {
+    // One dot per searchable object (regions with a crop: never faces or whole people).
+    const pct = (v, total) => (100 * v / total) + "%";
+    const outline = document.createElement("div");
+    outline.className = "region-outline";
+    outline.hidden = true;
+    layer.appendChild(outline);
+    body.regions.filter((r) => r.crop_box).forEach((r, i) => {
       const [x1, y1, x2, y2] = r.box;
+      const name = r.label.replace(/_/g, " ");
       const dot = document.createElement("button");
       dot.type = "button";
-      dot.className = "hotspot " + r.label;
-      dot.style.left = (100 * (x1 + x2) / 2 / width) + "%";
-      dot.style.top = (100 * (y1 + y2) / 2 / height) + "%";
-      dot.setAttribute("aria-label", `Search ${r.label} ${i + 1}`);
-      dot.title = `${r.label} (${Math.round(r.score * 100)}%)`;
+      dot.className = "hotspot " + r.source.split(".")[0];
+      dot.style.left = pct((x1 + x2) / 2, width);
+      dot.style.top = pct((y1 + y2) / 2, height);
+      dot.setAttribute("aria-label", `Search ${name} ${i + 1}`);
+      dot.title = `${name} (${Math.round(r.score * 100)}%, ${r.source})`;
+      const show = () => {
+        Object.assign(outline.style, {left: pct(x1, width), top: pct(y1, height),
+                                      width: pct(x2 - x1, width), height: pct(y2 - y1, height)});
+        outline.hidden = false;
+      };
+      dot.addEventListener("mouseenter", show);
+      dot.addEventListener("focus", show);
       dot.addEventListener("click", () => {
         layer.querySelectorAll(".hotspot").forEach((d) => d.classList.remove("active"));
         dot.classList.add("active");
-        if (r.understanding) showUnderstanding(r.understanding, `${r.label} ${i + 1}`);
-        search(r.box);
+        show();
+        if (r.understanding) showUnderstanding(r.understanding, `${name} ${i + 1}`);
+        search(r.crop_box);
       });
       layer.appendChild(dot);
     });

@@ -1,0 +1,148 @@
+"""Filters on any source: category, colour, skin tone range, body type range.
+
+:class:`Filters` holds the requested values (OR within a field, AND across
+fields); :meth:`Filters.parse` validates a mapping from the CLI or the API and
+raises ``ValueError`` naming the bad key or value.  :class:`SignalIndex` maps
+each field's values to item ids, built from the store once and rebuilt when
+the catalog changes (``Catalog.version``), so a filter costs set operations,
+not a store scan.  :func:`allowed_ids` gives the ids a source may return
+(``None`` = no filter).
+
+An item's values per field (:func:`item_signals`):
+
+* ``category``: its own ``category`` field (catalog metadata), the categories
+  of the objects it lists (scenes), its crops' detector labels, the trained
+  category head's prediction (score >= ``HEAD_MIN``) and the coarse taxonomy
+  category (score >= ``COARSE_MIN``);
+* ``color``: its own ``color`` field and its salient colour names (weight >= 0.1);
+* ``skin_tone_range`` / ``body_type_range``: the ranges of the people in it
+  (abstentions carry no range).  These are Pinterest's inclusive filters: for
+  people who want to see themselves, never to exclude anyone by default.
+
+Tested in ``tests/test_filters.py``.
+"""
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+
+from lens.palette import NAMED_COLORS
+
+HEAD_MIN = 0.5      # a trained head's class counts when it is the likely one
+COARSE_MIN = 0.3    # the ImageNet -> coarse taxonomy mapping is vaguer: a lower bar
+RANGES = (1, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: frozenset[str] = field(default_factory=frozenset)
+    color: frozenset[str] = field(default_factory=frozenset)
+    skin_tone_range: frozenset[int] = field(default_factory=frozenset)
+    body_type_range: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))
+
+    def to_dict(self) -> dict:
+        return {f.name: sorted(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)}
+
+    @classmethod
+    def parse(cls, data: dict | None) -> "Filters":
+        """From ``{"category": "dress" | [...], "color": ..., "skin_tone_range": 2 | [...], ...}``."""
+        if not data:
+            return cls()
+        if not isinstance(data, dict):
+            raise ValueError(f"filters: expected an object of field -> value(s), got {type(data).__name__}")
+        names = [f.name for f in fields(cls)]
+        values = {}
+        for key, raw in data.items():
+            if key not in names:
+                raise ValueError(f"filters.{key}: unknown filter (valid: {', '.join(names)})")
+            items = raw if isinstance(raw, (list, tuple)) else [raw]
+            values[key] = frozenset(_value(key, v) for v in items)
+        return cls(**values)
+
+    @classmethod
+    def from_pairs(cls, pairs: list[str]) -> "Filters":
+        """From CLI ``key=value`` strings (repeatable; comma-separated values)."""
+        data: dict[str, list] = defaultdict(list)
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep or not value:
+                raise ValueError(f"filter '{pair}': expected key=value, e.g. color=red")
+            data[key.strip()].extend(v.strip() for v in value.split(","))
+        return cls.parse(dict(data))
+
+
+def _value(key: str, value) -> str | int:
+    if key.endswith("_range"):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = None
+        if number not in RANGES or isinstance(value, bool):
+            raise ValueError(f"filters.{key}: {value!r} is not a range (valid: 1, 2, 3, 4)")
+        return number
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"filters.{key}: {value!r} must be a non-empty string")
+    value = value.strip().lower()
+    if key == "color" and value not in NAMED_COLORS:
+        raise ValueError(f"filters.color: '{value}' is not a palette colour "
+                         f"(valid: {', '.join(sorted(NAMED_COLORS))})")
+    return value
+
+
+def item_signals(item: dict) -> dict[str, set]:
+    """The values an item matches per filter field; see the module docstring."""
+    u = item.get("understanding") or {}
+    sig = u.get("signals") or {}
+    cats = {item.get("category")} | {o.get("category") for o in item.get("objects") or []}
+    cats |= {c.get("label") for c in item.get("crops") or []}
+    for c in u.get("categories") or []:
+        if (c.get("kind") == "category" and c["score"] >= HEAD_MIN) or \
+                (c.get("kind") == "coarse" and c["score"] >= COARSE_MIN):
+            cats.add(c["name"])
+    return {"category": {str(c).lower() for c in cats if c},
+            "color": {str(c).lower() for c in {item.get("color"), *sig.get("colors", [])} if c},
+            "skin_tone_range": set(sig.get("skin_tone_ranges", [])),
+            "body_type_range": set(sig.get("body_type_ranges", []))}
+
+
+class SignalIndex:
+    """field -> value -> item ids, over one catalog's store."""
+
+    def __init__(self, items):
+        self.by: dict[str, dict] = defaultdict(lambda: defaultdict(set))
+        for item in items:
+            for key, values in item_signals(item).items():
+                for value in values:
+                    self.by[key][value].add(item["id"])
+
+    def allowed(self, filters: Filters) -> set[str] | None:
+        """Ids matching every active field (any of its values), or None when no filter is set."""
+        if not filters.active:
+            return None
+        out: set[str] | None = None
+        for f in fields(filters):
+            wanted = getattr(filters, f.name)
+            if wanted:
+                ids = set().union(*(self.by[f.name].get(v, set()) for v in wanted))
+                out = ids if out is None else out & ids
+        return out
+
+
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # catalog -> (version, index)
+
+
+def allowed_ids(catalog, filters: Filters) -> set[str] | None:
+    """The catalog's item ids matching ``filters`` (None = unfiltered); index cached per version."""
+    if not filters.active:
+        return None
+    cached = _CACHE.get(catalog)
+    version = getattr(catalog, "version", 0)
+    if cached is None or cached[0] != version:
+        cached = (version, SignalIndex(catalog.store))
+        _CACHE[catalog] = cached
+    return cached[1].allowed(filters)

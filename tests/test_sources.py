@@ -1,0 +1,81 @@
+"""Retrieval sources over a catalog built directly from vectors: visual, object; filters on both."""
+import numpy as np
+import pytest
+
+from blender.filters import Filters
+from blender.sources import SOURCES, SourceQuery, make_sources
+from lens.catalog import Catalog, crop_id
+
+DIM = 16
+
+
+def unit(rng, n=1):
+    v = rng.normal(size=(n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def catalog(config_factory):
+    """3 scenes with 2 crops each, 2 products; scene s1 holds a red bag crop."""
+    rng = np.random.default_rng(0)
+    config = config_factory("default")
+    cat = Catalog.open(config, {"name": "test", "dim": DIM})
+    items, vectors, crop_ids, crop_vectors = [], [], [], []
+    for s in ("s0", "s1", "s2"):
+        crops = [{"id": crop_id(s, n), "box": [10 * n, 0, 10 * n + 50, 50], "label": "bag" if n else "top"}
+                 for n in range(2)]
+        items.append({"id": s, "kind": "scene", "crops": crops,
+                      "understanding": {"signals": {"skin_tone_ranges": [int(s[1]) + 1], "colors": ["red"]}}})
+        vectors.append(unit(rng)[0])
+        crop_ids += [c["id"] for c in crops]
+        crop_vectors.append(unit(rng, 2))
+    for p, colour in (("p0", "red"), ("p1", "navy")):
+        items.append({"id": p, "kind": "product", "category": "bag", "color": colour})
+        vectors.append(unit(rng)[0])
+    cat.add(items, np.stack(vectors), crop_ids, np.concatenate(crop_vectors))
+    return cat
+
+
+def test_every_source_is_registered_and_unknown_names_list_them(catalog):
+    assert {"visual", "object"} <= set(SOURCES)
+    with pytest.raises(ValueError, match="valid: .*visual"):
+        make_sources(["visul"], catalog)
+
+
+def test_object_source_returns_the_scene_of_the_matching_crop(catalog):
+    (obj,) = make_sources(["object"], catalog)
+    query_vec = catalog.objects.vector("s1#1")
+    hits = obj.search(SourceQuery(query_vec, [0, 0, 5, 5]), k=3)
+    assert hits[0].item_id == "s1" and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert hits[0].provenance["crop"] == "s1#1" and hits[0].provenance["box"] == [10, 0, 60, 50]
+    assert hits[0].provenance["label"] == "bag" and hits[0].provenance["via"] == "box"
+    assert len({h.item_id for h in hits}) == len(hits) <= 3          # grouped by scene
+    assert all(h.item_id.startswith("s") for h in hits)             # products have no crops
+
+
+def test_object_source_probes_every_query_crop(catalog):
+    (obj,) = make_sources(["object"], catalog)
+    far = -catalog.objects.vector("s2#0")
+    query = SourceQuery(far, None, [(catalog.objects.vector("s2#0"), [0, 0, 9, 9], "top")])
+    hit = obj.search(query, k=1)[0]
+    assert hit.item_id == "s2" and hit.provenance["via"] == "crop 1"
+
+
+def test_filters_restrict_every_source(catalog):
+    from blender.filters import allowed_ids
+
+    allowed = allowed_ids(catalog, Filters.parse({"skin_tone_range": [2, 3]}))
+    assert allowed == {"s1", "s2"}
+    for source in make_sources(["visual", "object"], catalog):
+        hits = source.search(SourceQuery(catalog.visual.vector("s0")), 10, allowed)
+        assert hits and {h.item_id for h in hits} <= {"s1", "s2"}
+    assert allowed_ids(catalog, Filters.parse({"color": "navy", "category": "bag"})) == {"p1"}
+    assert allowed_ids(catalog, Filters()) is None
+    catalog.delete("s1")                                               # the signal index follows changes
+    assert allowed_ids(catalog, Filters.parse({"skin_tone_range": 2})) == set()
+
+
+def test_empty_catalog_sources_return_nothing(config_factory):
+    cat = Catalog.open(config_factory("default"), {"name": "test", "dim": DIM})
+    for source in make_sources(["visual", "object"], cat):
+        assert source.search(SourceQuery(np.ones(DIM, np.float32) / 4), 5) == []
