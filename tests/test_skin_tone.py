@@ -11,8 +11,13 @@ from lens.boxes import Box
 from lens.palette import mst_range
 from lens.synth.perturb import apply_lighting
 from lens.understanding.skin import SkinTone, SkinToneEstimator
-from lens.understanding.skin_eval import (build_retoned_set, figures_from_pairs, retone_photo,
-                                          skin_tone_figures)
+from lens.understanding.skin_eval import (
+    build_retoned_set,
+    figures_from_pairs,
+    retone_photo,
+    skin_tone_figures,
+)
+from lens.understanding.skin_light import LINEAR, exposure_gain, illuminant
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +48,37 @@ def test_retoned_astronaut_lands_in_its_range(estimator, mst):
 def test_range_is_invariant_to_lighting(estimator, mst, kind):
     tone = only(estimator(lit(retone_photo("astronaut", mst), kind, 1.0)))
     assert tone.status == "ok" and tone.range == mst_range(mst), (kind, tone)
+
+
+def _white_cells(white) -> np.ndarray:
+    """240 x 240 float RGB: 9 grid cells of random colours, each holding a patch of ``white``."""
+    colours = np.random.default_rng(0).uniform(0.2, 0.6, (9, 3))
+    img = np.zeros((240, 240, 3), np.float32)
+    for k, colour in enumerate(colours):
+        cell = img[k // 3 * 80:(k // 3 + 1) * 80, k % 3 * 80:(k % 3 + 1) * 80]
+        cell[:] = colour
+        cell[10:30, 10:30] = white
+    return img
+
+
+@pytest.mark.parametrize("kind", ["cool", "warm"])
+def test_the_cast_estimate_removes_a_full_strength_cast(kind):
+    # a slightly warm white (paper, wall): under warm 1.0 its blue needs a gain of ~1.5, beyond
+    # the former 1.45 limit, which left that cast uncorrected
+    img = _white_cells((0.8, 0.79, 0.77))
+    rgb = np.clip(apply_lighting(img, kind, 1.0) * 255 + 0.5, 0, 255).astype(np.uint8)
+    gains = illuminant(rgb, rgb, [], [])
+    white = LINEAR[rgb[20, 20]] * gains
+    assert white / white.mean() == pytest.approx(np.ones(3), abs=0.03), (kind, gains)
+
+
+def test_exposure_lifts_highlights_only_when_they_fall_short():
+    assert exposure_gain(np.full(1000, 255, np.uint8)) == 1.0            # never darkens
+    normal = np.r_[np.full(990, 120), np.full(10, 250)].astype(np.uint8)   # highlights: 1 % of pixels
+    assert exposure_gain(normal) == 1.0
+    dimmed = (normal * 0.55).astype(np.uint8)
+    assert exposure_gain(dimmed) == pytest.approx(0.85 / LINEAR[137], rel=1e-3)
+    assert exposure_gain(np.full(1000, 10, np.uint8)) == 4.0               # capped
 
 
 @pytest.mark.parametrize("mst, view", [(8, "placed_left"), (10, "placed_right")])

@@ -21,9 +21,13 @@ the per-range figures (re-toned photos x lightings, synthetic people).
    0.5, for the mesh only); cheek and forehead polygons, so no eyes, brows,
    lips, nostrils or hair.  No mesh: eye/mouth keypoint discs, if the
    detector scored >= 0.75 (else "face not confirmed by the face mesh").
-4. Lighting: see :func:`illuminant` (robust white patch for exposure, least
-   corrected half of 3 x 3 grid cells for the cast, von Kries in linear RGB).
-   Abstain on extreme lighting: white darker than linear 0.08 (sRGB ~0.3),
+4. Lighting (:mod:`lens.understanding.skin_light`, von Kries in linear RGB,
+   face boxes padded 25 % excluded): exposure gain ``clip(0.85 / peak, 1, 4)``
+   where ``peak`` is the brightest channel at the 99.7th percentile (how far
+   the highlights reach; brighten only); cast = mean of the least corrected
+   half of 3 x 3 grid cells' whites (whitest 2 %, unclipped, not skin-coloured,
+   gains within 0.7..1.6).
+   Abstain on extreme lighting: white (whitest 1 %) darker than linear 0.08 (sRGB ~0.3),
    skin median under sRGB 0.03, or >= 90 % of skin pixels clipped in 2+
    channels.  Under 40 skin pixels: "too few skin pixels".
 5. Colour: L* = median of the normalised skin minus ``SHADING_OFFSET`` 4.5
@@ -55,7 +59,13 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 from detection.types import Detection
 from lens.boxes import Box
 from lens.palette import MST_HEX, hex_to_rgb, mst_range
-from lens.understanding.lighting import srgb_to_linear
+from lens.understanding.skin_light import (
+    CLIP_LEVEL,
+    LINEAR,
+    illuminant,
+    linear_to_srgb,
+    resize,
+)
 
 if TYPE_CHECKING:
     from lens.config import UnderstandingConfig
@@ -72,16 +82,6 @@ SEG_SIDE = 256              # selfie segmentation input (landscape model: 144 x 
 PERSON_MIN_SHARE = 0.01     # smaller segmented "people" are not searched for a head
 MIN_SKIN_PIXELS = 40        # fewer: the median is noise ("too few skin pixels")
 SHADING_OFFSET = 4.5        # L*: cheeks/forehead vs whole-face mean, step 5
-WHITE_SIDE = 192            # thumbnail for the white patch (~1 ms)
-WHITE_SHARE = 0.01          # the whitest 1 % is the white patch for exposure
-CELL_SHARE = 0.02           # the whitest 2 % of a grid cell is its white
-WHITE_BOX_PAD = 0.25        # face boxes (and 25 % around them) never count as white
-SKIN_EXCLUDE_DE = 8.0       # nor do pixels this close (CIE76) to a face's skin, for the cast
-WHITE_TARGET = 0.8          # linear Y of a normally exposed white patch
-GAIN_MAX = 4.0              # exposure gain limit (dim 1.0 needs ~3.8)
-DARK_WHITE = 0.08           # whiter nothing than this: "extreme lighting: too dark"
-CAST_GAIN = (0.7, 1.45)     # von Kries gains beyond this are a coloured object, not a light
-CLIP_LEVEL = 250            # a channel at or above this is clipped
 MAX_CLIPPED = 0.9           # share of skin clipped in 2+ channels: "face overexposed"
 MIN_SKIN_SRGB = 0.03        # skin median darker than this: "face too dark"
 BODY_SIDE = 128             # the body path works on a 128-px copy (~5 ms)
@@ -89,7 +89,6 @@ BODY_MIN_SHARE = 0.05       # faceless person must cover 5 % of the image (proba
 LOCUS_DE = 6.0              # body skin: CIE76 to the MST polyline after normalisation
 BODY_COLOUR_DE = 12.0       # ... and to the median of those pixels
 BODY_PART_SHARE = 0.001     # ... in >= 2 parts this large (neck, arms, legs: not one garment)
-_LUMA = np.array([0.2126, 0.7152, 0.0722])
 MST_LAB = rgb2lab(np.array([[hex_to_rgb(h) for h in MST_HEX]], np.float64) / 255.0)[0]
 # mediapipe face-mesh landmark polygons (canonical 468-point topology)
 FOREHEAD = [104, 69, 108, 151, 337, 299, 333, 334, 296, 336, 9, 107, 66, 105]
@@ -178,22 +177,6 @@ def image_check(rgb: np.ndarray) -> str:
     return ""
 
 
-def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-
-
-_LINEAR = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)   # uint8 sRGB -> linear table
-
-
-def _resize(rgb: np.ndarray, side: int) -> np.ndarray:
-    s = min(1.0, side / max(rgb.shape[:2]))
-    if s == 1.0:
-        return rgb
-    return cv2.resize(rgb, (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s))),
-                      interpolation=cv2.INTER_AREA)
-
-
 def lift(rgb: np.ndarray, target: float = 0.5) -> np.ndarray:
     """Gamma-lift an image whose median grey is under ``target`` (for detectors only)."""
     grey = float(np.median(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))) / 255.0
@@ -263,7 +246,7 @@ def face_pixels(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, str]:
     x1, y1, x2, y2 = det.box.pad(MESH_PAD).clip(w, h).to_int()
     if min(x2 - x1, y2 - y1) < 8:
         return np.zeros((0, 3), np.uint8), "face_keypoints"
-    crop = _resize(rgb[y1:y2, x1:x2], MESH_SIDE)
+    crop = resize(rgb[y1:y2, x1:x2], MESH_SIDE)
     s = crop.shape[1] / (x2 - x1)
     mask = np.zeros(crop.shape[:2], np.uint8)
     result = _Graphs.run("mesh", lift(crop))
@@ -284,69 +267,6 @@ def face_pixels(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, str]:
     return crop[mask > 0], "face_keypoints"
 
 
-def _keep(rgb: np.ndarray, small: np.ndarray, boxes: list[Box]) -> np.ndarray:
-    """Thumbnail pixels outside the face boxes (padded 25 %); all when fewer than 100 remain."""
-    s = small.shape[1] / rgb.shape[1]
-    keep = np.ones(small.shape[:2], bool)
-    for b in boxes:
-        x1, y1, x2, y2 = b.pad(WHITE_BOX_PAD).clip(rgb.shape[1], rgb.shape[0]).to_int()
-        keep[int(y1 * s):int(y2 * s) + 1, int(x1 * s):int(x2 * s) + 1] = False
-    return keep if keep.sum() >= 100 else np.ones_like(keep)
-
-
-def illuminant(rgb: np.ndarray, thumb: np.ndarray, boxes: list[Box], skins: list[np.ndarray]) -> np.ndarray:
-    """Per-channel linear gains (3,) normalising exposure and colour cast; zeros when too dark.
-
-    On a 192-px thumbnail without the face boxes: white = the whitest 1 %
-    (highest darkest channel: a bright saturated object is not white);
-    exposure gain ``clip(0.8 / Y_white, 1, 4)`` (brighten only: clipped
-    highlights cannot be darkened back).  Cast: :func:`_cast`.  ``thumb``: ``rgb``
-    at <= 256 px, shared with the segmentation.
-    """
-    small = _resize(thumb, WHITE_SIDE)
-    keep, lin = _keep(rgb, small, boxes), _LINEAR[small]
-    r, g, b = small[..., 0], small[..., 1], small[..., 2]
-    whiteness = np.minimum(np.minimum(r, g), b)      # darkest channel (uint8: same order as linear)
-    y = float(_whitest(lin[keep], whiteness[keep], WHITE_SHARE) @ _LUMA)
-    if y < DARK_WHITE:
-        return np.zeros(3)
-    keep &= np.maximum(np.maximum(r, g), b) < CLIP_LEVEL     # a clipped channel understates a cast
-    if skins:
-        lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-        for colour in skins:
-            keep &= ((lab - colour.astype(np.float32)) ** 2).sum(2) > SKIN_EXCLUDE_DE ** 2
-    return np.clip(WHITE_TARGET / y, 1.0, GAIN_MAX) * _cast(lin, whiteness, keep)
-
-
-def _cast(lin: np.ndarray, whiteness: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Von Kries gains (3,): the whitest 2 % of each 3 x 3 grid cell is a candidate white.
-
-    Of cells at least half as bright as the brightest, with gains within
-    0.7..1.45, the mean of the half needing the least correction: a beige wall
-    beside a white shirt is not a warm light, while a warm light shifts every
-    surface.  Ones when no cell qualifies.
-    """
-    h, w = keep.shape
-    cells = [(slice(i * h // 3, (i + 1) * h // 3), slice(j * w // 3, (j + 1) * w // 3))
-             for i in range(3) for j in range(3)]
-    whites = [_whitest(lin[c][keep[c]], whiteness[c][keep[c]], CELL_SHARE) for c in cells if keep[c].sum() >= 20]
-    top = max((float(c @ _LUMA) for c in whites), default=0.0)
-    casts = [float(c @ _LUMA) / np.maximum(c, 1e-6) for c in whites if c @ _LUMA >= 0.5 * top]
-    casts = sorted((c for c in casts if CAST_GAIN[0] <= c.min() and c.max() <= CAST_GAIN[1]),
-                   key=lambda c: np.abs(np.log(c)).max())
-    return np.mean(casts[:(len(casts) + 1) // 2], axis=0) if casts else np.ones(3)
-
-
-def _whitest(lin: np.ndarray, whiteness: np.ndarray, share: float) -> np.ndarray:
-    """Mean linear RGB (3,) of the ``share`` of N x 3 pixels with the highest ``whiteness`` (N,).
-
-    Ties at the cut are all kept, so the result never depends on sort order.
-    """
-    n = max(1, int(len(lin) * share))
-    cut = np.partition(whiteness, len(lin) - n)[len(lin) - n]
-    return lin[whiteness >= cut].mean(0, dtype=np.float64)
-
-
 def skin_colour(pixels: np.ndarray, gains: np.ndarray) -> tuple[np.ndarray | None, str]:
     """Normalised skin CIELAB (3,) from N x 3 uint8 skin pixels, or (None, reason)."""
     if len(pixels) < MIN_SKIN_PIXELS:
@@ -356,7 +276,7 @@ def skin_colour(pixels: np.ndarray, gains: np.ndarray) -> tuple[np.ndarray | Non
     clipped = (pixels >= CLIP_LEVEL).sum(1)
     if (clipped >= 2).mean() >= MAX_CLIPPED:
         return None, "extreme lighting: face overexposed"
-    lab = rgb2lab(linear_to_srgb(_LINEAR[pixels] * gains)[None])[0]
+    lab = rgb2lab(linear_to_srgb(LINEAR[pixels] * gains)[None])[0]
     out = np.median(lab, 0)
     if (clipped == 0).sum() >= 20:
         out[1:] = np.median(lab[clipped == 0, 1:], 0)
@@ -380,7 +300,7 @@ def body_pixels(rgb: np.ndarray, thumb: np.ndarray, mask: np.ndarray, person: Bo
     they must form >= 2 separate parts of >= 0.1 % of the image (neck, arms,
     legs: a skin-coloured garment is one part).
     """
-    small = _resize(thumb, BODY_SIDE)
+    small = resize(thumb, BODY_SIDE)
     s = small.shape[1] / rgb.shape[1]
     mask = cv2.resize(mask, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
     x1, y1, x2, y2 = Box(person.x1 * s, person.y1 * s, person.x2 * s, person.y2 * s).to_int()
@@ -389,7 +309,7 @@ def body_pixels(rgb: np.ndarray, thumb: np.ndarray, mask: np.ndarray, person: Bo
     if body.mean() < BODY_MIN_SHARE:
         return np.zeros((0, 3), np.uint8)
     lab = np.full(small.shape, 1e3, np.float32)
-    srgb = linear_to_srgb(_LINEAR[small[body]] * gains).astype(np.float32)
+    srgb = linear_to_srgb(LINEAR[small[body]] * gains).astype(np.float32)
     lab[body] = cv2.cvtColor(srgb[None], cv2.COLOR_RGB2LAB)[0] - (SHADING_OFFSET, 0, 0)
     skin = body.copy()
     skin[body] = locus_distance(lab[body]) <= LOCUS_DE
@@ -455,10 +375,10 @@ class SkinToneEstimator:
             return [unknown(f"error: {type(exc).__name__}")]
 
     def _estimate(self, rgb: np.ndarray, faces: list[Detection] | None) -> list[SkinTone]:
-        work = _resize(rgb, WORK_SIDE)
+        work = resize(rgb, WORK_SIDE)
         s = work.shape[1] / rgb.shape[1]
         dets = detect_faces(work) if faces is None else [_scaled(d, s) for d in faces if d.label == "face"]
-        thumb = _resize(work, SEG_SIDE)
+        thumb = resize(work, SEG_SIDE)
         people, mask = people_without_faces(work, thumb, dets) if self.find_missed_faces else ([], None)
         bodies = []
         for person in people:

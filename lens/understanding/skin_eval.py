@@ -13,8 +13,13 @@ Two evaluation sets, both with a true Monk Skin Tone (MST) per face:
 * :func:`synthetic_people_set`: the people of a synthetic catalog's scenes
   (``face_box`` and ``mst`` from the manifest; people framed without a face
   are scored apart, and scenes without people count false skin tones).
-  60 scenes hold only ~25 visible faces (5-9 per range): use ``--scenes 300``
-  or more before reading per-range differences.
+  60 scenes hold only ~25 visible faces (5-9 per range), 300 scenes ~125
+  (25-39 per range: one face moves range 2's recall by 0.04): use
+  ``--scenes 300`` or more before reading per-range differences.  The
+  scenes' key light (:func:`lens.synth.backdrop.scene_light`, sRGB gain
+  ~0.8-1.08 across the canvas) also lights the faces, so a face's measured
+  L* varies by about +-5 with its place in the room, as much as MST 3 and 4
+  differ: no global white can undo it, and it bounds range 1 / 2 recall.
 
 :func:`skin_tone_figures` turns predictions into per-range precision, recall,
 F1, support, abstain rate and face-detection recall, per-MST recall, the 4x4
