@@ -2,6 +2,9 @@
 
 :class:`DetectionPipeline` runs, on an ``H x W x 3`` uint8 RGB image:
 
+* Faster R-CNN (:mod:`detection.rcnn`): COCO objects with COCO weights, or the
+  catalog's own classes with a checkpoint from ``lens train-detector``; off
+  when neither is on disk (``detection.detector: auto`` says so once);
 * faces (:mod:`detection.faces`): mediapipe short and full range, ``face``
   with keypoints;
 * people and garments (:mod:`detection.people`): ``person``, ``upper_body``,
@@ -48,9 +51,13 @@ class DetectionPipeline:
     def from_config(cls, config: DetectionConfig, models: ModelStore) -> "DetectionPipeline":
         from detection.faces import FaceDetector
         from detection.people import PeopleDetector
+        from detection.rcnn import ObjectDetector
         from detection.regions import RegionProposer
 
         detectors: list = []
+        rcnn = ObjectDetector.from_config(config, models)
+        if rcnn is not None:
+            detectors.append(rcnn)
         if config.faces:
             detectors.append(FaceDetector.from_config(config, models))
         if config.people:

@@ -26,10 +26,11 @@ from lens.config import LensConfig
 log = logging.getLogger(__name__)
 
 
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+def add_eval_arguments(parser: argparse.ArgumentParser, scenes: int = 60) -> None:
+    """The shared eval options; ``scenes``: the default number of synthetic scenes."""
     parser.add_argument("--catalog", help="a synthetic catalog folder (holding manifest.jsonl)")
     parser.add_argument("--products", type=int, default=200, help="products to generate (default 200)")
-    parser.add_argument("--scenes", type=int, default=60, help="scenes to generate (default 60)")
+    parser.add_argument("--scenes", type=int, default=scenes, help=f"scenes to generate (default {scenes})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", dest="json_out", help="also write the figures as JSON here")
 
@@ -117,3 +118,49 @@ def build_eval_lens(config: LensConfig, folder: Path, progress: bool = True):
     run_indexing(items, IndexMapper.from_lens(lens),
                  CatalogWriter(lens.catalog), config.embedder.batch_size, progress)
     return lens
+
+
+def _load(folder: Path, rec: dict):
+    from lens.imageio import load_image
+
+    return load_image(folder / rec["image"]) if not Path(rec["image"]).is_absolute() else load_image(rec["image"])
+
+
+def crop_figures(lens, records: list[dict], folder: Path, progress: bool = True) -> dict:
+    """A product's crop from a scene (ground-truth box, >= 50 % visible) -> that product in the
+    top 10 of the visual source: recall@10 over every such crop."""
+    from detection.crops import crop_pixels
+    from lens.boxes import Box
+
+    scenes = [r for r in records if r.get("kind") == "scene"]
+    hits = total = 0
+    for scene in tqdm(scenes, desc="scene crops", disable=not progress):
+        rgb = _load(folder, scene)
+        objs = [o for o in scene["objects"] if o.get("visible", 1.0) >= 0.5]
+        if not objs:
+            continue
+        crops = [crop_pixels(rgb, Box(*o["box"]).pad(0.08)) for o in objs]
+        for obj, found in zip(objs, lens.catalog.visual.search(lens.embedder.embed(crops), 10)):
+            total += 1
+            hits += obj["product_id"] in [i for i, _ in found]
+    return {"scene crops": total, "crop recall@10": round(hits / max(total, 1), 4)}
+
+
+def object_figures(lens, records: list[dict], folder: Path, progress: bool = True) -> dict:
+    """A product photo -> the object source -> scenes that contain it: mean recall@20 over the
+    products shown in at least one scene."""
+    from blender.objects import ObjectSource
+    from blender.sources import SourceQuery
+
+    scenes_of: dict[str, set] = {}
+    for r in records:
+        for o in r.get("objects", []) if r.get("kind") == "scene" else []:
+            scenes_of.setdefault(o["product_id"], set()).add(r["id"])
+    products = [r for r in records if r.get("kind") == "product" and r["id"] in scenes_of]
+    source, recalls = ObjectSource(lens.catalog), []
+    for rec in tqdm(products, desc="object search", disable=not progress):
+        vector = lens.embedder.embed([_load(folder, rec)])[0]
+        found = {c.item_id for c in source.search(SourceQuery(vector), 20)}
+        recalls.append(len(found & scenes_of[rec["id"]]) / len(scenes_of[rec["id"]]))
+    return {"products in scenes": len(products),
+            "object recall@20": round(float(np.mean(recalls)) if recalls else 0.0, 4)}

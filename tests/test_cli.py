@@ -25,9 +25,27 @@ def test_models_lists_every_model():
     code, out, _ = run("models")
     assert code == 0
     assert "mobilenet_v2" in out and "fasterrcnn_resnet50_fpn_v2" in out and "lens models fetch" in out
+    assert "object detector: off" in out      # default config, no COCO weights on this machine
     code, out, _ = run("models", "--json")
-    rows = json.loads(out)
-    assert {r["name"]: r["present"] for r in rows}["minilm"] is True
+    data = json.loads(out)
+    assert {r["name"]: r["present"] for r in data["models"]}["minilm"] is True
+    assert data["detector"].startswith("object detector:")
+
+
+def test_detect_prints_detections_and_writes_a_preview(tmp_path):
+    from PIL import Image
+    import skimage.data
+
+    Image.fromarray(skimage.data.astronaut()).save(tmp_path / "a.jpg")
+    code, out, err = run("detect", str(tmp_path / "a.jpg"), "--preview", str(tmp_path / "p.png"))
+    assert code == 0, err
+    data = json.loads(out)
+    labels = {d["label"] for d in data["detections"]}
+    assert {"face", "person", "upper_body"} <= labels
+    assert all(c["label"] not in ("face", "person") for c in data["crops"])
+    assert Image.open(tmp_path / "p.png").size == (512, 512)
+    code, _, err = run("detect", str(tmp_path / "a.jpg"), "--preview", str(tmp_path / "p.gif"))
+    assert code == 2 and "p.gif: unsupported image suffix" in _error_line(err)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -50,7 +68,7 @@ def test_index_query_and_bad_files(tmp_path, image_folder):
     assert code == 1 and "broken.jpg" in _error_line(err)
     assert "indexed 6 new" in out
     code, out, _ = run("--config", "demo", "index", str(image_folder), "--catalog", str(catalog))
-    assert "0 new, 6 already indexed" in out          # nothing recomputed, nothing lost
+    assert "0 new or updated, 6 already indexed" in out   # nothing recomputed, nothing lost
     code, out, err = run("--config", "demo", "query", str(image_folder / "pink.png"),
                          "--catalog", str(catalog), "--k", "2", "--box", "30,20,130,100")
     assert code == 0, err

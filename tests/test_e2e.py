@@ -15,16 +15,20 @@ from tests.conftest import ROOT, isolated, no_heads
 
 
 @pytest.fixture(scope="module")
-def indexed(small_catalog, embedder, detector, tmp_path_factory):
+def indexed(small_catalog, embedder, tmp_path_factory):
+    """The demo config's whole pipeline (trained Faster R-CNN included) over the small catalog."""
+    from detection.pipeline import DetectionPipeline
     from lens.catalog import Catalog
     from lens.config import load_config
     from lens.facade import Lens
+    from lens.models import ModelStore
     from lens.understanding import QueryUnderstanding
 
     config = load_config("demo", isolated(tmp_path_factory.mktemp("e2e")))
+    detector = DetectionPipeline.from_config(config.detection, ModelStore.from_config(config.models))
     lens = Lens(config, embedder, detector, QueryUnderstanding(class_names=embedder.categories),
                 Catalog.open(config, embedder.settings()))
-    report = run_indexing(read_items(small_catalog), IndexMapper(embedder, lens.understanding),
+    report = run_indexing(read_items(small_catalog), IndexMapper.from_lens(lens),
                           CatalogWriter(lens.catalog), progress=False)
     assert report.failures == [] and report.added == 260
     return lens
@@ -77,3 +81,15 @@ def test_demo_no_serve_prints_results(tmp_path):
     assert "rank" in proc.stdout and "<- the product" in proc.stdout
     assert "category: held-out accuracy" in proc.stdout and "pattern: held-out accuracy" in proc.stdout
     assert (tmp_path / "category_head.pt").is_file() and (tmp_path / "pattern_head.pt").is_file()
+
+
+def test_scene_crops_are_in_the_object_index(indexed, small_catalog):
+    from lens.catalog import parent_id
+
+    kinds = {r["id"]: r["kind"] for r in read_manifest(small_catalog)}
+    crops = indexed.catalog.objects.ids
+    assert len(crops) >= 60                                  # several objects per scene
+    assert {kinds[parent_id(c)] for c in crops} == {"scene"}
+    scene = indexed.catalog.store.get(parent_id(crops[0]))
+    assert any(c["id"] == crops[0] for c in scene["crops"])
+    assert "ObjectDetector" in indexed.detector.names         # demo.yaml: the trained detector

@@ -1,0 +1,239 @@
+"""Faster R-CNN object detection behind one interface: :class:`ObjectDetector`.
+
+Input: an RGB image, ``H x W x 3`` uint8.  Output: :class:`Detection` objects
+with pixel boxes ``(x1, y1, x2, y2)`` of that image (see :mod:`lens.boxes`),
+``label`` = the class NAME, ``score`` in 0..1, ``source="rcnn"``.
+
+Which weights (``detection.detector``): ``auto`` = the checkpoint of ``lens
+train-detector`` named by ``models.detector_checkpoint`` if set, else the
+first COCO architecture whose weights are on disk (``models.coco_detector``
+or the torch hub cache), else none -- logged once, the rest of detection
+(faces, people/garments, regions) still works.  ``none`` = off.  An
+architecture name (:data:`detection.backbones.ARCHITECTURES`) = that one.
+
+Checkpoints (:func:`save_checkpoint`) are plain dicts readable with
+``torch.load(weights_only=True)``: ``arch``, ``labels``, ``min_size``,
+``max_size``, ``frozen_backbone``, ``model`` (the trainable tensors only when
+the backbone is the frozen pip-package MobileNetV2), ``metrics``.
+
+Tested in ``tests/test_rcnn.py``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from detection.backbones import (ARCHITECTURES, COCO_ARCHS, MNV2, DetectorSpec, build_model,
+                                 check_arch, coco_spec, trainable_state)
+from detection.types import Detection
+from lens.boxes import Box
+from lens.config import DetectionConfig
+from lens.models import ModelStore, load_state_dict
+
+log = logging.getLogger(__name__)
+FORMAT = "lens-detector/1"
+SKIP_LABELS = {"__background__", "N/A"}   # COCO's background and unused ids
+_OFF_LOGGED = False                        # the "detector off" line is logged once a process
+HOW_TO = ("get COCO weights with `lens models fetch fasterrcnn_mobilenet_v3_large_fpn` "
+          "(needs a network) or set models.coco_detector, or train one with `lens train-detector`")
+
+
+@dataclass
+class Choice:
+    """Which weights ``detection.detector`` resolves to, without loading them."""
+
+    kind: str           # "checkpoint" | "coco" | "none"
+    arch: str = ""
+    path: str = ""
+    reason: str = ""
+
+
+def choose(config: DetectionConfig, models: ModelStore) -> Choice:
+    """Resolve ``config.detector`` against what is on disk; ``ValueError`` if impossible."""
+    name, ckpt = config.detector, models.config.detector_checkpoint
+    if name == "none":
+        return Choice("none", reason="detection.detector is none")
+    if name != "auto":
+        check_arch(name)
+    if ckpt and name in ("auto", _checkpoint_arch_hint(ckpt, name)):
+        if not Path(ckpt).is_file():
+            raise ValueError(f"models.detector_checkpoint {ckpt}: no such file")
+        return Choice("checkpoint", name, ckpt, "models.detector_checkpoint")
+    if name == MNV2:
+        raise ValueError(f"detection.detector {MNV2} needs a trained checkpoint: run `lens "
+                         f"train-detector` and set models.detector_checkpoint")
+    for arch in ([name] if name != "auto" else list(COCO_ARCHS)):
+        path = models.find(arch)
+        if path is not None:
+            return Choice("coco", arch, str(path), "COCO weights on disk")
+        if name != "auto":
+            raise models.missing(arch)
+    return Choice("none", reason="detection.detector is auto and neither "
+                                 "models.detector_checkpoint nor COCO weights exist")
+
+
+def _checkpoint_arch_hint(path: str, name: str) -> str:
+    """A named architecture uses the checkpoint when the checkpoint is of that architecture."""
+    if not Path(path).is_file():
+        return name   # let choose() report the missing file
+    return str(load_state_dict(path).get("arch", ""))
+
+
+def describe_detector(config: DetectionConfig, models: ModelStore) -> str:
+    """One line for ``lens models``: which Faster R-CNN is active and why."""
+    try:
+        c = choose(config, models)
+    except ValueError as exc:
+        return f"object detector: error: {exc}"
+    if c.kind == "none":
+        return f"object detector: off ({c.reason}); {HOW_TO}"
+    return f"object detector: {c.arch or 'auto'} from {c.path} ({c.reason}, device {config.device})"
+
+
+def load_checkpoint(path: str | Path) -> DetectorSpec:
+    """A :class:`DetectorSpec` from a ``lens train-detector`` checkpoint (fp16 is widened)."""
+    data = load_state_dict(path)
+    for key in ("arch", "labels", "min_size", "max_size", "model"):
+        if key not in data:
+            raise ValueError(f"checkpoint {path}: missing key '{key}' (not a lens detector checkpoint)")
+    check_arch(str(data["arch"]))
+    state = {k: v.float() if v.is_floating_point() else v for k, v in data["model"].items()}
+    return DetectorSpec(str(data["arch"]), list(data["labels"]), int(data["min_size"]),
+                        int(data["max_size"]), state, bool(data.get("frozen_backbone", False)),
+                        f"checkpoint {path}", dict(data.get("metrics", {})))
+
+
+def checkpoint_dict(model: torch.nn.Module, spec: DetectorSpec, half: bool = False, **extra) -> dict:
+    """The checkpoint of ``model`` (see the module docstring); ``half`` stores fp16."""
+    state = trainable_state(model, spec.frozen_backbone)
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    return {"format": FORMAT, "arch": spec.arch, "labels": list(spec.labels),
+            "min_size": spec.min_size, "max_size": spec.max_size,
+            "frozen_backbone": spec.frozen_backbone, "model": state,
+            "metrics": dict(spec.metrics), **extra}
+
+
+def save_checkpoint(data: dict, path: str | Path) -> Path:
+    """Write atomically (temp file + rename), so a killed run never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(data, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def backbone_state(models: ModelStore) -> dict:
+    """The ImageNet MobileNetV2 state dict from the model store (pip package)."""
+    return load_state_dict(models.resolve("mobilenet_v2"))
+
+
+def _log_off(reason: str) -> None:
+    global _OFF_LOGGED
+    if not _OFF_LOGGED:
+        _OFF_LOGGED = True
+        log.warning("Faster R-CNN object detection is off (%s); faces, people/garments and "
+                    "regions still work. To turn it on, %s.", reason, HOW_TO)
+
+
+class ObjectDetector:
+    """A Faster R-CNN with thresholds; see the module docstring."""
+
+    def __init__(self, spec: DetectorSpec, backbone: dict | None = None, score_threshold: float = 0.5,
+                 nms_iou: float = 0.5, max_detections: int = 20, batch_size: int = 4,
+                 device: str = "cpu"):
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"detection.device '{device}': CUDA is not available on this machine")
+        if batch_size < 1 or max_detections < 0 or not 0 <= score_threshold <= 1:
+            raise ValueError("detection: batch_size >= 1, max_detections >= 0 and "
+                             "0 <= score_threshold <= 1 required")
+        self.spec, self.device = spec, device
+        self.score_threshold, self.nms_iou = score_threshold, nms_iou
+        self.max_detections, self.batch_size = max_detections, batch_size
+        self.model = build_model(spec, backbone).to(device)
+        self._lock = threading.Lock()   # torch modules are not re-entrant across threads
+
+    @classmethod
+    def from_config(cls, config: DetectionConfig, models: ModelStore) -> "ObjectDetector | None":
+        """The configured detector, or ``None`` when off (see the module docstring)."""
+        c = choose(config, models)
+        if c.kind == "none":
+            if config.detector == "auto":
+                _log_off(c.reason)
+            return None
+        settings = (config.score_threshold, config.nms_iou, config.max_detections,
+                    config.batch_size, config.device)
+        if c.kind == "checkpoint":
+            spec = load_checkpoint(c.path)
+            return cls(spec, backbone_state(models) if spec.frozen_backbone else None, *settings)
+        # models.coco_detector names one file for every COCO architecture: under
+        # "auto" the architecture its tensors fit is the one.
+        state = load_state_dict(c.path)
+        others = [a for a in COCO_ARCHS if a != c.arch] if config.detector == "auto" else []
+        error = None
+        for arch in [c.arch, *others]:
+            try:
+                return cls(coco_spec(arch, state, f"COCO weights {c.path}"), None, *settings)
+            except ValueError as exc:
+                error = error or exc
+        raise error
+
+    @property
+    def labels(self) -> list[str]:
+        return self.spec.labels
+
+    def __call__(self, rgb: np.ndarray) -> list[Detection]:
+        """Detections in ``rgb`` (``H x W x 3`` uint8), best first."""
+        return self.detect_batch([rgb])[0]
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """One list of detections per image, run in chunks of ``batch_size``."""
+        tensors = [to_tensor(im, f"image {i}") for i, im in enumerate(images)]
+        found: list[list[Detection]] = []
+        for start in range(0, len(tensors), self.batch_size):
+            outputs = self.raw(tensors[start:start + self.batch_size])
+            for out, t in zip(outputs, tensors[start:start + self.batch_size]):
+                found.append(self._detections(out, t.shape[2], t.shape[1]))
+        return found
+
+    def raw(self, tensors: Sequence[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        """The model's own outputs for ``3 x H x W`` float 0..1 tensors (on CPU):
+        ``boxes`` ``(N, 4)`` pixel x1y1x2y2, ``labels`` ``(N,)`` int64, ``scores`` ``(N,)``."""
+        with self._lock, torch.inference_mode():
+            outs = self.model([t.to(self.device) for t in tensors])
+        return [{k: v.cpu() for k, v in o.items()} for o in outs]
+
+    def _detections(self, out: dict, width: int, height: int) -> list[Detection]:
+        from torchvision.ops import batched_nms
+
+        keep = out["scores"] >= self.score_threshold
+        boxes, scores, labels = out["boxes"][keep], out["scores"][keep], out["labels"][keep]
+        order = batched_nms(boxes, scores, labels, self.nms_iou)[:self.max_detections]
+        dets = []
+        for i in order.tolist():
+            name = self.labels[int(labels[i])] if int(labels[i]) < len(self.labels) else str(int(labels[i]))
+            box = Box(*(float(v) for v in boxes[i])).clip(width, height)
+            if name not in SKIP_LABELS and box.area > 0:
+                dets.append(Detection(box, name, float(scores[i]), "rcnn"))
+        return dets
+
+
+def to_tensor(rgb: np.ndarray, name: str = "image") -> torch.Tensor:
+    """``H x W x 3`` uint8 RGB -> ``3 x H x W`` float32 in 0..1; ``ValueError`` otherwise."""
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        shape = getattr(rgb, "shape", None)
+        raise ValueError(f"{name}: expected an H x W x 3 uint8 RGB array, got "
+                         f"{getattr(rgb, 'dtype', type(rgb).__name__)} {shape}")
+    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float().div_(255.0)
+
+
+__all__ = ["ARCHITECTURES", "ObjectDetector", "DetectorSpec", "choose", "describe_detector",
+           "load_checkpoint", "save_checkpoint", "checkpoint_dict", "to_tensor"]

@@ -1,0 +1,156 @@
+"""detection.rcnn / detection.backbones: every architecture, thresholds, checkpoints, auto-off."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from detection import rcnn
+from detection.backbones import ARCHITECTURES, COCO_ARCHS, MNV2, DetectorSpec, coco_spec
+from detection.rcnn import ObjectDetector, checkpoint_dict, load_checkpoint, save_checkpoint
+from detection.types import Detection
+from lens.config import DetectionConfig, ModelsConfig
+from lens.models import ModelStore
+
+LABELS = ["__background__", "bag", "hat", "person"]
+
+
+def _image(h=96, w=128, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = np.full((h, w, 3), 200, np.uint8)
+    img[20:70, 30:90] = rng.integers(0, 255, 3)
+    return img
+
+
+def _detector(spec: DetectorSpec, backbone=None, **kw) -> ObjectDetector:
+    """A detector whose model keeps every box (random weights score ~1/classes)."""
+    torch.manual_seed(0)
+    det = ObjectDetector(spec, backbone, **{"score_threshold": 0.0, "max_detections": 100, **kw})
+    det.model.roi_heads.score_thresh = 0.0
+    return det
+
+
+@pytest.fixture(scope="module")
+def mnv2_backbone():
+    return rcnn.backbone_state(ModelStore())
+
+
+def _check(dets, w, h):
+    assert dets, "a model that keeps every box found nothing"
+    for d in dets:
+        assert isinstance(d, Detection) and d.source == "rcnn" and isinstance(d.label, str)
+        assert 0 <= d.box.x1 < d.box.x2 <= w and 0 <= d.box.y1 < d.box.y2 <= h
+        assert 0.0 <= d.score <= 1.0
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_architecture_runs_random_weights(arch):
+    if arch in COCO_ARCHS:
+        spec = coco_spec(arch)
+        spec.min_size, spec.max_size = 96, 128   # small input: the test is about the code path
+    else:
+        spec = DetectorSpec(arch, LABELS, 96, 128)
+    det = _detector(spec)
+    img = _image()
+    dets = det(img)
+    _check(dets, 128, 96)
+    valid = set(spec.labels) - rcnn.SKIP_LABELS
+    assert {d.label for d in dets} <= valid
+
+
+def test_threshold_nms_and_cap_follow_config():
+    det = _detector(DetectorSpec(MNV2, LABELS, 96, 128), score_threshold=0.3, nms_iou=0.5,
+                    max_detections=2)
+    out = {"boxes": torch.tensor([[10., 10., 50., 50.], [12., 10., 52., 50.], [10., 10., 50., 50.],
+                                  [60., 60., 90., 90.], [0., 0., 200., 200.]]),
+           "labels": torch.tensor([1, 1, 2, 3, 3]),
+           "scores": torch.tensor([0.9, 0.8, 0.7, 0.2, 0.6])}
+    dets = det._detections(out, 128, 96)
+    # 0.8 is suppressed by 0.9 (same label, IoU 0.9); 0.2 is under the threshold;
+    # the cap of 2 keeps the best two; the last box is clipped to the image.
+    assert [(d.label, round(d.score, 2)) for d in dets] == [("bag", 0.9), ("hat", 0.7)]
+    det.max_detections = 5
+    dets = det._detections(out, 128, 96)
+    assert [d.label for d in dets] == ["bag", "hat", "person"]
+    assert dets[-1].box.as_list() == [0.0, 0.0, 128.0, 96.0]
+
+
+def test_real_model_respects_config():
+    det = _detector(DetectorSpec(MNV2, LABELS, 96, 128), score_threshold=0.2, nms_iou=0.3,
+                    max_detections=3)
+    dets = det(_image())
+    assert len(dets) <= 3 and all(d.score >= 0.2 for d in dets)
+    for i, a in enumerate(dets):
+        assert all(a.label != b.label or a.box.iou(b.box) <= 0.3 + 1e-6 for b in dets[i + 1:])
+
+
+def test_unknown_architecture_names_valid_ones():
+    with pytest.raises(ValueError, match="fasterrcnn_mobilenet_v2_fpn") as err:
+        rcnn.choose(DetectionConfig(detector="yolo"), ModelStore())
+    assert "yolo" in str(err.value) and "fasterrcnn_resnet50_fpn_v2" in str(err.value)
+
+
+def test_auto_without_weights_is_none_and_logs_once(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))          # an empty hub cache
+    monkeypatch.setattr(rcnn, "_OFF_LOGGED", False)
+    models = ModelStore(ModelsConfig(coco_detector="", detector_checkpoint=""))
+    with caplog.at_level(logging.INFO, logger="detection.rcnn"):
+        assert ObjectDetector.from_config(DetectionConfig(detector="auto"), models) is None
+        assert ObjectDetector.from_config(DetectionConfig(detector="auto"), models) is None
+    lines = [r.getMessage() for r in caplog.records if r.name == "detection.rcnn"]
+    assert len(lines) == 1 and "faces" in lines[0] and "lens models fetch" in lines[0]
+    assert "off" in rcnn.describe_detector(DetectionConfig(), models)
+    assert ObjectDetector.from_config(DetectionConfig(detector="none"), models) is None
+    with pytest.raises(ValueError, match="lens models fetch"):   # named but absent: how to get it
+        ObjectDetector.from_config(DetectionConfig(detector="fasterrcnn_mobilenet_v3_large_fpn"), models)
+
+
+def test_cuda_requested_without_cuda_is_an_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="CUDA"):
+        ObjectDetector(DetectorSpec(MNV2, LABELS, 96, 128), device="cuda")
+
+
+def test_checkpoint_round_trip_and_from_config(tmp_path, mnv2_backbone):
+    det = _detector(DetectorSpec(MNV2, LABELS, 96, 128, frozen_backbone=True), mnv2_backbone)
+    path = save_checkpoint(checkpoint_dict(det.model, det.spec), tmp_path / "d.pt")
+    data = torch.load(path, weights_only=True)
+    assert not any(k.startswith("backbone.body.") for k in data["model"])   # trained part only
+    assert path.stat().st_size < 12e6
+    spec = load_checkpoint(path)
+    assert spec.labels == LABELS and spec.frozen_backbone
+    again = _detector(spec, mnv2_backbone)
+    img = _image()
+    a, b = det.raw([rcnn.to_tensor(img)])[0], again.raw([rcnn.to_tensor(img)])[0]
+    assert torch.equal(a["labels"], b["labels"]) and torch.allclose(a["boxes"], b["boxes"])
+    models = ModelStore(ModelsConfig(detector_checkpoint=str(path)))
+    loaded = ObjectDetector.from_config(DetectionConfig(detector="auto"), models)
+    assert loaded is not None and loaded.labels == LABELS
+    assert "checkpoint" in rcnn.describe_detector(DetectionConfig(), models)
+
+
+def test_batched_equals_one_by_one():
+    det = _detector(DetectorSpec(MNV2, LABELS, 96, 128), batch_size=2, max_detections=10_000)
+    det.model.roi_heads.detections_per_img = 10_000   # no top-k cut among near-tied random scores
+    images = [_image(seed=s) for s in range(3)]
+    batched = det.detect_batch(images)
+    for img, dets in zip(images, batched):
+        single = det(img)
+        assert len(single) == len(dets)
+        # random heads score many boxes alike, so near-ties may swap places: match, don't zip
+        labels = np.array([b.label for b in dets])
+        scores = np.array([b.score for b in dets])
+        boxes = np.array([b.box.as_list() for b in dets])
+        for a in single:
+            close = ((labels == a.label) & (np.abs(scores - a.score) < 1e-4)
+                     & (np.abs(boxes - a.box.as_list()).max(axis=1) <= 0.05))
+            assert close.any(), a
+
+
+def test_bad_input_is_a_value_error():
+    det = _detector(DetectorSpec(MNV2, LABELS, 96, 128))
+    with pytest.raises(ValueError, match="uint8"):
+        det(np.zeros((10, 10), np.float32))
