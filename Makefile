@@ -37,7 +37,7 @@ test: setup redis
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup redis
-	$(PIP) install -q skin-tone-classifier==1.2.6   # GPL peer, benchmark only: never imported by lens/
+	$(PIP) install -q skin-tone-classifier==1.2.6 pyversity==0.2.0   # peers, benchmark only (GPL; MIT): never imported by lens/ or blender/
 	$(PY) bench/run.py $(ARGS)
 
 clean:

@@ -1,13 +1,19 @@
-"""Blending: candidate lists from every source -> one ranked page.
+"""Blending: candidate lists from every source -> one ranked list.
 
-For now: merge by item (one item found by several sources keeps every
-provenance and its best score), rank by score, cut to ``k``.  Issue 6 adds
-calibration, adaptive ratios and DPP diversity.
+:func:`blend` de-duplicates by item (an item found by several sources keeps
+every provenance), calibrates each source's raw score to 0..1
+(:mod:`blender.calibrate`; uncalibrated: the raw score clipped), and scores
+each item by weighted fusion, ``sum over sources of ratio[source] x
+calibrated best score from that source`` (:mod:`blender.ratios`), so an item
+two sources agree on rises.  Without ratios every source weighs 1.  Ties break
+by item id, so pages are deterministic.  Diversity re-ranking comes after
+(:mod:`blender.diversify`).
 
-Tested in ``tests/test_blender.py``.
+Tested in ``tests/test_blender.py`` and ``tests/test_blend.py``.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from blender.sources import Candidate
@@ -16,23 +22,31 @@ from blender.sources import Candidate
 @dataclass
 class BlendedItem:
     item_id: str
-    score: float
+    score: float                         # fused relevance
     sources: list[str]
     provenance: list[dict] = field(default_factory=list)
+    per_source: dict[str, float] = field(default_factory=dict)   # calibrated best score per source
 
 
-def blend(candidates: list[Candidate], k: int) -> list[BlendedItem]:
-    """De-duplicate by item keeping every provenance; best score first."""
+def blend(candidates: list[Candidate], k: int, ratios: dict[str, float] | None = None,
+          calibration=None) -> list[BlendedItem]:
+    """The top ``k`` items by fused relevance; see the module docstring."""
     if k < 0:
         raise ValueError(f"k {k}: must be >= 0")
     merged: dict[str, BlendedItem] = {}
     for cand in candidates:
+        if not math.isfinite(cand.score):
+            raise ValueError(f"source {cand.source}: score of item '{cand.item_id}' is {cand.score}")
         item = merged.get(cand.item_id)
         if item is None:
-            item = merged[cand.item_id] = BlendedItem(cand.item_id, cand.score, [])
-        item.score = max(item.score, cand.score)
+            item = merged[cand.item_id] = BlendedItem(cand.item_id, 0.0, [])
+        calibrated = calibration.score(cand.source, cand.score) if calibration else cand.score
+        item.per_source[cand.source] = max(item.per_source.get(cand.source, -math.inf), calibrated)
         if cand.source not in item.sources:
             item.sources.append(cand.source)
         item.provenance.append({"source": cand.source, "score": round(cand.score, 4),
-                                **cand.provenance})
+                                "calibrated": round(calibrated, 4), **cand.provenance})
+    for item in merged.values():
+        item.score = (max(item.per_source.values()) if ratios is None else
+                      sum(ratios.get(s, 0.0) * v for s, v in item.per_source.items()))
     return sorted(merged.values(), key=lambda i: (-i.score, i.item_id))[:k]

@@ -1,10 +1,13 @@
 """Retrieval sources: each turns a query into scored candidates with provenance.
 
-A source has a ``name`` and ``search(query, k) -> list[Candidate]``.
-``visual`` is whole-image kNN over the catalog's visual index (the query
-vector comes from the whole image, or from the user's box).  Issue 5 adds
-``object`` (crops -> scenes) and ``text`` (annotations, BM25 + MiniLM).
-``SOURCES`` maps a name to its builder; unknown names list the valid ones.
+A source has a ``name`` and ``search(query, k, allowed=None) ->
+list[Candidate]``; ``allowed`` (item ids, from :mod:`blender.filters`)
+restricts what it may return.  ``visual`` is whole-image kNN over the
+catalog's visual index (the query vector comes from the whole image, or from
+the user's box); ``object`` (:mod:`blender.objects`) matches crops to the
+catalog's crops and returns their scenes; ``text`` (:mod:`blender.text`)
+scores annotations, titles and descriptions.  ``SOURCES`` maps a name to its
+builder; unknown names list the valid ones.
 
 Tested in ``tests/test_blender.py``.
 """
@@ -32,6 +35,10 @@ class SourceQuery:
 
     vector: np.ndarray                 # (dim,) unit vector of the image or box crop
     box: list[float] | None = None     # pixel x1, y1, x2, y2 of the user's box
+    # the query image's object crops: (unit vector (dim,), pixel box, label); empty with a box
+    crops: list[tuple[np.ndarray, list[float], str]] = field(default_factory=list)
+    text: str | None = None            # the user's words for the text source (else: annotations)
+    annotations: list[dict] = field(default_factory=list)   # the query image's {"text", "kind", "score"}
 
 
 class VisualSource:
@@ -46,14 +53,27 @@ class VisualSource:
     def from_catalog(cls, catalog: Catalog) -> "VisualSource":
         return cls(catalog)
 
-    def search(self, query: SourceQuery, k: int) -> list[Candidate]:
-        hits = self.catalog.visual.search(query.vector[None, :], k)[0]
+    def search(self, query: SourceQuery, k: int, allowed: set[str] | None = None) -> list[Candidate]:
+        hits = self.catalog.visual.search(query.vector[None, :], k, allowed)[0]
         via = "box" if query.box is not None else "image"
         return [Candidate(item_id, score, self.name, {"via": via, "rank": rank + 1})
                 for rank, (item_id, score) in enumerate(hits)]
 
 
-SOURCES: dict[str, Callable[[Catalog], object]] = {"visual": VisualSource.from_catalog}
+def _object_source(catalog: Catalog):
+    from blender.objects import ObjectSource     # imports this module: built lazily
+
+    return ObjectSource.from_catalog(catalog)
+
+
+def _text_source(catalog: Catalog):
+    from blender.text import TextSource        # imports this module: built lazily
+
+    return TextSource.from_catalog(catalog)
+
+
+SOURCES: dict[str, Callable[[Catalog], object]] = {"visual": VisualSource.from_catalog,
+                                                   "object": _object_source, "text": _text_source}
 
 
 def make_sources(names: list[str], catalog: Catalog) -> list:

@@ -45,8 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
 
-    i = sub.add_parser("index", help="index a folder of images or a manifest")
-    i.add_argument("path")
+    i = sub.add_parser("index", help="add, update or delete catalog items (resumes where it stopped)")
+    i.add_argument("path", nargs="?", help="a folder of images or a JSONL manifest (same as --add)")
+    i.add_argument("--add", metavar="PATH", help="a folder of images or a JSONL manifest to add")
+    i.add_argument("--update", action="store_true",
+                   help="re-index items already in the catalog (new image, metadata or models)")
+    i.add_argument("--delete", nargs="+", metavar="ID", help="remove these item ids (and their crops)")
     i.add_argument("--catalog", help="catalog folder (default: catalog.path)")
     i.add_argument("--rebuild", action="store_true", help="start the catalog from empty")
 
@@ -55,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--box", help="search this region: x1,y1,x2,y2 in pixels")
     q.add_argument("--k", type=int, help="results to return (default: query.k)")
     q.add_argument("--catalog", help="catalog folder (default: catalog.path)")
+    q.add_argument("--source", action="append", metavar="NAME",
+                   help="visual, object, text or all (repeatable or comma-separated; default: query.sources)")
+    q.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help="category, color, skin_tone_range or body_type_range (repeatable)")
+    q.add_argument("--text", help="words for the text source (default: the image's annotations)")
+    q.add_argument("--diversity", choices=["on", "off"],
+                   help="DPP diversity over skin tone, body type and colour (default: blend.diversity)")
 
     dt = sub.add_parser("detect", help="detect objects, faces, people and garments; prints JSON")
     dt.add_argument("image")
@@ -76,10 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     esub = e.add_subparsers(dest="evaluation", required=True)
     from lens.evaluation import add_eval_arguments
 
-    add_eval_arguments(esub.add_parser("retrieval", help="top-1 / recall@10 of perturbed products"))
+    add_eval_arguments(esub.add_parser("retrieval", help="top-1, scene-crop recall@10, object recall@20"))
     add_eval_arguments(esub.add_parser("colors", help="dominant colour under each lighting condition"))
     add_eval_arguments(esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, "
-                                                        "synthetic people)"))
+                                                        "synthetic people)"), scenes=300)   # ~25 faces a range
     add_eval_arguments(esub.add_parser("body-type", help="per-range body type figures (synthetic people)"))
 
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
@@ -106,15 +117,18 @@ def cmd_models(args, config) -> int:
         print(f"models ready ({sum(s.present for s in store.status())} present; "
               f"COCO detectors are optional: `lens models` lists them)")
         return 0
-    rows = store.status()
+    from detection.rcnn import describe_detector
+
+    rows, detector = store.status(), describe_detector(config.detection, store)
     if args.json:
-        print(json.dumps([r.__dict__ for r in rows], indent=2))
+        print(json.dumps({"models": [r.__dict__ for r in rows], "detector": detector}, indent=2))
         return 0
     print(f"{'model':38} {'present':8} {'size':>9}  source / how to get")
     for r in rows:
         size = f"{r.size_bytes / 1e6:.1f} MB" if r.present else "-"
         where = r.path if r.present else f"missing: {r.how_to_get}"
         print(f"{r.name:38} {'yes' if r.present else 'no':8} {size:>9}  {r.source}: {where}")
+    print(detector)
     return 0
 
 
@@ -130,17 +144,27 @@ def cmd_index(args, config) -> int:
     from lens.facade import Lens
     from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
 
-    items = read_items(args.path)       # validate before loading models
+    path = args.add or args.path
+    if path and args.add and args.path:
+        raise ValueError("index: give the PATH once (positional or --add)")
+    if not path and not args.delete:
+        raise ValueError("index: nothing to do: give PATH (or --add PATH) and/or --delete ID")
+    items = read_items(path) if path else []       # validate before loading models
     lens = Lens.from_config(config, catalog_dir=args.catalog)
     if args.rebuild:
         from lens.catalog import Catalog
 
         lens.catalog = Catalog.open(config, lens.embedder.settings(), args.catalog, rebuild=True)
-    report = run_indexing(items, IndexMapper.from_lens(lens),
-                          CatalogWriter(lens.catalog), config.embedder.batch_size)
-    for path, error in report.failures:
+    for item_id in args.delete or []:
+        found = lens.catalog.delete(item_id)
+        print(f"{'deleted' if found else 'not in the catalog:'} {item_id}")
+    if not items:
+        return 0
+    report = run_indexing(items, IndexMapper.from_lens(lens), CatalogWriter(lens.catalog),
+                          config.embedder.batch_size, update=args.update)
+    for _path, error in report.failures:
         print(f"lens: skipped {error}", file=sys.stderr)
-    print(f"indexed {report.added} new, {report.skipped} already indexed, "
+    print(f"indexed {report.added} new or updated, {report.skipped} already indexed, "
           f"{len(report.failures)} failed; catalog {lens.catalog.directory} holds {len(lens.catalog)}")
     return 1 if report.failures else 0
 
@@ -158,7 +182,12 @@ def cmd_query(args, config) -> int:
     lens = Lens.from_config(config, catalog_dir=args.catalog)
     if len(lens.catalog) == 0:
         raise ValueError(f"catalog {lens.catalog.directory} is empty: run `lens index PATH` first")
-    print(json.dumps(lens(rgb, box=box, k=args.k).to_dict(), indent=2))
+    from blender.filters import Filters
+
+    sources = [n.strip() for a in args.source or [] for n in a.split(",") if n.strip()] or None
+    result = lens(rgb, box=box, k=args.k, sources=sources, filters=Filters.from_pairs(args.filter),
+                  text=args.text, diversity=None if args.diversity is None else args.diversity == "on")
+    print(json.dumps(result.to_dict(), indent=2))
     return 0
 
 
@@ -168,6 +197,10 @@ def cmd_detect(args, config) -> int:
     from lens.imageio import load_image
     from lens.models import ModelStore
 
+    if args.preview:
+        from lens.imageio import check_output_image
+
+        check_output_image(args.preview)
     rgb = load_image(args.image, config.server.max_pixels, name=args.image)
     pipeline = DetectionPipeline.from_config(config.detection, ModelStore.from_config(config.models))
     found = pipeline(rgb)
@@ -229,7 +262,9 @@ def cmd_eval(args, config) -> int:
         figures = color_figures(ev.read_manifest(folder), args.seed)
     else:
         lens = ev.build_eval_lens(config, folder)
-        figures = ev.retrieval_figures(lens, ev.read_manifest(folder), args.seed)
+        records = ev.read_manifest(folder)
+        figures = {**ev.retrieval_figures(lens, records, args.seed), **ev.crop_figures(lens, records, folder),
+                   **ev.object_figures(lens, records, folder)}
     ev.print_figures(f"{args.evaluation} on {folder}", figures, args.json_out)
     return 0
 

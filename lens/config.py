@@ -46,7 +46,28 @@ class EmbedderConfig:
 
 @dataclass
 class IndexConfig:
-    kind: str = "flat"              # exact inner product: exact up to ~200k vectors
+    # flat | hnsw | ivfpq | binary (lens/index_kinds.py, lens/index_binary.py).
+    # flat: exact inner product, right up to ~200k vectors (bench/index_bench.py).
+    kind: str = "flat"
+    # Reduce vectors to this many principal components (fitted on the indexed
+    # vectors, saved with the index) before indexing; 0 = off: full-dim vectors
+    # are exact, PCA trades recall for memory and speed.
+    pca_dim: int = 0
+    # Map the saved index files instead of reading them (FAISS IO_FLAG_MMAP_IFC,
+    # numpy memmap for the float vectors): several servers share one copy in
+    # the page cache.  Off: a catalog being indexed is written, not served.
+    mmap: bool = False
+    hnsw_m: int = 32                # FAISS's usual 32 links per node: high recall at 1280-d
+    hnsw_ef_construction: int = 40  # FAISS's default build beam: 100k x 1280-d builds in minutes on 2 cores
+    hnsw_ef_search: int = 64        # query beam; widened to k when k is larger
+    ivf_nlist: int = 0              # 0 = sqrt(n) lists at training time (>= 39 vectors a list; trains in minutes)
+    ivf_nprobe: int = 16            # lists visited per query
+    pq_m: int = 0                   # 0 = dim/8 sub-quantisers (1 byte per 8 dims: 32x smaller)
+    pq_nbits: int = 8               # 256 centroids per sub-quantiser, FAISS's fast path
+    # ivfpq and binary fetch rerank x k candidates and re-rank them by exact
+    # float inner product; 10 keeps binary recall@10 >= 0.95 of exact (bench).
+    rerank: int = 10
+    binary_search: str = "flat"     # flat (exhaustive Hamming, ~ms at 100k) | hnsw (Hamming graph)
 
 
 @dataclass
@@ -122,6 +143,9 @@ class QueryConfig:
     # Larger photos are processed at this long side (boxes are reported in the
     # original pixels): detection and colours gain nothing above it.
     max_side: int = 2048
+    # Sources every query uses unless it names some (`lens query --source`, the
+    # API's "sources"): whole-image kNN, and crops matched to catalog crops.
+    sources: list[str] = field(default_factory=lambda: ["visual", "object"])
 
 
 @dataclass
@@ -143,6 +167,46 @@ class DemoConfig:
 
 
 @dataclass
+class TextConfig:
+    # Text search (issue 5): BM25 + MiniLM over titles, descriptions and
+    # annotations, kept in <catalog>/index/text*.  Off: no text index at all.
+    enabled: bool = True
+    # The semantic half: "minilm" (all-MiniLM-L6-v2, 384-d; 10-20 s to load
+    # once per process, ~15-35 ms a document on 2 CPU cores) or "none" (BM25 alone).
+    model: str = "minilm"
+    # Weight of BM25 in the hybrid (1 - alpha goes to MiniLM): BM25 is exact on
+    # colour and pattern words, which MiniLM blurs (red ~ coral); MiniLM knows
+    # what BM25 cannot (a tote is a bag, a blouse a top).  0.3 was best of
+    # 0 / 0.3 / 0.5 / 0.7 / 0.85 / 1 on every attribute query type of
+    # `lens eval text` (1,000 products); BM25 alone (1.0) loses 0.05-0.1.
+    alpha: float = 0.3
+
+
+@dataclass
+class SurfaceConfig:
+    """DPP diversity on one surface (blender/dpp.py): relevance vs. diversity and what counts."""
+    theta: float = 0.5              # 0 = relevance order; larger trades relevance for diversity
+    w_visual: float = 1.0           # visual similarity (near-duplicates look alike)
+    w_skin_tone: float = 1.0        # skin tone range: Pinterest's first inclusive dimension
+    w_body_type: float = 0.5        # body type range: weaker, the signal abstains more often
+    w_color: float = 0.3            # colour family: a page of one colour reads as one result
+    window: int = 0                 # sliding window for long lists; 0 = the whole page
+
+
+@dataclass
+class BlendConfig:
+    # Re-rank each page with multidimensional DPP (skin tone, body type, colour,
+    # visual), and pull candidates from every skin tone range bucket first, so
+    # the ranker has something to diversify.  `lens query --diversity off`.
+    diversity: bool = True
+    pool: int = 100                 # candidates per source the DPP chooses from (k is 10-50)
+    bucket_k: int = 8               # extra candidates per skin tone range bucket and source
+    lens: SurfaceConfig = field(default_factory=SurfaceConfig)          # the visual lens
+    search: SurfaceConfig = field(default_factory=lambda: SurfaceConfig(theta=0.4))   # text search
+    related: SurfaceConfig = field(default_factory=lambda: SurfaceConfig(theta=0.6))  # more like this
+
+
+@dataclass
 class LensConfig:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
@@ -154,6 +218,8 @@ class LensConfig:
     query: QueryConfig = field(default_factory=QueryConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    blend: BlendConfig = field(default_factory=BlendConfig)
     source_file: str = ""           # which YAML built it (set by load_config)
 
 

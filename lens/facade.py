@@ -12,9 +12,13 @@
 4. understand: :class:`lens.understanding.QueryUnderstanding` (colours,
    lighting, quality, categories, patterns, text, annotations) for the query
    and for every object crop (``understanding.crops``);
-5. retrieve: every configured source (:mod:`blender.sources`);
-6. blend: :func:`blender.blend.blend` -> the ranked page, with each item's
-   stored metadata.
+5. plan: :func:`blender.ratios.plan` -> source ratios from the understanding;
+6. retrieve: every chosen source (:mod:`blender.sources`), within the filters
+   (:mod:`blender.filters`), plus one search per skin tone range bucket when
+   diversifying (:mod:`blender.diversify`);
+7. blend: :func:`blender.blend.blend` (calibrated scores, weighted fusion),
+   then the DPP re-rank (:func:`blender.diversify.diversify`) -> the page,
+   with each item's stored metadata.
 
 Models and indexes load once, in :meth:`Lens.from_config`; a ``Lens`` is
 safe to share between threads (each model guards itself with a lock).
@@ -31,7 +35,10 @@ from typing import Sequence
 import numpy as np
 
 from blender.blend import blend
+from blender.calibrate import calibration_for
+from blender.diversify import bucket_allowed, diversify
 from blender.filters import Filters, allowed_ids
+from blender.ratios import plan
 from blender.sources import SourceQuery, make_sources
 from detection.crops import CropLimits, crop_pixels, make_crops
 from detection.pipeline import DetectionPipeline
@@ -98,6 +105,7 @@ class LensResult:
     sources: list[str] = field(default_factory=list)
     timings_ms: dict = field(default_factory=dict)
     filters: dict = field(default_factory=dict)
+    blend: dict = field(default_factory=dict)       # ratios, the rule that chose them, its reason, diversity
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,6 +122,7 @@ class Lens:
         names = list(source_names or config.query.sources)
         self.sources = {s.name: s for s in make_sources(names, catalog)}
         self.limits = CropLimits.from_config(config.detection)
+        self._calibrated = None     # (catalog version, Calibration)
 
     @classmethod
     def from_config(cls, config: LensConfig, catalog_dir: str | None = None) -> "Lens":
@@ -125,14 +134,16 @@ class Lens:
 
     def __call__(self, image: ImageSource, box: Sequence[float] | Box | None = None,
                  k: int | None = None, sources: Sequence[str] | None = None,
-                 filters: Filters | dict | None = None, text: str | None = None) -> LensResult:
+                 filters: Filters | dict | None = None, text: str | None = None,
+                 diversity: bool | None = None) -> LensResult:
         """Search the catalog with ``image`` (path, bytes, PIL or H x W x 3 array).
 
         ``box``: pixel x1, y1, x2, y2 of the region to search (then no detection
         runs: the regions came with the first call); ``sources``: a subset of
         the configured ones (default: all); ``filters``: see
         :class:`blender.filters.Filters`; ``text``: the user's words for the
-        text source (default: the image's annotations).
+        text source (default: the image's annotations); ``diversity``: DPP
+        re-ranking and bucketized candidates (default: ``blend.diversity``).
         """
         timings: dict[str, float] = {}
 
@@ -163,16 +174,20 @@ class Lens:
             understanding, region_dicts = self._understand(target, rgb, regions, crops, vectors, logits,
                                                            factor, digest if query_box is None else None)
         small = self.config.query.region_query_max_fraction * rgb.shape[0] * rgb.shape[1]
+        u = understanding.to_dict()
         query = SourceQuery(vectors[0], query_box.as_list() if query_box else None,
                             [(vectors[i], c.box.scale(1.0 / factor).as_list(), c.label)
-                             for i, c in enumerate(crops, 1) if c.box.area < small])
-        results = self._retrieve(query, chosen, filters, k, timed)
+                             for i, c in enumerate(crops, 1) if c.box.area < small],
+                            text=text, annotations=u["annotations"])
+        mix = plan(u, [c.to_dict() for c in crops], query_box is not None, chosen,
+                   any(r.source == "regions" for r in regions))
+        diversity = self.config.blend.diversity if diversity is None else bool(diversity)
+        results = self._retrieve(query, chosen, filters, k, timed, mix, diversity)
         timings["total"] = round(sum(timings.values()), 2)
         return LensResult({"width": w, "height": h, "hash": digest},
-                          region_dicts, _people_in_original(understanding.to_dict(), factor,
-                                                            query_box), results,
+                          region_dicts, _people_in_original(u, factor, query_box), results,
                           query_box.as_list() if query_box else None, chosen, timings,
-                          filters.to_dict())
+                          filters.to_dict(), {**mix.to_dict(), "diversity": diversity})
 
     def _chosen(self, sources: Sequence[str] | None) -> list[str]:
         if sources is None or list(sources) == ["all"]:
@@ -198,15 +213,32 @@ class Lens:
             region_dicts[at]["understanding"] = _brief(u.to_dict())
         return understanding, region_dicts
 
-    def _retrieve(self, query: SourceQuery, chosen: list[str], filters: Filters, k: int, timed) -> list[dict]:
+    def _retrieve(self, query: SourceQuery, chosen: list[str], filters: Filters, k: int, timed,
+                  mix, diversity: bool) -> list[dict]:
+        """Sources (plus one search per skin tone bucket when diversifying) -> blend -> DPP -> page."""
+        settings = self.config.blend
         with timed("filter"):
             allowed = allowed_ids(self.catalog, filters)
+            buckets = bucket_allowed(self.catalog, filters) if diversity else []
+        depth = max(k, settings.pool) if diversity else k
         candidates = []
         for name in chosen:
             with timed(f"source.{name}"):
-                candidates.extend(self.sources[name].search(query, k, allowed))
+                candidates.extend(self.sources[name].search(query, depth, allowed))
+                for bucket in buckets:
+                    candidates.extend(self.sources[name].search(query, settings.bucket_k, bucket))
         with timed("blend"):
-            return self._page(blend(candidates, k))
+            blended = blend(candidates, depth, mix.ratios, self._calibration())
+        if diversity:
+            with timed("diversity"):
+                blended = diversify(self.catalog, blended, k, settings.lens)
+        return self._page(blended)
+
+    def _calibration(self):
+        """The catalog's score calibration for every source, fitted once per catalog version."""
+        if self._calibrated is None or self._calibrated[0] != self.catalog.version:
+            self._calibrated = (self.catalog.version, calibration_for(self.catalog, self.sources))
+        return self._calibrated[1]
 
     def _page(self, blended) -> list[dict]:
         items = self.catalog.items([b.item_id for b in blended])

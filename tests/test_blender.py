@@ -36,11 +36,15 @@ def test_every_source_on_an_empty_and_a_filled_catalog(name, lens_factory):
     assert source.search(query, 5) == []
     vecs = np.random.default_rng(0).normal(size=(4, lens.embedder.dim)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    lens.catalog.add([{"id": f"i{n}"} for n in range(4)], vecs)
-    hits = source.search(SourceQuery(vecs[2]), 2)
+    # each item: a title naming it (text), one crop with its own vector (object)
+    words = ["red dress", "navy boots", "green lamp", "teal striped scarf"]
+    lens.catalog.add([{"id": f"i{n}", "title": words[n], "crops": [{"id": f"i{n}#0", "box": [0, 0, 9, 9]}]}
+                      for n in range(4)], vecs, [f"i{n}#0" for n in range(4)], vecs)
+    query = SourceQuery(vecs[2], annotations=[{"text": "green lamp", "kind": "category", "score": 1.0}])
+    hits = source.search(query, 2)
     assert hits[0].item_id == "i2" and hits[0].source == name and hits[0].provenance["rank"] == 1
 
 
 def test_unknown_source_lists_valid(lens_factory):
-    with pytest.raises(ValueError, match=r"sources \['colour'\]: unknown \(valid: visual\)"):
+    with pytest.raises(ValueError, match=r"sources \['colour'\]: unknown \(valid: object, text, visual\)"):
         make_sources(["colour"], lens_factory().catalog)

@@ -4,7 +4,8 @@
   (``x1,y1,x2,y2`` pixels, optional), ``k`` (optional), ``sources``
   (comma-separated: visual, object, text or all), ``filters`` (a JSON object,
   e.g. ``{"color": "red", "skin_tone_range": [1, 2]}``), ``text`` (words for
-  the text source) -> the lens result.
+  the text source), ``diversity`` (on / off) -> the lens result, with the
+  blend ratios and the rule that chose them.
 * ``GET /api/v1/items/<id>``: one catalog item's metadata.
 * ``GET /api/v1/items/<id>/image``: its image.
 * ``GET /healthz``.
@@ -48,6 +49,15 @@ def _parse_k(raw: str | None, default: int) -> int:
     return k
 
 
+def _parse_switch(raw: str | None, name: str) -> bool | None:
+    if raw in (None, ""):
+        return None
+    value = raw.strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0"):
+        raise ValueError(f"field '{name}' {raw!r}: expected on or off")
+    return value in ("on", "true", "1")
+
+
 def _parse_filters(raw: str | None) -> dict | None:
     if not raw:
         return None
@@ -74,7 +84,8 @@ def lens_query():
         box = parse_box(box, (rgb.shape[1], rgb.shape[0])) if box else None
         sources = [n.strip() for n in request.form.get("sources", "").split(",") if n.strip()] or None
         result = lens(rgb, box=box, k=k, sources=sources, filters=_parse_filters(request.form.get("filters")),
-                      text=request.form.get("text") or None).to_dict()
+                      text=request.form.get("text") or None,
+                      diversity=_parse_switch(request.form.get("diversity"), "diversity")).to_dict()
     except (ValueError, TypeError) as exc:
         return _error(400, str(exc))
     for item in result["results"]:

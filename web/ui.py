@@ -10,4 +10,5 @@ bp = Blueprint("ui", __name__, template_folder="templates", static_folder="stati
 @bp.get("/")
 def index():
     lens = current_app.extensions["lens"]
-    return render_template("index.html", items=len(lens.catalog), k=lens.config.query.k)
+    return render_template("index.html", items=len(lens.catalog), k=lens.config.query.k,
+                           sources=list(lens.sources))

@@ -3,7 +3,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const form = $("upload"), fileInput = $("file"), statusEl = $("status");
-  let currentFile = null;
+  let currentFile = null, lastBox = null;
 
   function setStatus(text) { statusEl.textContent = text; }
 
@@ -13,6 +13,10 @@
     data.append("image", currentFile);
     data.append("k", $("k").value);
     if (box) data.append("box", box.map((v) => Math.round(v)).join(","));
+    data.append("diversity", $("diversity").checked ? "on" : "off");
+    const chosen = [...document.querySelectorAll("#controls .source:checked")].map((c) => c.value);
+    if (chosen.length) data.append("sources", chosen.join(","));
+    lastBox = box;
     setStatus(box ? "Searching the selected object…" : "Searching…");
     let body;
     try {
@@ -22,7 +26,8 @@
     } catch (err) { setStatus("Error: " + err); return; }
     if (!box) { drawHotspots(body); showUnderstanding(body.understanding, "the photo"); }
     showResults(body.results);
-    setStatus(`${body.results.length} results in ${Math.round(body.timings_ms.total)} ms`);
+    const mix = Object.entries(body.blend.ratios || {}).map(([n, w]) => `${n} ${Math.round(w * 100)}%`).join(", ");
+    setStatus(`${body.results.length} results in ${Math.round(body.timings_ms.total)} ms · ${mix} — ${body.blend.reason}`);
   }
 
   function drawHotspots(body) {
@@ -109,6 +114,8 @@
   }
 
   fileInput.addEventListener("change", () => useFile(fileInput.files[0]));
+  document.querySelectorAll("#controls input").forEach((c) =>
+    c.addEventListener("change", () => { if (currentFile) search(lastBox); }));
   $("whole").addEventListener("click", () => search(null));
   form.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") fileInput.click(); });
   ["dragenter", "dragover"].forEach((t) => form.addEventListener(t, (e) => {

@@ -1,0 +1,72 @@
+"""Diversity for a blended list: bucketized candidates and the DPP re-rank over catalog signals.
+
+* :func:`bucket_filters`: when diversity is on, every source also searches
+  each skin tone range bucket (Pinterest's Strong-OR / bucketized retrieval),
+  so candidates span every range the catalog holds even when the top hits are
+  all one range; the ``allowed`` set of a bucket is the query's own filter
+  intersected with that range.
+* :func:`diversify`: the blended items' features from the catalog (visual
+  vector, skin tone range, body type range, colour family of the dominant
+  colour) and :func:`blender.dpp.dpp_rerank` with the surface's weights.
+  An item with several people takes the range of the first one; items
+  without people carry "unknown" (a weak similarity, see blender/dpp.py).
+
+Signals steer representation only: nothing here filters anyone out.
+Tested in ``tests/test_blend.py``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from blender.blend import BlendedItem
+from blender.dpp import COLOR_FAMILIES, DiversityFeatures, dpp_rerank
+from blender.filters import Filters, allowed_ids
+
+SKIN_RANGES = (1, 2, 3, 4)
+
+
+def bucket_filters(filters: Filters) -> list[Filters]:
+    """One filter per skin tone range bucket, within the query's own filter (if it sets ranges,
+    only those buckets)."""
+    wanted = filters.skin_tone_range or frozenset(SKIN_RANGES)
+    return [Filters(filters.category, filters.color, frozenset({r}), filters.body_type_range)
+            for r in sorted(wanted)]
+
+
+def bucket_allowed(catalog, filters: Filters) -> list[set[str]]:
+    """The allowed id sets of the non-empty buckets."""
+    sets = [allowed_ids(catalog, f) for f in bucket_filters(filters)]
+    return [s for s in sets if s]
+
+
+def _first(values) -> int | None:
+    return sorted(values)[0] if values else None
+
+
+def features(catalog, items: list[BlendedItem]) -> DiversityFeatures:
+    """The DPP features of ``items`` from the catalog's visual index and stored signals."""
+    records = catalog.items([i.item_id for i in items])
+    dim = catalog.visual.dim
+    vectors = np.stack([catalog.visual.vector(i.item_id) if i.item_id in catalog.visual
+                        else np.zeros(dim, np.float32) for i in items]) if items else np.zeros((0, dim))
+    skin, body, colour = [], [], []
+    for record in records:
+        sig = ((record or {}).get("understanding") or {}).get("signals") or {}
+        skin.append(_first(sig.get("skin_tone_ranges")))
+        body.append(_first(sig.get("body_type_ranges")))
+        colours = sig.get("colors") or []
+        colour.append(COLOR_FAMILIES.get(colours[0]) if colours else None)
+    return DiversityFeatures.from_items(vectors, skin, body, colour)
+
+
+def diversify(catalog, items: list[BlendedItem], k: int, surface) -> list[BlendedItem]:
+    """Re-rank ``items`` (best first) to a page of ``k`` with the DPP of ``surface``
+    (a :class:`lens.config.SurfaceConfig`)."""
+    if not items or k <= 0:
+        return []
+    relevance = np.array([i.score for i in items], np.float64)
+    weights = {"visual": surface.w_visual, "skin_tone": surface.w_skin_tone,
+               "body_type": surface.w_body_type, "color": surface.w_color}
+    order = dpp_rerank(relevance, features(catalog, items), k, surface.theta, weights,
+                       surface.window or None)
+    return [items[i] for i in order]
