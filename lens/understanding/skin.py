@@ -11,8 +11,9 @@ the per-range figures (re-toned photos x lightings, synthetic people).
    converted; sides < 32 px or > 50 MP abstain; work on a <= 1024-px copy.
    Uniform (grey std < 2) and grayscale images (< 0.5 % of pixels with a
    channel spread > 12) abstain.
-2. Faces: full-range BlazeFace (its graph reports nothing under ~0.6, so
-   ``FACE_MIN_SCORE`` 0.5 keeps all it finds), or the ``faces`` passed in.
+2. Faces (:mod:`lens.understanding.skin_faces`, as is step 3): full-range
+   BlazeFace (its graph reports nothing under ~0.6, so ``FACE_MIN_SCORE``
+   0.5 keeps all it finds), or the ``faces`` passed in.
    Selfie segmentation then finds people no face centre falls in; their head
    crop (the person box's top square) is searched with the short-range model,
    then the full-range one.  The crop makes a small face 2-3x larger: this
@@ -48,9 +49,8 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -59,6 +59,12 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 from detection.types import Detection
 from lens.boxes import Box
 from lens.palette import MST_HEX, hex_to_rgb, mst_range
+from lens.understanding.skin_faces import (
+    detect_faces,
+    face_pixels,
+    head_faces,
+    people_without_faces,
+)
 from lens.understanding.skin_light import (
     CLIP_LEVEL,
     LINEAR,
@@ -74,12 +80,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MIN_SIDE, MAX_PIXELS = 32, 50_000_000  # the issue's bad-input bounds
 WORK_SIDE = 1024            # detectors see <= 192-256 px anyway; bounds the cost of huge inputs
-FACE_MIN_SCORE = 0.5        # below mediapipe's own ~0.6 floor: keep every face it reports
 KEYPOINTS_MIN_SCORE = 0.75  # a face the mesh cannot confirm needs a confident detector
-MESH_PAD = 0.5              # the mesh's internal detector needs context around the face
-MESH_SIDE = 256             # mesh crops are downscaled above this (the mesh runs at 192 px)
 SEG_SIDE = 256              # selfie segmentation input (landscape model: 144 x 256)
-PERSON_MIN_SHARE = 0.01     # smaller segmented "people" are not searched for a head
 MIN_SKIN_PIXELS = 40        # fewer: the median is noise ("too few skin pixels")
 SHADING_OFFSET = 4.5        # L*: cheeks/forehead vs whole-face mean, step 5
 MAX_CLIPPED = 0.9           # share of skin clipped in 2+ channels: "face overexposed"
@@ -90,10 +92,6 @@ LOCUS_DE = 6.0              # body skin: CIE76 to the MST polyline after normali
 BODY_COLOUR_DE = 12.0       # ... and to the median of those pixels
 BODY_PART_SHARE = 0.001     # ... in >= 2 parts this large (neck, arms, legs: not one garment)
 MST_LAB = rgb2lab(np.array([[hex_to_rgb(h) for h in MST_HEX]], np.float64) / 255.0)[0]
-# mediapipe face-mesh landmark polygons (canonical 468-point topology)
-FOREHEAD = [104, 69, 108, 151, 337, 299, 333, 334, 296, 336, 9, 107, 66, 105]
-RIGHT_CHEEK = [116, 117, 118, 119, 100, 126, 209, 129, 203, 206, 216, 212, 214, 192, 213, 147, 123]
-LEFT_CHEEK = [345, 346, 347, 348, 329, 355, 429, 358, 423, 426, 436, 432, 434, 416, 433, 376, 352]
 
 
 @dataclass
@@ -118,32 +116,6 @@ class SkinTone:
 def unknown(reason: str, box: Box | None = None, method: str = "none") -> SkinTone:
     return SkinTone(reason=reason, face_box=box.as_list() if box else None, method=method)
 
-
-class _Graphs:
-    """The process's mediapipe graphs, created on first use; one lock per graph."""
-
-    _lock = threading.Lock()
-    _graphs: ClassVar[dict] = {}
-
-    @classmethod
-    def run(cls, name: str, rgb: np.ndarray):
-        with cls._lock:
-            if name not in cls._graphs:
-                cls._graphs[name] = (cls._make(name), threading.Lock())
-        graph, lock = cls._graphs[name]
-        with lock:                        # mediapipe graphs are not re-entrant
-            return graph.process(np.ascontiguousarray(rgb))
-
-    @staticmethod
-    def _make(name: str):
-        import mediapipe as mp
-        if name in ("full", "short"):
-            return mp.solutions.face_detection.FaceDetection(model_selection=int(name == "full"),
-                                                             min_detection_confidence=FACE_MIN_SCORE)
-        if name == "mesh":
-            return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                                   min_detection_confidence=0.3)
-        return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)  # landscape: 3 ms
 
 
 def as_rgb(image) -> tuple[np.ndarray | None, str]:
@@ -176,95 +148,6 @@ def image_check(rgb: np.ndarray) -> str:
         return "grayscale image: no colour to measure"
     return ""
 
-
-def lift(rgb: np.ndarray, target: float = 0.5) -> np.ndarray:
-    """Gamma-lift an image whose median grey is under ``target`` (for detectors only)."""
-    grey = float(np.median(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))) / 255.0
-    if grey >= target or grey <= 0.01:
-        return rgb
-    lut = np.clip((np.arange(256) / 255.0) ** (math.log(target) / math.log(grey)) * 255 + 0.5, 0, 255)
-    return lut.astype(np.uint8)[rgb]
-
-
-def detect_faces(rgb: np.ndarray, x0: int = 0, y0: int = 0, model: str = "full") -> list[Detection]:
-    """BlazeFace (``"full"`` or ``"short"`` range) faces of ``rgb``, offset by (x0, y0)."""
-    h, w = rgb.shape[:2]
-    out = []
-    for det in _Graphs.run(model, rgb).detections or []:
-        rel = det.location_data.relative_bounding_box
-        box = Box(rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w, (rel.ymin + rel.height) * h)
-        box = box.clip(w, h)
-        if box.width >= 8 and box.height >= 8:
-            kps = {n: (p.x * w + x0, p.y * h + y0) for n, p in
-                   zip(("right_eye", "left_eye", "nose_tip", "mouth"), det.location_data.relative_keypoints)}
-            out.append(Detection(Box(box.x1 + x0, box.y1 + y0, box.x2 + x0, box.y2 + y0),
-                                 "face", float(det.score[0]), "skin_tone", kps))
-    return out
-
-
-def people_without_faces(rgb: np.ndarray, small: np.ndarray,
-                         faces: list[Detection]) -> tuple[list[Box], np.ndarray]:
-    """(boxes of segmented people no face centre falls in, person probability at ``small``'s size).
-
-    ``small`` is ``rgb`` resized to at most 256 px (the segmentation input).
-    """
-    s = small.shape[1] / rgb.shape[1]
-    mask = _Graphs.run("segment", small).segmentation_mask
-    if mask is None:
-        return [], np.zeros(small.shape[:2], np.float32)
-    _, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0.5).astype(np.uint8))
-    boxes = []
-    for x, y, w, h, area in stats[1:]:
-        box = Box(x / s, y / s, (x + w) / s, (y + h) / s)
-        centres = [((f.box.x1 + f.box.x2) / 2, (f.box.y1 + f.box.y2) / 2) for f in faces]
-        if area >= PERSON_MIN_SHARE * mask.size and not any(
-                box.x1 <= cx <= box.x2 and box.y1 <= cy <= box.y2 for cx, cy in centres):
-            boxes.append(box)
-    return boxes, mask
-
-
-def head_faces(rgb: np.ndarray, person: Box) -> list[Detection]:
-    """Faces in the head crop of a person box (its top square, 20 % wider than the person).
-
-    Short range first: a head crop is its setting, and it found large dark
-    faces the full-range model missed; then full range for small ones.
-    """
-    h, w = rgb.shape[:2]
-    side = min(person.width * 1.2, person.height)
-    cx = (person.x1 + person.x2) / 2
-    x1, y1, x2, y2 = Box(cx - side / 2, person.y1 - 0.05 * side, cx + side / 2,
-                         person.y1 + 0.95 * side).clip(w, h).to_int()
-    if min(x2 - x1, y2 - y1) < 16:
-        return []
-    crop = np.ascontiguousarray(rgb[y1:y2, x1:x2])
-    return detect_faces(crop, x1, y1, "short") or detect_faces(crop, x1, y1, "full")
-
-
-def face_pixels(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, str]:
-    """(N x 3 uint8 skin pixels of one face, method): mesh polygons, else keypoint discs."""
-    h, w = rgb.shape[:2]
-    x1, y1, x2, y2 = det.box.pad(MESH_PAD).clip(w, h).to_int()
-    if min(x2 - x1, y2 - y1) < 8:
-        return np.zeros((0, 3), np.uint8), "face_keypoints"
-    crop = resize(rgb[y1:y2, x1:x2], MESH_SIDE)
-    s = crop.shape[1] / (x2 - x1)
-    mask = np.zeros(crop.shape[:2], np.uint8)
-    result = _Graphs.run("mesh", lift(crop))
-    if result.multi_face_landmarks:
-        pts = np.array([(p.x * crop.shape[1], p.y * crop.shape[0])
-                        for p in result.multi_face_landmarks[0].landmark])
-        for poly in (FOREHEAD, RIGHT_CHEEK, LEFT_CHEEK):
-            cv2.fillPoly(mask, [np.round(pts[poly]).astype(np.int32)], 1)
-        return crop[mask > 0], "face_mesh"
-    kp, b = det.keypoints, det.box
-    rx, ry = kp.get("right_eye", (b.x1 + 0.3 * b.width, b.y1 + 0.4 * b.height))
-    lx, ly = kp.get("left_eye", (b.x1 + 0.7 * b.width, b.y1 + 0.4 * b.height))
-    my = kp.get("mouth", (0.0, b.y1 + 0.8 * b.height))[1]
-    e, ey = max(math.hypot(lx - rx, ly - ry), 4.0), (ry + ly) / 2
-    for cx, cy, r in ((rx, (ey + my) / 2, 0.22 * e), (lx, (ey + my) / 2, 0.22 * e),
-                      ((rx + lx) / 2, ey - 0.6 * e, 0.25 * e)):
-        cv2.circle(mask, (round((cx - x1) * s), round((cy - y1) * s)), max(1, round(r * s)), 1, -1)
-    return crop[mask > 0], "face_keypoints"
 
 
 def skin_colour(pixels: np.ndarray, gains: np.ndarray) -> tuple[np.ndarray | None, str]:
