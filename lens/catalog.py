@@ -22,6 +22,7 @@ import numpy as np
 from lens.config import LensConfig
 from lens.index import VectorIndex
 from lens.store import Store, make_store
+from lens.textindex import TextIndex
 
 log = logging.getLogger(__name__)
 VISUAL, OBJECTS = "visual", "objects"
@@ -40,10 +41,13 @@ def parent_id(crop: str) -> str:
 class Catalog:
     """Store + indexes of one catalog folder."""
 
-    def __init__(self, directory: str | Path, store: Store, indexes: dict[str, VectorIndex]):
+    def __init__(self, directory: str | Path, store: Store, indexes: dict[str, VectorIndex],
+                 text: TextIndex | None = None):
         self.directory = Path(directory)
         self.store = store
         self.indexes = indexes
+        self.text = text        # BM25 + MiniLM over titles, descriptions, annotations (None: text.enabled off)
+        self.version = 0        # bumped on every change: caches over the store (filters) rebuild
 
     @classmethod
     def open(cls, config: LensConfig, embedder_settings: dict, directory: str | Path | None = None,
@@ -59,7 +63,8 @@ class Catalog:
         for name in (VISUAL, OBJECTS):
             index = None if rebuild else VectorIndex.load(directory / "index", name, embedder_settings)
             indexes[name] = index or VectorIndex.from_config(config.index, embedder_settings)
-        return cls(directory, store, indexes)
+        text = TextIndex.open(config.text, directory / "index", store, rebuild)
+        return cls(directory, store, indexes, text)
 
     @property
     def visual(self) -> VectorIndex:
@@ -89,8 +94,11 @@ class Catalog:
         self.visual.add([i["id"] for i in items], vectors)
         if crop_ids:
             self.objects.add(crop_ids, crop_vectors)
+        if self.text is not None:     # MiniLM embeds the batch's documents at once
+            self.text.add(items)
         self.save()
         self.store.put_many(items)
+        self.version += 1
 
     def _remove_crops(self, item_id: str) -> bool:
         old = self.store.get(item_id) or {}
@@ -101,13 +109,18 @@ class Catalog:
         crops = self._remove_crops(item_id)
         found = self.store.delete(item_id)
         removed = self.visual.remove(item_id) or crops
+        if self.text is not None and self.text.remove(item_id):
+            removed = True
         if removed:
             self.save()
+        self.version += 1
         return found or removed
 
     def save(self) -> None:
         for name, index in self.indexes.items():
             index.save(self.directory / "index", name)
+        if self.text is not None:
+            self.text.save(self.directory / "index")
 
     def items(self, ids: list[str]) -> list[dict | None]:
         return self.store.get_many(ids)

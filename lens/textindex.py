@@ -1,0 +1,208 @@
+"""A catalog's text index: BM25 + MiniLM over item documents, kept on disk (issue 5).
+
+Documents, tokenizer, BM25 and the encoder live in :mod:`lens.text`.
+
+* Hybrid (:meth:`TextIndex.search`): candidates are the BM25 matches plus the
+  top semantic hits; BM25 is divided by the best BM25 score (0 keeps meaning
+  "no word matched"), the cosine is min-max scaled over the candidates (MiniLM
+  cosines have no natural zero); score = alpha * BM25 + (1 - alpha) * cosine
+  (``text.alpha``; with ``text.model: none`` BM25 alone).
+* On disk: ``<catalog>/index/text.json`` (pointer: generation, settings) plus
+  ``text.<gen>.docs.json`` and ``text.<gen>.vectors.npy``, each written with
+  :func:`lens.index.atomic_write_bytes` before the pointer moves, so a crash
+  leaves the old or the new index.  :meth:`TextIndex.open` rebuilds a missing,
+  unreadable or differently built index from the store, and syncs it with
+  the store (items it lacks are added, items the store lacks removed).
+
+Tested in ``tests/test_text.py``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lens.config import TextConfig
+from lens.index import VectorIndex, atomic_write_bytes
+from lens.text import (BM25, ENCODERS, PAIR_WEIGHT, PAIR_WINDOW, TITLE_WEIGHT, MiniLM, document_terms,
+                       document_text, text_terms)
+
+log = logging.getLogger(__name__)
+SEMANTIC_POOL = 100         # semantic candidates per query (at least 4 k): cheap, and deep enough
+VERSION = 1                 # bump when documents or the tokenizer change: saved indexes rebuild
+NAME = "text"
+
+@dataclass
+class TextHit:
+    item_id: str
+    score: float        # the hybrid score, 0-1
+    bm25: float         # raw BM25 (0: no query word in the document)
+    semantic: float     # raw MiniLM cosine (0.0 when there is no semantic half)
+
+
+def _minmax(values: dict[str, float]) -> dict[str, float]:
+    lo, hi = min(values.values()), max(values.values())
+    return {k: (v - lo) / (hi - lo) if hi - lo > 1e-9 else 1.0 for k, v in values.items()}
+
+
+class TextIndex:
+    """BM25 + MiniLM over one catalog's item documents; see the module docstring."""
+
+    def __init__(self, encoder: MiniLM | None = None, alpha: float = 0.5):
+        self.encoder, self.alpha = encoder, float(alpha)
+        self.bm25 = BM25()
+        self.vectors = VectorIndex(encoder.dim, "flat", encoder.settings()) if encoder else None
+        self.ids: set[str] = set()
+
+    @classmethod
+    def from_config(cls, config: TextConfig) -> "TextIndex | None":
+        """``None`` when ``text.enabled`` is false; ``ValueError`` names a bad key."""
+        if not config.enabled:
+            return None
+        if config.model not in ENCODERS:
+            raise ValueError(f"text.model '{config.model}': unknown (valid: {', '.join(sorted(ENCODERS))})")
+        if not 0.0 <= config.alpha <= 1.0:
+            raise ValueError(f"text.alpha {config.alpha}: must be within 0..1")
+        encoder = ENCODERS[config.model]
+        return cls(encoder() if encoder else None, config.alpha)
+
+    @classmethod
+    def open(cls, config: TextConfig, directory: str | Path, store, rebuild: bool = False
+             ) -> "TextIndex | None":
+        """The saved index (or a new one), synced with ``store`` and saved when that changed it."""
+        index = cls.from_config(config)
+        if index is None:
+            return None
+        if not rebuild:
+            index.load(directory)
+        if index.sync(store):
+            index.save(directory)
+        return index
+
+    def settings(self) -> dict:
+        return {"version": VERSION, "k1": self.bm25.k1, "b": self.bm25.b, "title_weight": TITLE_WEIGHT,
+                "pairs": [PAIR_WINDOW, PAIR_WEIGHT],
+                "encoder": self.encoder.settings() if self.encoder else None}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, item_id: str) -> bool:
+        return item_id in self.ids
+
+    def add(self, items: list[dict]) -> None:
+        """Insert or replace the documents of ``items``; MiniLM embeds them in one batch."""
+        embed_ids, texts = [], []
+        for item in items:
+            item_id = str(item["id"])
+            self.ids.add(item_id)
+            self.bm25.add(item_id, document_terms(item))
+            text = document_text(item)
+            if self.vectors is not None and text:
+                embed_ids.append(item_id)
+                texts.append(text)
+            elif self.vectors is not None:
+                self.vectors.remove(item_id)
+        if embed_ids:
+            self.vectors.add(embed_ids, self.encoder.encode(texts))
+
+    def remove(self, item_id: str) -> bool:
+        if item_id not in self.ids:
+            return False
+        self.ids.discard(item_id)
+        self.bm25.remove(item_id)
+        if self.vectors is not None:
+            self.vectors.remove(item_id)
+        return True
+
+    def sync(self, store, batch: int = 256) -> bool:
+        """Hold exactly the store's items; ``True`` when anything changed."""
+        wanted = set(store.ids())
+        extra, missing = self.ids - wanted, sorted(wanted - self.ids)
+        for item_id in extra:
+            self.remove(item_id)
+        if missing:
+            log.info("text index: indexing %d catalog items", len(missing))
+        for start in range(0, len(missing), batch):
+            self.add([i for i in store.get_many(missing[start:start + batch]) if i is not None])
+        return bool(extra or missing)
+
+    def search(self, text: str, k: int, allowed: set[str] | None = None,
+               terms: dict[str, float] | None = None) -> list[TextHit]:
+        """Up to ``k`` hits by descending hybrid score; ``terms`` overrides the BM25 query
+        (term -> weight; default: the words of ``text``).  ``allowed`` restricts the ids."""
+        text = (text or "").strip()
+        if k <= 0 or not text or not self.ids:
+            return []
+        bm25 = self.bm25.scores(terms if terms is not None else text_terms(text), allowed)
+        cosine: dict[str, float] = {}
+        if self.vectors is not None and len(self.vectors):
+            query = self.encoder.encode([text])
+            cosine = dict(self.vectors.search(query, max(4 * k, SEMANTIC_POOL), allowed)[0])
+            for item_id in bm25.keys() - cosine.keys():
+                if item_id in self.vectors:
+                    cosine[item_id] = float(self.vectors.vector(item_id) @ query[0])
+        ids = bm25.keys() | cosine.keys()
+        if not ids:
+            return []
+        top = max(bm25.values(), default=0.0) or 1.0
+        sem = _minmax({i: cosine.get(i, min(cosine.values())) for i in ids}) if cosine else {}
+        alpha = self.alpha if cosine else 1.0
+        hits = [TextHit(i, alpha * bm25.get(i, 0.0) / top + (1 - alpha) * sem.get(i, 0.0),
+                        bm25.get(i, 0.0), cosine.get(i, 0.0)) for i in ids]
+        hits.sort(key=lambda h: (-h.score, h.item_id))
+        return hits[:k]
+
+    # ---- persistence -------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        """Write a new generation, then atomically switch the pointer to it."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        pointer = directory / f"{NAME}.json"
+        old = json.loads(pointer.read_text()) if pointer.exists() else {"generation": 0}
+        gen = int(old.get("generation", 0)) + 1
+        vec_ids = self.vectors.ids if self.vectors is not None else []
+        docs = {"ids": sorted(self.ids), "terms": self.bm25.docs, "vector_ids": vec_ids}
+        atomic_write_bytes(directory / f"{NAME}.{gen}.docs.json", json.dumps(docs).encode())
+        buf = io.BytesIO()
+        np.save(buf, np.stack([self.vectors.vector(i) for i in vec_ids]) if vec_ids
+                else np.zeros((0, self.encoder.dim if self.encoder else 0), np.float32))
+        atomic_write_bytes(directory / f"{NAME}.{gen}.vectors.npy", buf.getvalue())
+        meta = {"generation": gen, "count": len(self.ids), "settings": self.settings()}
+        atomic_write_bytes(pointer, json.dumps(meta, indent=1, sort_keys=True).encode())
+        for stale in directory.glob(f"{NAME}.*.*"):
+            parts = stale.name.split(".")
+            if len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) != gen:
+                stale.unlink(missing_ok=True)
+
+    def load(self, directory: str | Path) -> bool:
+        """Read the saved index into this (empty) one; ``False`` (and a log line) when there is
+        none, it is unreadable, or it was built with other settings: the store rebuilds it."""
+        pointer = Path(directory) / f"{NAME}.json"
+        if not pointer.exists():
+            return False
+        try:
+            meta = json.loads(pointer.read_text())
+            gen = int(meta["generation"])
+            docs = json.loads((pointer.parent / f"{NAME}.{gen}.docs.json").read_text())
+            vectors = np.load(pointer.parent / f"{NAME}.{gen}.vectors.npy", allow_pickle=False)
+            ids, terms, vec_ids = docs["ids"], docs["terms"], docs["vector_ids"]
+            if len(vec_ids) != len(vectors):
+                raise ValueError(f"{len(vec_ids)} ids but {len(vectors)} vectors")
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            log.warning("text index %s: unreadable (%s); rebuilding it from the store", pointer, exc)
+            return False
+        if meta.get("settings") != self.settings():
+            log.info("text index %s: built with %s, config gives %s; rebuilding it from the store",
+                     pointer, meta.get("settings"), self.settings())
+            return False
+        self.ids = set(ids)
+        for item_id, doc in terms.items():
+            self.bm25.add(item_id, doc)
+        if self.vectors is not None and vec_ids:
+            self.vectors.add(vec_ids, vectors)
+        return True
