@@ -61,7 +61,8 @@ class Catalog:
                 store.delete(item_id)
         indexes = {}
         for name in (VISUAL, OBJECTS):
-            index = None if rebuild else VectorIndex.load(directory / "index", name, embedder_settings)
+            index = None if rebuild else VectorIndex.load(directory / "index", name, embedder_settings,
+                                                          config.index)
             indexes[name] = index or VectorIndex.from_config(config.index, embedder_settings)
         text = TextIndex.open(config.text, directory / "index", store, rebuild)
         return cls(directory, store, indexes, text)

@@ -159,6 +159,22 @@ class ServerConfig:
     port: int = 8000
     max_upload_mb: int = 20          # phone photos are 3-12 MB
     max_pixels: int = 100_000_000    # decompression-bomb guard, see lens.imageio
+    # Key for the write endpoints (POST / DELETE /api/v1/items), sent as
+    # "Authorization: Bearer <key>" or "X-API-Key".  Empty = those endpoints
+    # answer 403: a fresh install is read-only.  web/wsgi.py also reads LENS_API_KEY.
+    api_key: str = ""
+    # Where POST /api/v1/items writes uploaded images (the only uploads ever
+    # written to disk); empty = <catalog folder>/media.
+    media_dir: str = ""
+    # Redis URL of the query-result cache (web/cache.py); empty = no cache.
+    cache_url: str = ""
+    cache_ttl_s: int = 3600          # an hour: entries also die with every catalog change
+    # Socket timeouts towards the cache: a query costs 0.1-1 s, so a cache that
+    # needs longer than this is worth less than no cache.
+    cache_timeout_s: float = 0.05
+    # After a cache failure, skip Redis this long before trying again, so an
+    # outage costs one timeout per worker per interval, not one per request.
+    cache_retry_s: float = 5.0
 
 
 @dataclass
@@ -212,6 +228,25 @@ class BlendConfig:
 
 
 @dataclass
+class LabelingConfig:
+    """Weak labelling of detected crops (`lens label-crops`, lens/labeling/) and user-crop logging."""
+    # Privacy: boxes users send are logged only when this is turned on.
+    log_user_crops: bool = False
+    # Privacy: the log holds an image hash and the box, never the pixels, unless this is on.
+    keep_user_images: bool = False
+    user_crops_path: str = "data/labeling/user_crops.jsonl"   # JSONL log; images go beside it
+    neighbours: int = 10            # product neighbours voting per crop: enough to outvote one look-alike
+    # Softmax temperature over cosine similarities: 0.05 lets a neighbour 0.05 closer count e (2.7) times more.
+    temperature: float = 0.05
+    # Cosine of the best neighbour below which a crop is "like nothing in the catalog" (confidence 0),
+    # and above which it is fully trusted; between, confidence scales linearly (see lens/labeling/weak.py).
+    sim_floor: float = 0.3
+    sim_ceil: float = 0.6
+    min_confidence: float = 0.5     # COCO output keeps crops at or above this (--min-confidence)
+    shard_size: int = 32            # images per shard: ~30-60 s of work on 2 cores, lost at most on a crash
+
+
+@dataclass
 class LensConfig:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
@@ -225,6 +260,7 @@ class LensConfig:
     demo: DemoConfig = field(default_factory=DemoConfig)
     text: TextConfig = field(default_factory=TextConfig)
     blend: BlendConfig = field(default_factory=BlendConfig)
+    labeling: LabelingConfig = field(default_factory=LabelingConfig)
     source_file: str = ""           # which YAML built it (set by load_config)
 
 

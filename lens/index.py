@@ -1,201 +1,309 @@
 """Vector indexes over FAISS, with crash-safe persistence.
 
 A :class:`VectorIndex` holds unit vectors keyed by string item ids and
-answers inner-product (cosine) kNN.  ``index.kind`` picks the FAISS
-structure; ``flat`` (exact inner product) is right up to ~200k vectors.
+answers inner-product (cosine) kNN.  ``index.kind`` picks the FAISS structure
+(:data:`INDEX_KINDS`: ``flat``, ``hnsw``, ``ivfpq``, ``binary``; see
+:mod:`lens.index_kinds` and :mod:`lens.index_binary`), ``index.pca_dim`` an
+optional PCA reduction (fitted on the indexed vectors, applied to every added
+and query vector, rows re-normalised; scores are then in the reduced space).
 
-On disk an index named ``visual`` is ``visual.json`` (the pointer: embedder
-settings, count, generation) plus ``visual.<gen>.faiss`` and
-``visual.<gen>.ids.json``.  ``save`` writes a new generation and then
-atomically replaces the pointer, so a crash leaves either the old or the new
-index, never a mix.  Opening an index built by a different embedder or
-settings raises ``ValueError`` naming both.
+Rows are append-only: replacing an id appends a row, and removing one leaves
+a tombstone that searches filter out (HNSW cannot remove).  The structure is
+rebuilt lazily, at the next search or save, when over a quarter of the rows
+are tombstones or when a trained part (PCA, IVF lists, binary rotation) was
+fitted on under half of today's vectors; otherwise new rows are added to it
+incrementally.  The float vectors are always kept: re-ranking, filtered
+exact search, rebuilds and :meth:`VectorIndex.vector` need them.
+
+Persistence (:mod:`lens.index_files`): a pointer ``visual.json`` plus
+generation files, written first and switched to atomically.  An index built
+by another embedder, or with another ``index.kind`` / ``index.pca_dim``,
+raises ``ValueError`` naming both (:meth:`VectorIndex.reconfigured` rebuilds
+it from its float vectors without re-embedding).
 
 Tested in ``tests/test_index.py``.
 """
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 import os
-from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
 from lens.config import IndexConfig
+from lens.index_binary import BinaryKind, fit_rotation
+from lens.index_files import atomic_write_bytes, load_index, save_index
+from lens.index_kinds import FlatKind, HNSWKind, IVFPQKind, Kind, in_memory, set_threads
 
+__all__ = ["INDEX_KINDS", "VectorIndex", "atomic_write_bytes"]
 log = logging.getLogger(__name__)
 
-
-def _flat(dim: int):
-    import faiss
-
-    return faiss.IndexFlatIP(dim)
-
-
-INDEX_KINDS: dict[str, Callable[[int], object]] = {"flat": _flat}
+INDEX_KINDS: dict[str, type[Kind]] = {"flat": FlatKind, "hnsw": HNSWKind, "ivfpq": IVFPQKind,
+                                      "binary": BinaryKind}
+COMPACT_FRACTION = 0.25     # rebuild once a quarter of the rows are tombstones
+EXACT_FILTER_ROWS = 8192    # filters this small are scored exactly: ~2 ms at 1280-d
+EXACT_CHUNK = 16_384        # rows per block of the exact scan (bounded temporaries)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file, fsync it, then rename over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+def _check_config(config: IndexConfig, dim: int) -> None:
+    if config.kind not in INDEX_KINDS:
+        raise ValueError(f"index.kind '{config.kind}': unknown (valid: {', '.join(sorted(INDEX_KINDS))})")
+    if not 0 <= config.pca_dim < dim and config.pca_dim:
+        raise ValueError(f"index.pca_dim {config.pca_dim}: must be 0 (off) or below the vector dim {dim}")
+    if config.binary_search not in ("flat", "hnsw"):
+        raise ValueError(f"index.binary_search '{config.binary_search}': expected flat or hnsw")
+    for key in ("hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe", "pq_nbits"):
+        if getattr(config, key) < 1:
+            raise ValueError(f"index.{key} {getattr(config, key)}: must be at least 1")
+    for key in ("rerank", "search_threads", "ivf_nlist", "pq_m"):
+        if getattr(config, key) < 0:
+            raise ValueError(f"index.{key} {getattr(config, key)}: must not be negative")
 
 
 class VectorIndex:
     """Unit vectors keyed by item id; exact or approximate inner-product kNN."""
 
-    def __init__(self, dim: int, kind: str = "flat", embedder: dict | None = None):
-        if kind not in INDEX_KINDS:
-            raise ValueError(f"index.kind '{kind}': unknown (valid: {', '.join(sorted(INDEX_KINDS))})")
-        self.dim, self.kind = int(dim), kind
+    def __init__(self, dim: int, kind: str | None = None, embedder: dict | None = None,
+                 config: IndexConfig | None = None):
+        config = config or IndexConfig()
+        self.config = dataclasses.replace(config, kind=kind) if kind else config
+        self.dim, self.kind = int(dim), self.config.kind
+        _check_config(self.config, self.dim)
+        self.work_dim = self.config.pca_dim or self.dim
         self.embedder = dict(embedder or {})
-        self._vectors = np.zeros((0, self.dim), np.float32)
-        self._ids: list[str] = []
+        self._buf = np.zeros((0, self.dim), np.float32)     # float rows; capacity grows x2
+        self._work = None           # PCA-projected rows (pca_dim only), same row numbers
+        self._n = 0                 # rows in use, tombstones included
+        self._ids: list[str | None] = []                   # row -> id, None = tombstone
         self._row: dict[str, int] = {}
-        self._faiss = None          # rebuilt lazily after changes
+        self._dead = 0
+        self._pca: tuple[np.ndarray, np.ndarray] | None = None   # (mean, components (dim, pca_dim))
+        self._pca_rows = 0          # live rows the PCA was fitted on
+        self._kind: Kind | None = None                     # None: rebuild at next use
+        self._built = 0             # rows already in the FAISS structure
+        self._mapped = False        # structure is a read-only file mapping
 
     @classmethod
     def from_config(cls, config: IndexConfig, embedder_settings: dict) -> "VectorIndex":
-        return cls(embedder_settings["dim"], config.kind, embedder_settings)
+        return cls(embedder_settings["dim"], embedder=embedder_settings, config=config)
+
+    def settings(self) -> dict:
+        """What a saved index must match (the rest of ``index`` is tuning)."""
+        return {"kind": self.kind, "pca_dim": self.config.pca_dim}
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._row)
 
     def __contains__(self, item_id: str) -> bool:
         return item_id in self._row
 
     @property
     def ids(self) -> list[str]:
-        return list(self._ids)
+        return [i for i in self._ids if i is not None]
+
+    def vector(self, item_id: str) -> np.ndarray:
+        return np.array(self._buf[self._row[item_id]])
+
+    # ---- changes -----------------------------------------------------------
+    def _checked(self, vectors, what: str) -> np.ndarray:
+        arr = np.asarray(vectors, dtype=np.float32)
+        arr = arr[None] if arr.ndim == 1 else arr
+        if arr.ndim != 2 or arr.shape[1] != self.dim:
+            raise ValueError(f"{what}: vectors of shape {np.shape(vectors)}, expected (N, {self.dim}) "
+                             f"for embedder {self.embedder.get('name', '?')}")
+        finite = np.isfinite(arr).all(axis=1)
+        if not finite.all():
+            raise ValueError(f"{what}: vector {int(np.argmin(finite))} contains NaN or infinity")
+        return arr
 
     def add(self, ids: Iterable[str], vectors: np.ndarray) -> None:
-        """Insert or replace vectors ``(N, dim)`` for ``ids``."""
+        """Insert or replace vectors ``(N, dim)`` for ``ids`` (later rows win)."""
         ids = list(ids)
-        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim) if len(ids) else \
-            np.zeros((0, self.dim), np.float32)
+        if not ids and np.size(vectors) == 0:
+            return
+        vectors = self._checked(vectors, "index add")
         if len(ids) != len(vectors):
             raise ValueError(f"index add: {len(ids)} ids but {len(vectors)} vectors")
-        if not np.all(np.isfinite(vectors)):
-            raise ValueError("index add: vectors contain NaN or infinity")
-        last = {item_id: vec for item_id, vec in zip(ids, vectors)}  # later rows win
-        new_ids, new_rows = [], []
-        for item_id, vec in last.items():
-            if item_id in self._row:
-                self._vectors[self._row[item_id]] = vec
-            else:
-                self._row[item_id] = len(self._ids) + len(new_ids)
-                new_ids.append(item_id)
-                new_rows.append(vec)
-        if new_ids:
-            self._ids.extend(new_ids)
-            self._vectors = np.concatenate([self._vectors, np.stack(new_rows)])
-        self._faiss = None
+        last = {item_id: row for row, item_id in enumerate(ids)}
+        for item_id in last:
+            self.remove(item_id)
+        self._grow(len(last))
+        self._buf[self._n:self._n + len(last)] = vectors[list(last.values())]
+        for item_id in last:
+            self._row[item_id] = self._n
+            self._ids.append(item_id)
+            self._n += 1
+
+    def _grow(self, extra: int) -> None:
+        if self._n + extra <= len(self._buf) and self._buf.flags.writeable:
+            return
+        cap = max(self._n + extra, 2 * len(self._buf), 64)
+        buf = np.zeros((cap, self.dim), np.float32)
+        buf[:self._n] = self._buf[:self._n]       # also copies a read-only mapping into memory
+        self._buf = buf
 
     def remove(self, item_id: str) -> bool:
-        """Delete one id; ``True`` when it was present."""
+        """Delete one id (a tombstone until the next rebuild); ``True`` when present."""
         row = self._row.pop(item_id, None)
         if row is None:
             return False
-        self._vectors = np.delete(self._vectors, row, axis=0)
-        del self._ids[row]
-        self._row = {i: r for r, i in enumerate(self._ids)}
-        self._faiss = None
+        self._ids[row] = None
+        self._dead += 1
         return True
 
-    def vector(self, item_id: str) -> np.ndarray:
-        return self._vectors[self._row[item_id]].copy()
+    def reconfigured(self, config: IndexConfig) -> "VectorIndex":
+        """The same ids and vectors under other index settings (no re-embedding)."""
+        other = VectorIndex(self.dim, embedder=self.embedder, config=config)
+        rows = np.fromiter(self._row.values(), np.int64, len(self._row))
+        other.add(list(self._row), self._buf[rows])
+        return other
 
-    def _searcher(self):
-        if self._faiss is None:
-            index = INDEX_KINDS[self.kind](self.dim)
-            if len(self._vectors):
-                index.add(self._vectors)
-            self._faiss = index
-        return self._faiss
+    # ---- the structure -----------------------------------------------------
+    def _project(self, x: np.ndarray) -> np.ndarray:
+        if self._pca is None:
+            return np.ascontiguousarray(x, dtype=np.float32)
+        mean, comps = self._pca
+        y = (x - mean) @ comps
+        return (y / np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
+    def _working(self) -> np.ndarray:
+        """The rows as the structure sees them (projected when PCA is on)."""
+        return self._buf[:self._n] if self._work is None else self._work[:self._n]
+
+    def _compact(self) -> None:
+        live = np.fromiter(self._row.values(), np.int64, len(self._row))
+        live.sort()
+        self._buf = self._buf[live]
+        self._ids = [self._ids[r] for r in live]
+        self._row = {i: r for r, i in enumerate(self._ids)}
+        self._n, self._dead, self._kind = len(live), 0, None
+
+    def _rebuild(self) -> None:
+        set_threads(os.cpu_count() or 1)       # builds use every core
+        if self._dead:
+            self._compact()
+        if self.config.pca_dim:
+            self._pca = fit_rotation(self._buf[:self._n], centre=False)
+            self._pca = (self._pca[0], np.ascontiguousarray(self._pca[1][:, :self.config.pca_dim]))
+            self._pca_rows = self._n
+            self._work = self._project_rows(0)
+        kind = INDEX_KINDS[self.kind](self.config, self.work_dim)
+        log.debug("index %s: building over %d vectors", self.kind, self._n)
+        kind.build(self._working())
+        self._kind, self._built, self._mapped = kind, self._n, False
+
+    def _project_rows(self, start: int) -> np.ndarray:
+        """``_work`` with rows ``start:`` (re)projected; reallocated when it is too small."""
+        work = self._work
+        if work is None or len(work) < self._n or not work.flags.writeable:
+            work = np.zeros((len(self._buf), self.work_dim), np.float32)
+            if start:
+                work[:start] = self._work[:start]
+        for s in range(start, self._n, EXACT_CHUNK):
+            end = min(s + EXACT_CHUNK, self._n)
+            work[s:end] = self._project(self._buf[s:end])
+        return work
+
+    def _structure(self) -> Kind:
+        """The FAISS structure over every row, rebuilt or extended as needed."""
+        live = len(self._row)
+        stale_pca = self.config.pca_dim and live > 2 * self._pca_rows
+        if (self._kind is None or self._dead > COMPACT_FRACTION * self._n or stale_pca
+                or self._kind.needs_rebuild(live)):
+            self._rebuild()
+        elif self._built < self._n:
+            set_threads(os.cpu_count() or 1)
+            if self._pca is not None:
+                self._work = self._project_rows(self._built)
+            if self._mapped:
+                self._kind.index = in_memory(self._kind)
+                self._mapped = False
+            self._kind.add(self._working()[self._built:self._n])
+            self._built = self._n
+        return self._kind
+
+    # ---- search ------------------------------------------------------------
     def search(self, queries: np.ndarray, k: int, allowed: set[str] | None = None
                ) -> list[list[tuple[str, float]]]:
         """For each query row, up to ``k`` ``(item_id, score)`` by descending score.
 
-        ``allowed`` restricts results to those ids (filters); the search
-        widens until it has ``k`` allowed hits or has seen every vector.
+        ``allowed`` restricts results to those ids (filters): small filters
+        are scored exactly; otherwise the search widens until it has ``k``
+        allowed hits and falls back to exact scoring when an approximate kind
+        cannot reach them.
         """
-        queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        if k <= 0 or not len(self._ids):
+        queries = self._checked(queries, "index search")
+        if k <= 0 or not len(self) or (allowed is not None and not allowed):
             return [[] for _ in range(len(queries))]
-        fetch = min(len(self._ids), k if allowed is None else max(4 * k, 64))
+        kind = self._structure()
+        set_threads(self.config.search_threads)
+        q = self._project(queries)
+        rows = None
+        if allowed is not None:
+            rows = np.fromiter((self._row[i] for i in allowed if i in self._row), np.int64)
+            if not len(rows):
+                return [[] for _ in range(len(queries))]
+            if len(rows) <= max(EXACT_FILTER_ROWS, len(self) // 8):
+                return self._exact(q, k, rows)
+        want = min(k, len(self) if rows is None else len(rows))
+        fetch = min(self._n, (k if rows is None else max(4 * k, 64)) + self._dead)
         while True:
-            scores, rows = self._searcher().search(queries, fetch)
+            scores, found = kind.search(q, fetch, self._working())
             out = [[(self._ids[r], float(s)) for s, r in zip(srow, rrow)
-                    if r >= 0 and (allowed is None or self._ids[r] in allowed)][:k]
-                   for srow, rrow in zip(scores, rows)]
-            if fetch >= len(self._ids) or all(len(o) >= k for o in out):
-                return out
-            fetch = min(len(self._ids), fetch * 4)
+                    if r >= 0 and self._ids[r] is not None and (allowed is None or self._ids[r] in allowed)
+                    ][:k] for srow, rrow in zip(scores, found)]
+            short = [i for i, o in enumerate(out) if len(o) < want]
+            if not short or fetch >= self._n:
+                break
+            fetch = min(self._n, fetch * 4)
+        if short:
+            rows = rows if rows is not None else np.fromiter(self._row.values(), np.int64, len(self))
+            for i, hits in zip(short, self._exact(q[short], k, rows)):
+                out[i] = hits
+        return out
+
+    def _exact(self, q: np.ndarray, k: int, rows: np.ndarray) -> list[list[tuple[str, float]]]:
+        """Exact inner product against ``rows`` only, in blocks."""
+        rows = np.sort(rows)
+        work, best_s, best_r = self._working(), None, None
+        for s in range(0, len(rows), EXACT_CHUNK):
+            block = rows[s:s + EXACT_CHUNK]
+            scores = q @ work[block].T
+            cand_s = scores if best_s is None else np.concatenate([best_s, scores], axis=1)
+            cand_r = np.broadcast_to(block, scores.shape) if best_r is None else \
+                np.concatenate([best_r, np.broadcast_to(block, scores.shape)], axis=1)
+            top = np.argsort(-cand_s, axis=1, kind="stable")[:, :k]
+            best_s, best_r = np.take_along_axis(cand_s, top, 1), np.take_along_axis(cand_r, top, 1)
+        return [[(self._ids[r], float(s)) for s, r in zip(srow, rrow)] for srow, rrow in zip(best_s, best_r)]
 
     # ---- persistence -------------------------------------------------------
-    def save(self, directory: str | Path, name: str) -> None:
-        """Write a new generation, then atomically switch the pointer to it."""
-        import faiss
+    def _restore(self, structure, ids: list, vectors: np.ndarray, model: dict, work, mapped: bool) -> None:
+        """Adopt a loaded generation (see :mod:`lens.index_files`)."""
+        kind = INDEX_KINDS[self.kind](self.config, self.work_dim)
+        kind.restore(structure, model)
+        self._buf, self._n, self._ids = vectors, len(vectors), list(ids)
+        self._row = {i: r for r, i in enumerate(self._ids) if i is not None}
+        self._dead = self._n - len(self._row)
+        if "pca_mean" in model:
+            self._pca = (model["pca_mean"], model["pca_components"])
+            self._pca_rows, self._work = int(model["pca_rows"]), work
+        self._kind, self._built, self._mapped = kind, self._n, mapped
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        pointer = directory / f"{name}.json"
-        old = json.loads(pointer.read_text()) if pointer.exists() else {"generation": 0}
-        gen = int(old.get("generation", 0)) + 1
-        flat = faiss.IndexFlatIP(self.dim)
-        if len(self._vectors):
-            flat.add(self._vectors)
-        atomic_write_bytes(directory / f"{name}.{gen}.faiss", faiss.serialize_index(flat).tobytes())
-        atomic_write_bytes(directory / f"{name}.{gen}.ids.json", json.dumps(self._ids).encode())
-        meta = {"generation": gen, "kind": self.kind, "dim": self.dim,
-                "count": len(self._ids), "embedder": self.embedder}
-        atomic_write_bytes(pointer, json.dumps(meta, indent=1, sort_keys=True).encode())
-        for stale in directory.glob(f"{name}.*.*"):
-            parts = stale.name.split(".")
-            if len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) != gen:
-                stale.unlink(missing_ok=True)
+    def save(self, directory, name: str) -> None:
+        """Write a new generation (structure, ids, vectors), then switch the pointer."""
+        self._structure()
+        save_index(self, directory, name)
 
     @classmethod
-    def load(cls, directory: str | Path, name: str, expect_embedder: dict | None = None
-             ) -> "VectorIndex | None":
+    def load(cls, directory, name: str, expect_embedder: dict | None = None,
+             expect_config: IndexConfig | None = None) -> "VectorIndex | None":
         """The saved index, or ``None`` when none was saved yet.
 
-        Raises ``ValueError`` when ``expect_embedder`` differs from the one
-        recorded, or the files are unreadable.
+        Raises ``ValueError`` when ``expect_embedder`` or the kind / pca_dim of
+        ``expect_config`` differ from the recorded ones, or the files are
+        unreadable.  ``expect_config`` also supplies the search-time settings
+        (efSearch, nprobe, rerank) and ``mmap``.
         """
-        import faiss
-
-        pointer = Path(directory) / f"{name}.json"
-        if not pointer.exists():
-            return None
-        try:
-            meta = json.loads(pointer.read_text())
-            gen = meta["generation"]
-            raw = np.fromfile(Path(directory) / f"{name}.{gen}.faiss", dtype=np.uint8)
-            flat = faiss.deserialize_index(raw)
-            ids = json.loads((Path(directory) / f"{name}.{gen}.ids.json").read_text())
-        except (OSError, KeyError, ValueError, RuntimeError) as exc:
-            raise ValueError(f"index {pointer}: unreadable ({exc})") from None
-        if expect_embedder is not None and meta.get("embedder") != expect_embedder:
-            raise ValueError(f"index {pointer}: built by embedder {meta.get('embedder')}, "
-                             f"but the config gives {expect_embedder}; rebuild with `lens index --rebuild`")
-        index = cls(meta["dim"], meta.get("kind", "flat"), meta.get("embedder"))
-        index._vectors = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(
-            flat.ntotal, flat.d).copy() if flat.ntotal else np.zeros((0, meta["dim"]), np.float32)
-        index._ids = list(ids)
-        index._row = {i: r for r, i in enumerate(index._ids)}
-        if len(index._ids) != len(index._vectors):
-            raise ValueError(f"index {pointer}: {len(index._ids)} ids but {len(index._vectors)} vectors")
-        return index
+        return load_index(cls, directory, name, expect_embedder, expect_config)

@@ -1,13 +1,16 @@
-"""The FAISS index: search, replace, delete, filters, crash-safe persistence."""
+"""The FAISS index: every kind, search, replace, delete, filters, PCA, crash-safe persistence, mmap."""
+import dataclasses
 import json
+import logging
 
 import numpy as np
 import pytest
 
 from lens.config import IndexConfig
-from lens.index import INDEX_KINDS, VectorIndex
+from lens.index import INDEX_KINDS, VectorIndex, atomic_write_bytes
 
 EMB = {"name": "test", "dim": 8}
+KINDS = sorted(INDEX_KINDS)
 
 
 def _unit(rows: int, dim: int = 8, seed: int = 0) -> np.ndarray:
@@ -15,7 +18,19 @@ def _unit(rows: int, dim: int = 8, seed: int = 0) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-@pytest.fixture(params=sorted(INDEX_KINDS))
+def _clustered(rows: int, dim: int, clusters: int, seed: int = 0, noise: float = 0.3) -> np.ndarray:
+    """Unit vectors around ``clusters`` fixed centres (any seed): catalog-like, with near neighbours."""
+    centres = np.random.default_rng(dim * clusters).normal(size=(clusters, dim))
+    rng = np.random.default_rng(seed)
+    v = centres[rng.integers(0, clusters, rows)] + noise * rng.normal(size=(rows, dim))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _recall(got, exact) -> float:
+    return float(np.mean([len({h[0] for h in g} & {h[0] for h in e}) / len(e) for g, e in zip(got, exact)]))
+
+
+@pytest.fixture(params=KINDS)
 def index(request):
     return VectorIndex.from_config(IndexConfig(kind=request.param), EMB)
 
@@ -32,52 +47,99 @@ def test_exact_neighbours(index):
 def test_replace_and_remove(index):
     vecs = _unit(3)
     index.add(["a", "b", "c"], vecs)
+    index.search(vecs, 1)                       # built: later changes go to the structure
     index.add(["a"], vecs[2:3])
     assert len(index) == 3
-    assert index.search(vecs[2:3], 2)[0][0][0] in ("a", "c")
+    assert {h[0] for h in index.search(vecs[2:3], 2)[0]} == {"a", "c"}
     assert index.remove("b") and not index.remove("b")
-    assert index.ids == ["a", "c"]
+    assert sorted(index.ids) == ["a", "c"] and "b" not in index
+    assert "b" not in {h[0] for h in index.search(vecs, 3)[1]}
+    np.testing.assert_allclose(index.vector("a"), vecs[2])
 
 
-def test_filtered_search_widens(index):
-    vecs = _unit(300)
-    index.add([f"i{n}" for n in range(300)], vecs)
+def test_removed_ids_never_return_and_compaction(index):
+    vecs = _unit(400, seed=1)
+    ids = [f"i{n}" for n in range(400)]
+    index.add(ids, vecs)
+    index.search(vecs[:1], 1)
+    for item_id in ids[:150]:                   # over a quarter: rebuilt at the next search
+        index.remove(item_id)
+    hits = index.search(vecs[:200], 5)
+    assert all(h[0] not in set(ids[:150]) and len(row) == 5 for row in hits for h in row)
+    assert [row[0][0] for row in hits[150:]] == ids[150:200]
+
+
+def test_filtered_search_small_and_large_filters(index):
+    vecs = _unit(3000, dim=8, seed=2)
+    ids = [f"i{n}" for n in range(3000)]
+    index.add(ids, vecs)
     allowed = {"i299", "i7"}
-    hits = index.search(vecs[:1], 5, allowed=allowed)[0]
-    assert {h[0] for h in hits} == allowed
+    assert {h[0] for h in index.search(vecs[:1], 5, allowed=allowed)[0]} == allowed
+    half = set(ids[::2])                        # large filter: the widening path
+    for row in index.search(vecs[:20], 10, allowed=half):
+        assert len(row) == 10 and {h[0] for h in row} <= half
+    assert index.search(vecs[:1], 5, allowed={"nope"}) == [[]]
 
 
-def test_empty_and_degenerate(index):
+def test_empty_k_larger_than_n_and_bad_vectors(index):
     assert index.search(_unit(2), 5) == [[], []]
     index.add([], np.zeros((0, 8), np.float32))
     with pytest.raises(ValueError, match="2 ids but 1 vectors"):
         index.add(["a", "b"], _unit(1))
-    with pytest.raises(ValueError, match="NaN"):
-        index.add(["a"], np.full((1, 8), np.nan, np.float32))
+    with pytest.raises(ValueError, match="index add: vector 1 contains NaN"):
+        index.add(["a", "b"], np.array([[1.0] * 8, [np.nan] * 8], np.float32))
+    with pytest.raises(ValueError, match="index add: vector 0 contains NaN or infinity"):
+        index.add(["a"], np.full((1, 8), np.inf, np.float32))
+    with pytest.raises(ValueError, match=r"index add: vectors of shape \(2, 16\), expected \(N, 8\)"):
+        index.add(["a", "b"], _unit(2, dim=16))
+    index.add(["a", "b", "c"], _unit(3))
+    assert [len(r) for r in index.search(_unit(2), 10)] == [3, 3]
+    assert index.search(_unit(1), 0) == [[]]
+    with pytest.raises(ValueError, match=r"index search: vectors of shape \(1, 4\)"):
+        index.search(_unit(1, dim=4), 2)
+    with pytest.raises(ValueError, match="index search: vector 0 contains NaN"):
+        index.search(np.full((1, 8), np.nan, np.float32), 2)
 
 
-def test_save_load_roundtrip_and_generations(tmp_path, index):
-    vecs = _unit(20)
-    index.add([f"i{n}" for n in range(20)], vecs)
+@pytest.mark.parametrize("pca_dim", [0, 4])
+def test_save_load_roundtrip_and_generations(tmp_path, index, pca_dim):
+    config = IndexConfig(kind=index.kind, pca_dim=pca_dim, rerank=1000)   # 4 bits can't rank: persistence only
+    index = VectorIndex.from_config(config, EMB)
+    vecs = _unit(300, seed=3)
+    index.add([f"i{n}" for n in range(300)], vecs)
     index.save(tmp_path, "visual")
     index.remove("i3")
     index.save(tmp_path, "visual")
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == ["visual.2.faiss", "visual.2.ids.json", "visual.json"]
-    loaded = VectorIndex.load(tmp_path, "visual", EMB)
-    assert loaded.ids == index.ids
-    np.testing.assert_allclose(loaded.vector("i4"), vecs[4], atol=1e-6)
+    assert {"visual.2.faiss", "visual.2.ids.json", "visual.2.vectors.npy", "visual.json"} <= set(files)
+    assert all(f.startswith("visual.2.") or f == "visual.json" for f in files)
+    for mmap in (False, True):
+        loaded = VectorIndex.load(tmp_path, "visual", EMB, dataclasses.replace(config, mmap=mmap))
+        assert sorted(loaded.ids) == sorted(index.ids) and "i3" not in loaded
+        np.testing.assert_allclose(loaded.vector("i4"), vecs[4], atol=1e-6)
+        assert loaded.search(vecs[:20], 5) == index.search(vecs[:20], 5)
+        loaded.add(["new"], vecs[3:4])          # a mapped index copies before changing
+        assert loaded.search(vecs[3:4], 1)[0][0][0] == "new"
+    assert json.loads((tmp_path / "visual.json").read_text())["pca_dim"] == pca_dim
 
 
 def test_missing_index_is_none(tmp_path):
     assert VectorIndex.load(tmp_path, "visual") is None
 
 
-def test_embedder_mismatch_refused(tmp_path, index):
+def test_embedder_and_settings_mismatch_refused(tmp_path, index):
     index.add(["a"], _unit(1))
     index.save(tmp_path, "visual")
     with pytest.raises(ValueError, match="built by embedder.*rebuild"):
         VectorIndex.load(tmp_path, "visual", {"name": "other", "dim": 8})
+    other = "flat" if index.kind != "flat" else "hnsw"
+    with pytest.raises(ValueError, match=f"built with index settings {{'kind': '{index.kind}', 'pca_dim': 0}}, "
+                                         f"but the config gives {{'kind': '{other}', 'pca_dim': 0}}"):
+        VectorIndex.load(tmp_path, "visual", EMB, IndexConfig(kind=other))
+    with pytest.raises(ValueError, match="'pca_dim': 4}; rebuild"):
+        VectorIndex.load(tmp_path, "visual", EMB, IndexConfig(kind=index.kind, pca_dim=4))
+    again = VectorIndex.load(tmp_path, "visual", EMB).reconfigured(IndexConfig(kind=other))
+    assert again.kind == other and again.ids == ["a"]
 
 
 def test_interrupted_save_keeps_previous_generation(tmp_path, index):
@@ -86,7 +148,7 @@ def test_interrupted_save_keeps_previous_generation(tmp_path, index):
     # A crash after writing a new generation's data but before the pointer:
     (tmp_path / "visual.2.faiss").write_bytes(b"half-written")
     loaded = VectorIndex.load(tmp_path, "visual", EMB)
-    assert loaded.ids == ["a", "b"]
+    assert sorted(loaded.ids) == ["a", "b"]
     assert json.loads((tmp_path / "visual.json").read_text())["generation"] == 1
 
 
@@ -98,6 +160,74 @@ def test_corrupt_index_is_one_line(tmp_path, index):
         VectorIndex.load(tmp_path, "visual", EMB)
 
 
-def test_unknown_kind_lists_valid():
-    with pytest.raises(ValueError, match=r"index.kind 'annoy': unknown \(valid: flat"):
+def test_first_format_flat_index_still_loads(tmp_path):
+    import faiss
+
+    vecs = _unit(5)
+    flat = faiss.IndexFlatIP(8)
+    flat.add(vecs)
+    atomic_write_bytes(tmp_path / "visual.3.faiss", faiss.serialize_index(flat).tobytes())
+    (tmp_path / "visual.3.ids.json").write_text(json.dumps(list("abcde")))
+    (tmp_path / "visual.json").write_text(json.dumps({"generation": 3, "kind": "flat", "dim": 8,
+                                                      "count": 5, "embedder": EMB}))
+    loaded = VectorIndex.load(tmp_path, "visual", EMB, IndexConfig())
+    assert loaded.search(vecs[1:2], 1)[0][0][0] == "b"
+
+
+def test_binary_keeps_recall_of_exact():
+    vecs = _clustered(4000, 256, 40)
+    queries = _clustered(100, 256, 40, seed=1)
+    ids = [f"i{n}" for n in range(4000)]
+    exact, binary = (VectorIndex(256, kind) for kind in ("flat", "binary"))
+    for index in (exact, binary):
+        index.add(ids, vecs)
+    assert _recall(binary.search(queries, 10), exact.search(queries, 10)) >= 0.95
+    assert binary._kind.index.code_size * 32 == 256 * 4          # 32x less memory for the codes
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])
+def test_approximate_kinds_recall(kind, caplog):
+    vecs = _clustered(3000, 32, 30)
+    queries = _clustered(50, 32, 30, seed=1)
+    config = IndexConfig(kind=kind, pq_nbits=5, hnsw_m=16)     # small: trains at 39 x 32 vectors
+    exact, approx = VectorIndex(32, "flat"), VectorIndex(32, config=config)
+    with caplog.at_level(logging.INFO, logger="lens.index_kinds"):
+        approx.add([f"i{n}" for n in range(1000)], vecs[:1000])
+        approx.search(queries[:1], 1)           # too few to train ivfpq: exact
+        approx.add([f"i{n}" for n in range(1000, 3000)], vecs[1000:])
+        exact.add([f"i{n}" for n in range(3000)], vecs)
+        recall = _recall(approx.search(queries, 10), exact.search(queries, 10))
+    assert recall >= 0.9
+    if kind == "ivfpq":
+        assert "fewer than the 1248 needed to train; searching exactly" in caplog.text
+        assert approx._kind.trained
+
+
+def test_pca_reduces_and_keeps_neighbours():
+    vecs = _clustered(2000, 64, 20)
+    index = VectorIndex(64, config=IndexConfig(pca_dim=16))
+    index.add([f"i{n}" for n in range(2000)], vecs)
+    hits = index.search(vecs[:50], 1)
+    assert index._kind.index.d == 16
+    assert np.mean([h[0][0] == f"i{n}" for n, h in enumerate(hits)]) >= 0.95
+    assert hits[0][0][1] == pytest.approx(1.0, abs=1e-4)       # re-normalised after the projection
+
+
+def test_search_threads_setting_keeps_results():
+    vecs = _unit(500, seed=4)
+    one = VectorIndex(8, config=IndexConfig(search_threads=1))
+    default = VectorIndex(8, config=IndexConfig(search_threads=0))
+    for index in (one, default):
+        index.add([f"i{n}" for n in range(500)], vecs)
+    assert one.search(vecs[:5], 5) == default.search(vecs[:5], 5)
+
+
+def test_bad_config_values_name_the_key():
+    with pytest.raises(ValueError, match=r"index.kind 'annoy': unknown \(valid: binary, flat, hnsw, ivfpq\)"):
         VectorIndex(8, "annoy")
+    with pytest.raises(ValueError, match="index.pca_dim 8: must be 0 .off. or below the vector dim 8"):
+        VectorIndex(8, config=IndexConfig(pca_dim=8))
+    with pytest.raises(ValueError, match="index.binary_search 'ivf'"):
+        VectorIndex(8, config=IndexConfig(binary_search="ivf"))
+    with pytest.raises(ValueError, match="index.hnsw_m 0"):
+        VectorIndex(8, config=IndexConfig(hnsw_m=0))

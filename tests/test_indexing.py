@@ -72,7 +72,7 @@ def test_index_then_query_then_reopen(request, lens_factory, image_folder, backe
     report = run_indexing(read_items(image_folder), mapper, writer, batch_size=4, progress=False)
     assert (report.added, report.skipped, report.failures) == (6, 0, [])
     result = lens(str(image_folder / "navy.png"), k=3)
-    assert result.results[0]["id"] == "navy" and result.results[0]["sources"] == ["visual"]
+    assert result.results[0]["id"] == "navy" and "visual" in result.results[0]["sources"]
     assert set(result.timings_ms) >= {"decode", "detect", "embed", "understand", "source.visual", "total"}
     (region,) = [r for r in result.regions if r["label"] == "object"]
     assert region["understanding"]["colors"][0]["name"] == "navy"      # every crop is understood
