@@ -16,6 +16,12 @@ Sections (each a function returning a dict of named figures):
 * ``skin tone vs stone``: per-range recall and ms per image of our skin tone
   estimator and of PyPI ``skin-tone-classifier`` (GPL, benchmark only) on the
   re-toned face photos;
+* ``dpp``: DPP re-rank of 1,000 candidates to k = 50 (D = 64 and 1280),
+  ours (:mod:`blender.dpp`) vs PyPI ``pyversity`` (MIT, benchmark only):
+  median / p95 ms, ratio, overlap (goal: <= 2 ms median at D = 64);
+* ``index``: every ``index.kind`` at 100k and 1M vectors (catalog embeddings
+  + catalog-shaped synthetic ones): build s, MB, median / p95 ms per query,
+  recall@10 vs exact (``bench/index_bench.py``; goal: 20 ms median at 100k);
 * ``memory``: peak resident memory of this process.
 
 Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
@@ -163,6 +169,12 @@ def bench_heads(config, folder: Path) -> dict:
         "held-out products": figures["category"]["held_out"], "goal": 0.9}
 
 
+def bench_index_kinds(folder: Path) -> dict:
+    from index_bench import bench_index
+
+    return bench_index(folder, WORK / "index")
+
+
 def to_markdown(report: dict) -> str:
     lines = [f"# Lens benchmark — {report['date']}", "",
              f"Machine: {report['machine']}", ""]
@@ -183,9 +195,12 @@ def rerun_section(args) -> int:
 
     folder = WORK / f"synth-p{args.products}-s{args.scenes}"
     config = load_config("demo", ["models.category_head=", "models.pattern_head="])
-    sections = {"understanding": lambda: bench_understanding(folder),
-                "query": lambda: bench_query(Lens.from_config(config, str(folder / "catalog")), folder)}
-    if args.only not in sections or not (folder / "manifest.jsonl").is_file():
+    from dpp_bench import bench_dpp
+
+    sections = {"understanding": lambda: bench_understanding(folder), "index": lambda: bench_index_kinds(folder),
+                "query": lambda: bench_query(Lens.from_config(config, str(folder / "catalog")), folder),
+                "dpp": bench_dpp}                      # needs no catalog
+    if args.only not in sections or (args.only != "dpp" and not (folder / "manifest.jsonl").is_file()):
         raise SystemExit(f"--only {args.only}: expected one of {list(sections)} after a full run")
     report = json.loads((RESULTS / "latest.json").read_text())
     report["sections"][args.only] = sections[args.only]()
@@ -199,7 +214,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--scenes", type=int, default=300)
-    parser.add_argument("--only", help="re-run one section (understanding, query) into latest.json")
+    parser.add_argument("--only", help="re-run one section (understanding, query, dpp, index) into latest.json")
     args = parser.parse_args(argv)
     if args.only:
         return rerun_section(args)
@@ -225,6 +240,11 @@ def main(argv=None) -> int:
 
     sections["skin tone vs stone"] = bench_skin_tone()
     print(f"skin tone: {sections['skin tone vs stone']}", flush=True)
+    from dpp_bench import bench_dpp
+
+    sections["dpp"] = bench_dpp()
+    print(f"dpp: {sections['dpp']}", flush=True)
+    sections["index"] = bench_index_kinds(folder)
     sections["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "

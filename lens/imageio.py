@@ -144,13 +144,19 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 92) -> bytes:
     return buf.getvalue()
 
 
-def save_image(rgb: np.ndarray, path: str | Path) -> Path:
-    """Write ``rgb`` (H x W x 3 uint8) to ``path``; the suffix picks the format (.jpg, .png, .webp)."""
+def check_output_image(path: str | Path) -> Path:
+    """``path`` as a Path if an image can be written there (suffix, folder), else ``ValueError``."""
     path = Path(path)
     if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
         raise ValueError(f"{path}: unsupported image suffix (use .jpg, .png or .webp)")
     if not path.parent.is_dir():
         raise ValueError(f"{path}: folder {path.parent} does not exist")
+    return path
+
+
+def save_image(rgb: np.ndarray, path: str | Path) -> Path:
+    """Write ``rgb`` (H x W x 3 uint8) to ``path``; the suffix picks the format (.jpg, .png, .webp)."""
+    path = check_output_image(path)
     options = {} if path.suffix.lower() == ".png" else {"quality": 92}
     Image.fromarray(rgb).save(path, **options)
     return path
