@@ -90,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     add_eval_arguments(esub.add_parser("retrieval", help="top-1, scene-crop recall@10, object recall@20"))
     add_eval_arguments(esub.add_parser("colors", help="dominant colour under each lighting condition"))
     add_eval_arguments(esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, "
-                                                        "synthetic people)"), scenes=300)   # ~25 faces a range
+                                                        "synthetic people)"), scenes=600)   # ~50-75 faces a range
     add_eval_arguments(esub.add_parser("body-type", help="per-range body type figures (synthetic people)"))
     from lens.text_eval import add_text_eval_arguments
 

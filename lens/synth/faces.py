@@ -163,7 +163,14 @@ def retone_head(mst: int) -> np.ndarray:
     lab = cv2.cvtColor(asset["rgb"].astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
     w = asset["skin"]
     core = w > 0.9
-    mean = lab[core].mean(0)
+    # The mean that becomes the MST colour is taken over the skin's own colour
+    # cluster (the gate of lens.understanding.skin_eval: weighted Lab distance
+    # to the median < 12), not the shadowed jaw and hairline too: with those the
+    # lit skin came out 3-4 L* above its swatch at MST 4-5, where the re-toned
+    # photos read 0.6-1.4 above (measured, issue 3).
+    median = np.median(lab[core], axis=0)
+    gated = core & (np.linalg.norm((lab - median) * np.array([0.3, 1.0, 1.0], np.float32), axis=2) < 12.0)
+    mean = lab[gated if gated.sum() >= 100 else core].mean(0)
     target = mst_lab(int(mst))
     k = max(target[0] / mean[0], 0.9)
     new = lab.copy()
