@@ -11,7 +11,7 @@ export PYTHONUNBUFFERED := 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup models redis demo test bench clean
+.PHONY: setup models redis browser demo test bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,14 @@ models: $(STAMP)
 redis:
 	@command -v redis-server >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server; }
 
+browser: $(STAMP)   # tests/test_browser.py: Debian chromium (playwright cannot download browsers here) + playwright
+	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver; }
+	@$(PY) -c "import playwright" 2>/dev/null || $(PIP) install playwright==1.65.2
+
 demo: setup
 	$(VENV)/bin/lens --config demo demo $(ARGS)
 
-test: setup redis
+test: setup redis browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup redis
