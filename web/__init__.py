@@ -1,9 +1,13 @@
 """The Flask app: ``create_app`` (the factory) and ``init_app``.
 
 The lens (models and indexes) loads once per process in :func:`init_app`
-and lives in ``app.extensions["lens"]``.  Blueprints: :mod:`web.ui` (the
-upload page) and :mod:`web.api` (``/api/v1``).  Library code raises
+and lives in ``app.extensions["lens"]``; the query cache (:mod:`web.cache`,
+None when ``server.cache_url`` is empty) in ``app.extensions["cache"]`` and
+the request figures (:mod:`web.metrics`) in ``app.extensions["metrics"]``.
+Blueprints: :mod:`web.ui` (the upload page) and :mod:`web.api` (``/api/v1``,
+with the write endpoints of :mod:`web.items`).  Library code raises
 ``ValueError``/``TypeError``; only this package turns them into HTTP codes.
+Serving under gunicorn: :mod:`web.wsgi`, ``web/gunicorn.conf.py``.
 """
 from __future__ import annotations
 
@@ -15,15 +19,22 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask, lens) -> None:
-    """Attach a loaded :class:`lens.facade.Lens` to ``app``."""
+    """Attach a loaded :class:`lens.facade.Lens` (and its cache, metrics) to ``app``."""
+    from web import metrics
+    from web.cache import CatalogToken, QueryCache
+
     app.extensions["lens"] = lens
     app.config["MAX_CONTENT_LENGTH"] = lens.config.server.max_upload_mb * 1024 * 1024
+    app.extensions["cache"] = QueryCache.from_config(lens.config.server)
+    app.extensions["catalog_token"] = CatalogToken(lens.catalog)
+    if "metrics" not in app.extensions:
+        metrics.install(app)
 
 
 def create_app(config=None, lens=None, catalog_dir: str | None = None) -> Flask:
     """Build the app; loads a Lens from ``config`` unless one is given."""
     from lens.config import load_config
-    from web import api, ui
+    from web import api, items, ui  # noqa: F401  (items adds its routes to api.bp)
 
     app = Flask(__name__)
     if lens is None:

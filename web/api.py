@@ -6,11 +6,18 @@
   e.g. ``{"color": "red", "skin_tone_range": [1, 2]}``), ``text`` (words for
   the text source), ``diversity`` (on / off) -> the lens result, with the
   blend ratios and the rule that chose them.
+  Adds ``"cached": true/false`` (the Redis query cache, :mod:`web.cache`).
 * ``GET /api/v1/items/<id>``: one catalog item's metadata.
 * ``GET /api/v1/items/<id>/image``: its image.
-* ``GET /healthz``.
+* ``POST /api/v1/items`` / ``DELETE /api/v1/items/<id>``: add or replace /
+  remove an item (:mod:`web.items`); need ``server.api_key``.
+* ``GET /healthz`` (the process answers), ``GET /readyz`` (lens, models and
+  indexes loaded, with counts; else 503), ``GET /metrics`` (Prometheus,
+  :mod:`web.metrics`), ``GET /openapi.json`` (:mod:`web.openapi`).
 
-Bad input is a 4xx JSON ``{"error": ...}``, never a 500.
+Bad input is a 4xx JSON ``{"error": ...}``, never a 500.  Query uploads are
+read in memory and never written to disk; only ``POST /api/v1/items`` writes
+(to ``server.media_dir``, by design).
 """
 from __future__ import annotations
 
@@ -23,10 +30,12 @@ from werkzeug.exceptions import HTTPException
 
 from lens.boxes import parse_box
 from lens.imageio import load_image
+from web.cache import cache_key, catalog_state
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
 MAX_K = 200   # a page larger than this is a scrape, not a search
+JSON_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
 def _error(status: int, message: str):
@@ -70,28 +79,46 @@ def _parse_filters(raw: str | None) -> dict | None:
     return data
 
 
+def _query_fields(form, default_k: int) -> dict:
+    """The parsed query fields (also the cache key's parts); ValueError names the field."""
+    return {"k": _parse_k(form.get("k"), default_k), "box": (form.get("box") or "").strip() or None,
+            "sources": [n.strip() for n in form.get("sources", "").split(",") if n.strip()] or None,
+            "filters": _parse_filters(form.get("filters")), "text": form.get("text") or None,
+            "diversity": _parse_switch(form.get("diversity"), "diversity")}
+
+
+def _run_query(lens, data: bytes, name: str, fields: dict) -> dict:
+    rgb = load_image(data, lens.config.server.max_pixels, name=f"image '{name}'")
+    box = parse_box(fields["box"], (rgb.shape[1], rgb.shape[0])) if fields["box"] else None
+    result = lens(rgb, box=box, k=fields["k"], sources=fields["sources"], filters=fields["filters"],
+                  text=fields["text"], diversity=fields["diversity"]).to_dict()
+    for item in result["results"]:
+        item["image_url"] = url_for("api.item_image", item_id=item["id"])
+        item.pop("image", None)     # server paths stay on the server
+    return result
+
+
 @bp.post("/api/v1/lens")
 def lens_query():
     upload = request.files.get("image")
     if upload is None:
         return _error(400, "field 'image': a multipart file upload is required")
-    lens = _lens()
+    lens, cache = _lens(), current_app.extensions.get("cache")
     try:
-        rgb = load_image(upload.read(), lens.config.server.max_pixels,
-                         name=f"image '{upload.filename or 'upload'}'")
-        k = _parse_k(request.form.get("k"), lens.config.query.k)
-        box = request.form.get("box")
-        box = parse_box(box, (rgb.shape[1], rgb.shape[0])) if box else None
-        sources = [n.strip() for n in request.form.get("sources", "").split(",") if n.strip()] or None
-        result = lens(rgb, box=box, k=k, sources=sources, filters=_parse_filters(request.form.get("filters")),
-                      text=request.form.get("text") or None,
-                      diversity=_parse_switch(request.form.get("diversity"), "diversity")).to_dict()
+        fields = _query_fields(request.form, lens.config.query.k)
+        data = upload.read()
+        key = None
+        if cache is not None:
+            key = cache_key(data, fields, catalog_state(lens.catalog, current_app.extensions["catalog_token"].value))
+            hit = cache.get(key)
+            if hit is not None:
+                return jsonify({**hit, "cached": True})
+        result = _run_query(lens, data, upload.filename or "upload", fields)
     except (ValueError, TypeError) as exc:
         return _error(400, str(exc))
-    for item in result["results"]:
-        item["image_url"] = url_for("api.item_image", item_id=item["id"])
-        item.pop("image", None)     # server paths stay on the server
-    return jsonify(result)
+    if key is not None:
+        cache.set(key, result)
+    return jsonify({**result, "cached": False})
 
 
 @bp.get("/api/v1/items/<path:item_id>")
@@ -119,6 +146,45 @@ def healthz():
     return jsonify({"status": "ok", "items": len(_lens().catalog)})
 
 
+def readiness(lens) -> tuple[list[str], dict]:
+    """What is missing before ``lens`` can answer queries, and the counts."""
+    if lens is None:
+        return ["lens: not loaded"], {}
+    problems = [f"{name}: not loaded" for name in ("embedder", "detector", "understanding", "catalog")
+                if getattr(lens, name, None) is None]
+    if problems:
+        return problems, {}
+    indexes = {name: len(index) for name, index in lens.catalog.indexes.items()}
+    if lens.catalog.text is None and "text" in lens.sources:
+        problems.append("text index: not loaded")
+    return problems, {"items": indexes.get("visual", 0), "indexes": indexes,
+                      "text": lens.catalog.text is not None, "sources": list(lens.sources)}
+
+
+@bp.get("/readyz")
+def readyz():
+    problems, counts = readiness(current_app.extensions.get("lens"))
+    cache = current_app.extensions.get("cache")
+    body = {**counts, "cache": "off" if cache is None else "up" if cache.up else "down"}
+    if problems:
+        return jsonify({"status": "not ready", "problems": problems, **body}), 503
+    return jsonify({"status": "ready", **body})
+
+
+@bp.get("/metrics")
+def metrics():
+    from web.metrics import exposition
+
+    return exposition(current_app)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from web.openapi import document
+
+    return jsonify(document(current_app))
+
+
 def register_error_handlers(app: Flask) -> None:
     """HTTP errors as JSON under /api and /healthz; 413 names the limit."""
 
@@ -129,6 +195,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if request.path.startswith("/api/") or request.path == "/healthz":
+        if request.path.startswith("/api/") or request.path in JSON_PATHS:
             return _error(exc.code or 500, exc.description or exc.name)
         return exc

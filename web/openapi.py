@@ -1,0 +1,158 @@
+"""``GET /openapi.json``: the API as an OpenAPI 3.0 document, written by hand.
+
+Limits come from the running config (upload size, k), so the document says
+what this server accepts.  ``tests/test_openapi.py`` checks that every route
+is described and runs schemathesis against it.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from web.api import MAX_K
+from web.items import ID_PATTERN, KINDS, TEXT_FIELDS
+
+JSON = "application/json"
+BOX_PATTERN = r"^\s*-?[0-9.]+\s*,\s*-?[0-9.]+\s*,\s*-?[0-9.]+\s*,\s*-?[0-9.]+\s*$"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes}
+
+
+def _schemas() -> dict:
+    item = {"type": "object", "required": ["id", "image_url"], "additionalProperties": True,
+            "properties": {"id": {"type": "string"}, "image_url": {"type": "string"},
+                           "title": {"type": "string"}, "kind": {"type": "string"},
+                           "category": {"type": "string"}, "color": {"type": "string"},
+                           "width": {"type": "integer"}, "height": {"type": "integer"}}}
+    result = {"type": "object", "required": ["id", "rank", "score", "image_url", "sources"],
+              "additionalProperties": True,
+              "properties": {"id": {"type": "string"}, "rank": {"type": "integer", "minimum": 1},
+                             "score": {"type": "number"}, "image_url": {"type": "string"},
+                             "sources": {"type": "array", "items": {"type": "string"}},
+                             "provenance": {"type": "array", "items": {"type": "object"}}}}
+    lens = {"type": "object", "additionalProperties": True,
+            "required": ["image", "regions", "understanding", "results", "query_box", "sources",
+                         "timings_ms", "filters", "blend", "cached"],
+            "properties": {
+                "image": {"type": "object", "required": ["width", "height", "hash"],
+                          "properties": {"width": {"type": "integer"}, "height": {"type": "integer"},
+                                         "hash": {"type": "string"}}},
+                "regions": {"type": "array", "items": {"type": "object"}},
+                "understanding": {"type": "object"},
+                "results": {"type": "array", "items": _ref("Result"), "maxItems": MAX_K},
+                "query_box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
+                              "nullable": True},
+                "sources": {"type": "array", "items": {"type": "string"}},
+                "timings_ms": {"type": "object", "additionalProperties": {"type": "number"}},
+                "filters": {"type": "object"}, "blend": {"type": "object"},
+                "cached": {"type": "boolean", "description": "Answered from the Redis query cache."}}}
+    ready = {"type": "object", "required": ["status"], "additionalProperties": True,
+             "properties": {"status": {"type": "string", "enum": ["ready", "not ready"]},
+                            "items": {"type": "integer"},
+                            "indexes": {"type": "object", "additionalProperties": {"type": "integer"}},
+                            "problems": {"type": "array", "items": {"type": "string"}},
+                            "cache": {"type": "string", "enum": ["off", "up", "down"]}}}
+    return {"Error": {"type": "object", "required": ["error"],
+                      "properties": {"error": {"type": "string", "description": "One line naming the field."}}},
+            "Item": item, "Result": result, "LensResult": lens, "Ready": ready,
+            "Health": {"type": "object", "required": ["status", "items"],
+                       "properties": {"status": {"type": "string"}, "items": {"type": "integer"}}},
+            "ItemWritten": {"type": "object", "required": ["item", "replaced"],
+                            "properties": {"item": _ref("Item"), "replaced": {"type": "boolean"}}},
+            "ItemDeleted": {"type": "object", "required": ["deleted"],
+                            "properties": {"deleted": {"type": "string"}}}}
+
+
+def _lens_form(max_mb: int) -> dict:
+    return {"type": "object", "required": ["image"], "properties": {
+        "image": {"type": "string", "format": "binary",
+                  "description": f"JPEG, PNG, WebP, ...; at most {max_mb} MB. Read in memory, never stored."},
+        "box": {"type": "string", "pattern": BOX_PATTERN,
+                "description": "x1,y1,x2,y2 in pixels of the uploaded image; no detection runs then."},
+        "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "description": "Results wanted."},
+        "sources": {"type": "string", "description": "Comma-separated: visual, object, text, or all."},
+        "filters": {"type": "string", "description": "A JSON object: category, color, "
+                    "skin_tone_range, body_type_range -> value or list, e.g. {\"color\": \"red\"}."},
+        "text": {"type": "string", "description": "Words for the text source."},
+        "diversity": {"type": "string", "enum": ["on", "off", "true", "false", "1", "0"]}}}
+
+
+def _item_form(max_mb: int) -> dict:
+    props = {"id": {"type": "string", "pattern": ID_PATTERN, "maxLength": 128},
+             "image": {"type": "string", "format": "binary",
+                       "description": f"At most {max_mb} MB; stored under server.media_dir."},
+             "kind": {"type": "string", "enum": list(KINDS), "default": "product",
+                      "description": "scene: its objects are detected and indexed too."}}
+    props |= {name: {"type": "string", "maxLength": limit} for name, limit in TEXT_FIELDS.items()}
+    return {"type": "object", "required": ["id", "image"], "properties": props}
+
+
+def _paths(max_mb: int) -> dict:
+    item_id = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+    form = lambda schema: {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    secured = [{"bearer": []}, {"apiKey": []}]
+    return {
+        "/api/v1/lens": {"post": {
+            "summary": "Search the catalog with a photo (optionally a box, filters, text).",
+            "requestBody": form(_lens_form(max_mb)),
+            "responses": {"200": _json(_ref("LensResult"), "The page of results."), **_errors(400, 413)}}},
+        "/api/v1/items": {"post": {
+            "summary": "Add or replace an item (needs the API key).", "security": secured,
+            "requestBody": form(_item_form(max_mb)),
+            "responses": {"201": _json(_ref("ItemWritten"), "Added."),
+                          "200": _json(_ref("ItemWritten"), "Replaced."), **_errors(400, 401, 403, 413)}}},
+        "/api/v1/items/{item_id}": {
+            "parameters": [item_id],
+            "get": {"summary": "One item's metadata.",
+                    "responses": {"200": _json(_ref("Item"), "The item."), **_errors(404)}},
+            "delete": {"summary": "Remove an item (needs the API key).", "security": secured,
+                       "responses": {"200": _json(_ref("ItemDeleted"), "Removed."), **_errors(401, 403, 404)}}},
+        "/api/v1/items/{item_id}/image": {"parameters": [item_id], "get": {
+            "summary": "An item's image.",
+            "responses": {"200": {"description": "The image file.",
+                                  "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}},
+                          **_errors(404)}}},
+        "/healthz": {"get": {"summary": "The process answers.",
+                             "responses": {"200": _json(_ref("Health"), "Alive.")}}},
+        "/readyz": {"get": {"summary": "Lens, models and indexes loaded (with counts).",
+                            "responses": {"200": _json(_ref("Ready"), "Ready."),
+                                          "503": _json(_ref("Ready"), "Not ready; problems lists why.")}}},
+        "/metrics": {"get": {"summary": "Prometheus text exposition (per worker process).",
+                             "responses": {"200": {"description": "Metrics.",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/openapi.json": {"get": {"summary": "This document.",
+                                  "responses": {"200": _json({"type": "object"}, "OpenAPI 3.0.3.")}}},
+        "/": {"get": {"summary": "The upload page (HTML).",
+                      "responses": {"200": {"description": "The page.",
+                                            "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+    }
+
+
+def document(app: Flask) -> dict:
+    """The OpenAPI 3.0.3 document of ``app`` as configured."""
+    max_mb = app.extensions["lens"].config.server.max_upload_mb
+    reasons = {400: "Bad input; the message names the field.", 401: "Missing or wrong API key.",
+               403: "Catalog writes are disabled (server.api_key is empty).", 404: "No such item.",
+               413: f"Upload larger than {max_mb} MB (server.max_upload_mb)."}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Lens", "version": "1",
+                 "description": "Visual discovery: search a catalog with a photo. Errors are JSON "
+                                "{\"error\": \"...\"} naming the field. Query uploads are never written "
+                                "to disk; POST /api/v1/items stores its image under server.media_dir."},
+        "paths": _paths(max_mb),
+        "components": {
+            "schemas": _schemas(),
+            "responses": {f"E{c}": _json(_ref("Error"), text) for c, text in reasons.items()},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
+    }
