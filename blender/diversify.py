@@ -43,8 +43,9 @@ def _first(values) -> int | None:
     return sorted(values)[0] if values else None
 
 
-def features(catalog, items: list[BlendedItem]) -> DiversityFeatures:
-    """The DPP features of ``items`` from the catalog's visual index and stored signals."""
+def features(catalog, items: list[BlendedItem]) -> tuple[DiversityFeatures, list[int | None]]:
+    """The DPP features of ``items`` from the catalog's visual index and stored signals, and each
+    item's skin tone range (None: no one, or abstained)."""
     records = catalog.items([i.item_id for i in items])
     dim = catalog.visual.dim
     vectors = np.stack([catalog.visual.vector(i.item_id) if i.item_id in catalog.visual
@@ -56,17 +57,21 @@ def features(catalog, items: list[BlendedItem]) -> DiversityFeatures:
         body.append(_first(sig.get("body_type_ranges")))
         colours = sig.get("colors") or []
         colour.append(COLOR_FAMILIES.get(colours[0]) if colours else None)
-    return DiversityFeatures.from_items(vectors, skin, body, colour)
+    return DiversityFeatures.from_items(vectors, skin, body, colour), skin
 
 
-def diversify(catalog, items: list[BlendedItem], k: int, surface) -> list[BlendedItem]:
+def diversify(catalog, items: list[BlendedItem], k: int, surface, report: dict | None = None
+              ) -> list[BlendedItem]:
     """Re-rank ``items`` (best first) to a page of ``k`` with the DPP of ``surface``
-    (a :class:`lens.config.SurfaceConfig`)."""
+    (a :class:`lens.config.SurfaceConfig`).  ``report``, if given, receives the pool's size and
+    the skin tone ranges it holds (what the page could represent)."""
     if not items or k <= 0:
         return []
     relevance = np.array([i.score for i in items], np.float64)
     weights = {"visual": surface.w_visual, "skin_tone": surface.w_skin_tone,
                "body_type": surface.w_body_type, "color": surface.w_color}
-    order = dpp_rerank(relevance, features(catalog, items), k, surface.theta, weights,
-                       surface.window or None)
+    feats, skin = features(catalog, items)
+    if report is not None:
+        report.update(pool=len(items), pool_skin_tone_ranges=sorted({r for r in skin if r}))
+    order = dpp_rerank(relevance, feats, k, surface.theta, weights, surface.window or None)
     return [items[i] for i in order]

@@ -1,7 +1,7 @@
 """The ``lens`` command line.  Every command prints one line per error and exits non-zero.
 
 Commands: ``models`` (list / fetch / prepare), ``synth``, ``index``,
-``query``, ``detect``, ``serve``, ``train-categories``, ``eval retrieval|colors|skin-tone|body-type|text``,
+``query``, ``detect``, ``serve``, ``train-categories``, ``eval retrieval|colors|skin-tone|body-type|text|diversity``,
 ``demo``.  Global options:
 ``--config NAME|PATH`` and ``--set key=value`` (repeatable) for any config key.
 """
@@ -92,7 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     add_eval_arguments(esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, "
                                                         "synthetic people)"), scenes=600)   # ~50-75 faces a range
     add_eval_arguments(esub.add_parser("body-type", help="per-range body type figures (synthetic people)"))
+    from lens.diversity_eval import add_arguments as add_diversity_arguments
     from lens.text_eval import add_text_eval_arguments
+
+    dv = esub.add_parser("diversity", help="representation@10 and precision@10, diversity off and on")
+    add_eval_arguments(dv)
+    add_diversity_arguments(dv)
 
     add_text_eval_arguments(esub.add_parser("text", help="attribute text queries (\"red striped dress\"): "
                                                           "precision per query type"))
@@ -269,6 +274,11 @@ def cmd_eval(args, config) -> int:
         from lens.understanding.color_eval import color_figures
 
         figures = color_figures(ev.read_manifest(folder), args.seed)
+    elif args.evaluation == "diversity":
+        from lens.diversity_eval import diversity_eval
+
+        lens = ev.build_eval_lens(config, folder)
+        figures = diversity_eval(lens, folder, ev.read_manifest(folder), args)
     else:
         lens = ev.build_eval_lens(config, folder)
         records = ev.read_manifest(folder)

@@ -170,8 +170,9 @@ class ServerConfig:
     cache_url: str = ""
     cache_ttl_s: int = 3600          # an hour: entries also die with every catalog change
     # Socket timeouts towards the cache: a query costs 0.1-1 s, so a cache that
-    # needs longer than this is worth less than no cache.
-    cache_timeout_s: float = 0.05
+    # needs longer is worth less than none.  Not lower: on a busy 2-core host
+    # a loopback connect + handshake took over 50 ms (a false "cache down").
+    cache_timeout_s: float = 0.25
     # After a cache failure, skip Redis this long before trying again, so an
     # outage costs one timeout per worker per interval, not one per request.
     cache_retry_s: float = 5.0

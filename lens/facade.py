@@ -182,12 +182,13 @@ class Lens:
         mix = plan(u, [c.to_dict() for c in crops], query_box is not None, chosen,
                    any(r.source == "regions" for r in regions))
         diversity = self.config.blend.diversity if diversity is None else bool(diversity)
-        results = self._retrieve(query, chosen, filters, k, timed, mix, diversity)
+        pool: dict = {}
+        results = self._retrieve(query, chosen, filters, k, timed, mix, diversity, pool)
         timings["total"] = round(sum(timings.values()), 2)
         return LensResult({"width": w, "height": h, "hash": digest},
                           region_dicts, _people_in_original(u, factor, query_box), results,
                           query_box.as_list() if query_box else None, chosen, timings,
-                          filters.to_dict(), {**mix.to_dict(), "diversity": diversity})
+                          filters.to_dict(), {**mix.to_dict(), "diversity": diversity, **pool})
 
     def _chosen(self, sources: Sequence[str] | None) -> list[str]:
         if sources is None or list(sources) == ["all"]:
@@ -214,8 +215,9 @@ class Lens:
         return understanding, region_dicts
 
     def _retrieve(self, query: SourceQuery, chosen: list[str], filters: Filters, k: int, timed,
-                  mix, diversity: bool) -> list[dict]:
-        """Sources (plus one search per skin tone bucket when diversifying) -> blend -> DPP -> page."""
+                  mix, diversity: bool, report: dict) -> list[dict]:
+        """Sources (plus one search per skin tone bucket when diversifying) -> blend -> DPP -> page;
+        ``report`` receives the diversity pool's summary."""
         settings = self.config.blend
         with timed("filter"):
             allowed = allowed_ids(self.catalog, filters)
@@ -227,11 +229,11 @@ class Lens:
                 candidates.extend(self.sources[name].search(query, depth, allowed))
                 for bucket in buckets:
                     candidates.extend(self.sources[name].search(query, settings.bucket_k, bucket))
-        with timed("blend"):
-            blended = blend(candidates, depth, mix.ratios, self._calibration())
+        with timed("blend"):       # diversifying: keep every candidate, bucket ones included
+            blended = blend(candidates, len(candidates) if diversity else k, mix.ratios, self._calibration())
         if diversity:
             with timed("diversity"):
-                blended = diversify(self.catalog, blended, k, settings.lens)
+                blended = diversify(self.catalog, blended, k, settings.lens, report)
         return self._page(blended)
 
     def _calibration(self):
