@@ -7,7 +7,9 @@
   intersected with that range.
 * :func:`diversify`: the blended items' features from the catalog (visual
   vector, skin tone range, body type range, colour family of the dominant
-  colour) and :func:`blender.dpp.dpp_rerank` with the surface's weights.
+  colour) and :func:`blender.dpp.dpp_rerank` with the surface's weights, on
+  the z-scored fused relevance (theta in standard deviations of this query's
+  scores).
   An item with several people takes the range of the first one; items
   without people carry "unknown" (a weak similarity, see blender/dpp.py).
 
@@ -68,6 +70,9 @@ def diversify(catalog, items: list[BlendedItem], k: int, surface, report: dict |
     if not items or k <= 0:
         return []
     relevance = np.array([i.score for i in items], np.float64)
+    # z-scored: theta then means the same trade-off whatever the spread of one query's fused
+    # scores (as pyversity does); measured by `lens eval diversity` (theta sweep).
+    relevance = (relevance - relevance.mean()) / (relevance.std() or 1.0)
     weights = {"visual": surface.w_visual, "skin_tone": surface.w_skin_tone,
                "body_type": surface.w_body_type, "color": surface.w_color}
     feats, skin = features(catalog, items)

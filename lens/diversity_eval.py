@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 WORN = ("top", "dress", "trousers", "skirt", "shoe", "hat", "bag", "sunglasses")
-THETAS = (0.0, 0.2, 0.4, 0.6, 0.8)
+THETAS = (0.0, 0.3, 0.6, 0.75, 0.9)
 GOAL_RANGES, GOAL_DROP = 3, 0.05
 
 
