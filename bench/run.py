@@ -22,6 +22,11 @@ Sections (each a function returning a dict of named figures):
 * ``index``: every ``index.kind`` at 100k and 1M vectors (catalog embeddings
   + catalog-shaped synthetic ones): build s, MB, median / p95 ms per query,
   recall@10 vs exact (``bench/index_bench.py``; goal: 20 ms median at 100k);
+* ``labeling`` (``--only labeling``): ``lens label-crops`` crops/s locally and on Ray with 1 and 2
+  workers (``bench/labeling_bench.py``);
+* ``load`` (``--only load``): gunicorn (2 workers) + the Redis query cache, 20
+  concurrent clients for 50 s, then again with Redis stopped halfway
+  (``bench/load_bench.py``; errors must stay 0);
 * ``memory``: peak resident memory of this process.
 
 Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
@@ -199,8 +204,11 @@ def rerun_section(args) -> int:
 
     sections = {"understanding": lambda: bench_understanding(folder), "index": lambda: bench_index_kinds(folder),
                 "query": lambda: bench_query(Lens.from_config(config, str(folder / "catalog")), folder),
-                "dpp": bench_dpp}                      # needs no catalog
-    if args.only not in sections or (args.only != "dpp" and not (folder / "manifest.jsonl").is_file()):
+                "dpp": bench_dpp,                      # needs no catalog
+                "labeling": lambda: __import__("labeling_bench").bench_labeling(config, folder),
+                "load": lambda: __import__("load_bench").bench_load()}   # builds its own small catalog
+    if args.only not in sections or (args.only not in ("dpp", "load")
+                                     and not (folder / "manifest.jsonl").is_file()):
         raise SystemExit(f"--only {args.only}: expected one of {list(sections)} after a full run")
     report = json.loads((RESULTS / "latest.json").read_text())
     report["sections"][args.only] = sections[args.only]()

@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--delete", nargs="+", metavar="ID", help="remove these item ids (and their crops)")
     i.add_argument("--catalog", help="catalog folder (default: catalog.path)")
     i.add_argument("--rebuild", action="store_true", help="start the catalog from empty")
+    i.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="map batches in this process (default) or on Ray Data")
+    i.add_argument("--ray-address", default="local", help="Ray cluster: local (start one), auto or ADDRESS")
+    i.add_argument("--workers", type=int, default=2, help="Ray actors that map batches (default 2)")
 
     q = sub.add_parser("query", help="search the catalog with an image; prints JSON")
     q.add_argument("image")
@@ -105,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
     d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
     _EXTRA_COMMANDS.update(detection_commands(sub))
+    from lens.labeling.commands import add_eval_parser, add_parsers as labeling_parsers
+
+    add_eval_parser(esub)
+    _EXTRA_COMMANDS.update(labeling_parsers(sub))
     return p
 
 
@@ -169,8 +177,14 @@ def cmd_index(args, config) -> int:
         print(f"{'deleted' if found else 'not in the catalog:'} {item_id}")
     if not items:
         return 0
-    report = run_indexing(items, IndexMapper.from_lens(lens), CatalogWriter(lens.catalog),
-                          config.embedder.batch_size, update=args.update)
+    if args.engine == "ray":
+        from lens.labeling.engine import index_items
+
+        report = index_items(items, lens, "ray", args.ray_address, args.workers,
+                             config.embedder.batch_size, update=args.update)
+    else:
+        report = run_indexing(items, IndexMapper.from_lens(lens), CatalogWriter(lens.catalog),
+                              config.embedder.batch_size, update=args.update)
     for _path, error in report.failures:
         print(f"lens: skipped {error}", file=sys.stderr)
     print(f"indexed {report.added} new or updated, {report.skipped} already indexed, "
@@ -259,6 +273,10 @@ def cmd_eval(args, config) -> int:
 
         skin_tone_eval(args)
         return 0
+    if args.evaluation == "labels":
+        from lens.labeling.commands import cmd_eval_labels
+
+        return cmd_eval_labels(args, config)
     if args.evaluation == "text":
         from lens.text_eval import text_eval
 

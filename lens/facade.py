@@ -47,6 +47,7 @@ from lens.catalog import Catalog
 from lens.config import LensConfig
 from lens.embeddings import Embedder, make_embedder
 from lens.imageio import ImageSource, image_hash, load_image
+from lens.labeling.usercrops import log_user_crop
 from lens.models import ModelStore
 from lens.understanding import QueryUnderstanding
 
@@ -164,6 +165,7 @@ class Lens:
             digest = image_hash(original)                   # once: result id and cache key
         h, w = original.shape[:2]
         query_box = None if box is None else box if isinstance(box, Box) else make_box(box, (w, h))
+        log_user_crop(self.config, original, query_box, digest)   # opt-in (labeling.log_user_crops)
         with timed("detect"):
             regions = self.detector(rgb) if query_box is None else []
             crops = make_crops(regions, rgb.shape[1], rgb.shape[0], self.limits)

@@ -1,0 +1,94 @@
+"""The labelling job's writer: per-shard JSONL (atomic) and a COCO detection dataset.
+
+* :class:`ShardWriter`: ``OUT/labels/<shard id>.jsonl``, one line per crop
+  (``"type": "crop"``) or unreadable image (``"type": "failure"``), plus one
+  ``"type": "image"`` line per decoded image; written to a temporary file and
+  renamed, so a shard file exists only when complete, and a re-run skips it.
+* :func:`write_coco`: every finished shard -> ``OUT/coco.json``: the images
+  holding at least one crop with ``confidence >= min_confidence`` (an image
+  whose objects were all unsure would teach the detector they are
+  background), those crops' detection boxes, categories = the catalog's
+  product categories (ids from 1, sorted by name).
+
+Tested in ``tests/test_labeling.py``.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from lens.labeling.mapper import ShardResult
+from lens.labeling.reader import Shard
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class ShardWriter:
+    """Writes finished shards under ``out/labels``; ``done(shard)`` says whether one is there."""
+
+    def __init__(self, out: str | Path):
+        self.out = Path(out)
+        self.labels = self.out / "labels"
+
+    def path(self, shard_id: str) -> Path:
+        return self.labels / f"{shard_id}.jsonl"
+
+    def done(self, shard: Shard) -> bool:
+        return self.path(shard.id).is_file()
+
+    def __call__(self, shard: Shard, result: ShardResult) -> int:
+        rows = [{"type": "image", **img} for img in result.images] + result.crops
+        rows += [{"type": "failure", "image": f, "error": e} for f, e in result.failures]
+        _atomic_write(self.path(result.shard_id), "".join(json.dumps(r) + "\n" for r in rows))
+        return len(result.crops)
+
+
+def read_rows(out: str | Path, shard_ids: list[str] | None = None) -> Iterator[dict]:
+    """Every row of the finished shards under ``out/labels`` (only ``shard_ids`` when given)."""
+    folder = Path(out) / "labels"
+    paths = sorted(folder.glob("*.jsonl")) if shard_ids is None else [folder / f"{s}.jsonl" for s in shard_ids]
+    for path in paths:
+        if path.is_file():
+            with path.open(encoding="utf-8") as fh:
+                yield from (json.loads(line) for line in fh if line.strip())
+
+
+def coco_dict(rows: list[dict], categories: list[str], min_confidence: float, images_root: str | Path) -> dict:
+    """The COCO dict of labelled ``rows`` (see the module docstring); file names relative to ``images_root``."""
+    cat_id = {name: i for i, name in enumerate(sorted(set(categories)), 1)}
+    images = {r["id"]: r for r in rows if r["type"] == "image"}
+    keep = [r for r in rows if r["type"] == "crop" and r.get("label") in cat_id
+            and r["confidence"] >= min_confidence and r["item_id"] in images]
+    used = sorted({r["item_id"] for r in keep}, key=lambda i: images[i]["index"])
+    root = Path(images_root).resolve()
+    out = {"info": {"description": "lens label-crops weak labels", "min_confidence": min_confidence,
+                    "images_root": str(root)},
+           "images": [{"id": images[i]["index"] + 1, "file_name": os.path.relpath(images[i]["image"], root),
+                       "width": images[i]["width"], "height": images[i]["height"], "item_id": i} for i in used],
+           "annotations": [], "categories": [{"id": v, "name": k, "supercategory": "product"}
+                                             for k, v in cat_id.items()]}
+    for n, r in enumerate(sorted(keep, key=lambda r: (images[r["item_id"]]["index"], r["crop_id"])), 1):
+        x1, y1, x2, y2 = r["detection_box"]
+        out["annotations"].append({"id": n, "image_id": images[r["item_id"]]["index"] + 1,
+                                   "category_id": cat_id[r["label"]], "bbox": [x1, y1, x2 - x1, y2 - y1],
+                                   "area": round((x2 - x1) * (y2 - y1), 2), "iscrowd": 0,
+                                   "score": r["confidence"], "crop_id": r["crop_id"]})
+    return out
+
+
+def write_coco(out: str | Path, categories: list[str], min_confidence: float, images_root: str | Path,
+               shard_ids: list[str] | None = None, name: str = "coco.json") -> Path:
+    """Write ``out/<name>`` from the finished shards; returns its path."""
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"--min-confidence {min_confidence}: expected 0..1")
+    data = coco_dict(list(read_rows(out, shard_ids)), categories, min_confidence, images_root)
+    path = Path(out) / name
+    _atomic_write(path, json.dumps(data))
+    return path

@@ -1,0 +1,225 @@
+"""``lens label-crops``: reader, mapper, writer alone; weak-label votes; resume; COCO; Ray; user crops."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from detection.types import Detection
+from lens.boxes import Box
+from lens.labeling.mapper import LabelMapper, ShardResult
+from lens.labeling.reader import Shard, make_shards, source_items
+from lens.labeling.weak import WeakLabelSettings, category_of, weak_label
+from lens.labeling.writer import ShardWriter, read_rows, write_coco
+
+COLORS = {"bag": [(200, 30, 40), (220, 60, 70)], "shoe": [(20, 40, 160), (30, 60, 190)],
+          "vase": [(30, 160, 60), (60, 190, 80)]}
+BOXES = [(20, 30, 120, 150), (180, 60, 300, 200)]      # two objects per scene
+
+
+def _scene(left, right) -> np.ndarray:
+    img = np.full((240, 320, 3), 245, np.uint8)
+    for (x1, y1, x2, y2), color in zip(BOXES, (left, right)):
+        img[y1:y2, x1:x2] = color
+    return img
+
+
+def fake_detector(rgb):
+    return [Detection(Box(*b), "object", 0.9 - n * 0.1, "fake") for n, b in enumerate(BOXES)]
+
+
+@pytest.fixture
+def tiny(tmp_path, config_factory, embedder):
+    """A catalog of 6 single-colour products (3 categories) and a folder of 5 two-object scenes."""
+    from lens.catalog import Catalog
+    from tests.conftest import solid_image
+
+    config = config_factory("demo", "labeling.shard_size=2", "detection.detector=none", "detection.faces=false",
+                            "detection.people=false")
+    catalog = Catalog.open(config, embedder.settings())
+    records, images = [], []
+    for cat, colors in COLORS.items():
+        for n, color in enumerate(colors):
+            records.append({"id": f"{cat}{n}", "kind": "product", "image": f"{cat}{n}.png", "category": cat})
+            images.append(solid_image(color))
+    catalog.add(records, embedder.embed(images))
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    pairs = [("bag", "shoe"), ("vase", "bag"), ("shoe", "vase"), ("bag", "vase"), ("shoe", "bag")]
+    for n, (a, b) in enumerate(pairs):
+        Image.fromarray(_scene(COLORS[a][0], COLORS[b][1])).save(scenes / f"s{n}.png")
+    return config, catalog, scenes, pairs
+
+
+def _mapper(tiny, embedder):
+    _, catalog, _, _ = tiny
+    return LabelMapper(embedder, fake_detector, catalog, settings=WeakLabelSettings(sim_floor=0.0, sim_ceil=0.01))
+
+
+def test_weak_label_votes_by_similarity():
+    def rec(cat, words=()):
+        return {"category": cat, "understanding": {"annotations": [{"text": w, "kind": "color", "score": 1.0}
+                                                                   for w in words]}}
+    s = WeakLabelSettings(temperature=0.05, sim_floor=0.3, sim_ceil=0.6)
+    out = weak_label([(0.9, rec("bag", ["red"])), (0.8, rec("shoe")), (0.79, rec("shoe"))], s)
+    w = np.exp(np.array([0.9, 0.8, 0.79]) / 0.05)
+    w /= w.sum()
+    assert out["label"] == "bag" and out["confidence"] == pytest.approx(w[0], abs=1e-3)
+    assert out["annotations"][0]["text"] == "red"
+    # three close shoes outvote one slightly closer bag
+    assert weak_label([(0.81, rec("bag")), *[(0.8, rec("shoe"))] * 3], s)["label"] == "shoe"
+    # a poor best match gates confidence to 0; halfway gives half
+    assert weak_label([(0.25, rec("bag"))], s)["confidence"] == 0.0
+    assert weak_label([(0.45, rec("bag"))], s)["confidence"] == pytest.approx(0.5, abs=1e-3)
+    # no category: coarse annotation; nothing at all: no label
+    coarse = {"understanding": {"annotations": [{"text": "kitchen", "kind": "coarse", "score": 0.7}]}}
+    assert category_of(coarse) == "kitchen"
+    assert weak_label([(0.9, {})])["label"] is None
+    with pytest.raises(ValueError, match="labeling.temperature"):
+        from lens.config import LabelingConfig
+        WeakLabelSettings.from_config(LabelingConfig(temperature=0))
+
+
+def test_reader_shards_are_stable(tiny):
+    items = source_items(tiny[2])
+    a, b = make_shards(items, 2), make_shards(list(reversed(items)), 2)
+    assert [s.id for s in a] == [s.id for s in b] and len(a) == 3 and a[2].first_index == 4
+    assert make_shards(items[:3], 2)[1].id != a[1].id          # other items: another shard id
+    with pytest.raises(ValueError, match="labeling.shard_size"):
+        make_shards(items, 0)
+
+
+def test_mapper_labels_crops_and_counts_corrupt(tiny, embedder):
+    _, _, scenes, pairs = tiny
+    (scenes / "zz.png").write_bytes(b"corrupt")
+    items = source_items(scenes)
+    result = _mapper(tiny, embedder)(Shard("x", items))
+    assert len(result.images) == 5 and len(result.crops) == 10
+    assert result.failures[0][0].endswith("zz.png") and "zz.png" in result.failures[0][1]
+    by_id = {c["crop_id"]: c for c in result.crops}
+    assert [by_id[f"s{n}#{k}"]["label"] for n in range(5) for k in (0, 1)] == [c for p in pairs for c in p]
+    assert all(0 <= c["confidence"] <= 1 and c["neighbours"] for c in result.crops)
+
+
+def test_mapper_excludes_the_parent_item(tiny, embedder):
+    mapper = _mapper(tiny, embedder)
+    product = Shard("p", [{"id": "bag0", "image": str(tiny[2] / "s0.png")}])
+    assert all(n[0] != "bag0" for c in mapper(product).crops for n in c["neighbours"])
+
+
+def test_writer_resume_and_coco(tiny, embedder, tmp_path):
+    from detection.coco import read_coco
+    from lens.labeling.engine import run_shards
+
+    shards = make_shards(source_items(tiny[2]), 2)
+    writer, calls = ShardWriter(tmp_path / "out"), []
+    mapper = _mapper(tiny, embedder)
+
+    def flaky(shard):
+        if len(calls) == 1:
+            raise KeyboardInterrupt          # interrupted while mapping the second shard
+        calls.append(shard.id)
+        return mapper(shard)
+    with pytest.raises(KeyboardInterrupt):
+        run_shards(shards, lambda: flaky, writer, writer.done, progress=False)
+    assert [p.name for p in writer.labels.iterdir()] == [f"{shards[0].id}.jsonl"]   # no partial file
+    assert run_shards(shards, lambda: mapper, writer, writer.done, progress=False) == 2
+    assert run_shards(shards, lambda: mapper, writer, writer.done, progress=False) == 0   # idempotent
+    rows = list(read_rows(tmp_path / "out"))
+    crop_ids = [r["crop_id"] for r in rows if r["type"] == "crop"]
+    assert len(crop_ids) == len(set(crop_ids)) == 10
+    path = write_coco(tmp_path / "out", list(COLORS), 0.0, tiny[2])
+    coco = read_coco(path)
+    assert coco.labels[1:] == sorted(COLORS) and len(coco.data["annotations"]) == 10
+    assert {i["file_name"] for i in coco.data["images"]} == {f"s{n}.png" for n in range(5)}
+    cut = sorted(r["confidence"] for r in rows if r["type"] == "crop")[5]
+    strict = read_coco(write_coco(tmp_path / "out", list(COLORS), cut, tiny[2])).data
+    assert len(strict["annotations"]) == sum(r["type"] == "crop" and r["confidence"] >= cut for r in rows)
+    with pytest.raises(ValueError, match="--min-confidence"):
+        write_coco(tmp_path / "out", list(COLORS), 2.0, tiny[2])
+
+
+def test_label_crops_job_and_agreement(tiny, tmp_path):
+    import argparse
+
+    from lens.labeling.commands import add_eval_parser, add_parsers
+    from lens.labeling.evaluate import agreement_figures
+
+    config, catalog, scenes, pairs = tiny
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    handlers = add_parsers(sub)
+    add_eval_parser(sub.add_parser("eval").add_subparsers(dest="evaluation"))
+    args = parser.parse_args(["label-crops", str(scenes), "--out", str(tmp_path / "job"), "--catalog",
+                              str(catalog.directory), "--min-confidence", "0"])
+    assert handlers["label-crops"](args, config) == 0
+    report = json.loads((tmp_path / "job" / "report.json").read_text())
+    assert report["images"] == 5 and report["shards"] == 3 and report["failed"] == 0
+    assert parser.parse_args(["eval", "labels", "--train", "--epochs", "2"]).epochs == 2
+    truth = [{"id": f"s{n}", "width": 320, "height": 240, "people": [],
+              "objects": [{"category": c, "box": list(b), "visible": 1.0} for c, b in zip(p, BOXES)]}
+             for n, p in enumerate(pairs)]
+    rows = [{"type": "image", "id": "s0"},
+            {"type": "crop", "item_id": "s0", "detection_box": list(BOXES[0]), "label": "bag", "confidence": 0.9},
+            {"type": "crop", "item_id": "s0", "detection_box": list(BOXES[1]), "label": "vase", "confidence": 0.9},
+            {"type": "crop", "item_id": "s0", "detection_box": [0, 0, 10, 10], "label": "bag", "confidence": 0.9},
+            {"type": "crop", "item_id": "s0", "detection_box": list(BOXES[1]), "label": "shoe", "confidence": 0.1}]
+    f = agreement_figures(rows, truth, 0.5)
+    assert f["agreement"] == 0.5 and f["coverage"] == 1.0 and f["unmatched"] == pytest.approx(1 / 3, abs=1e-3)
+    assert f["agreement bag"] == 1.0 and f["agreement shoe"] == 0.0
+
+
+def test_ray_engine_two_shards(tiny, tmp_path):
+    ray = pytest.importorskip("ray")
+    from lens.labeling.engine import run_shards
+    from lens.labeling.job import MapperFactory
+
+    config, catalog, scenes, _ = tiny
+    shards = make_shards(source_items(scenes), 3)          # 2 shards
+    try:
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"PYTHONPATH": str(__import__("lens.labeling.engine").labeling.engine.ROOT)}})
+    except Exception as exc:                                 # noqa: BLE001 - any start failure is a skip reason
+        pytest.skip(f"ray cannot start here: {exc}")
+    try:
+        writer = ShardWriter(tmp_path / "ray")
+        (writer.labels).mkdir(parents=True)
+        first = shards[0]
+        writer(first, ShardResult(first.id))                 # a finished shard from an earlier run
+        factory = MapperFactory(config, str(catalog.directory))
+        assert run_shards(shards, factory, writer, writer.done, engine="ray", workers=1, progress=False) == 1
+    finally:
+        ray.shutdown()
+    rows = list(read_rows(tmp_path / "ray"))
+    assert {r["id"] for r in rows if r["type"] == "image"} == {"s3", "s4"}   # shard 0 was skipped
+    assert sum(r["type"] == "crop" for r in rows) >= 1
+
+
+def test_user_crops_off_by_default_and_on_when_configured(config_factory, tmp_path):
+    from lens.labeling.usercrops import log_user_crop, read_user_crops
+
+    rgb = np.zeros((40, 50, 3), np.uint8)
+    off = config_factory("demo", f"labeling.user_crops_path={tmp_path / 'u.jsonl'}")
+    assert off.labeling.log_user_crops is False and off.labeling.keep_user_images is False
+    assert log_user_crop(off, rgb, [1, 2, 30, 20], "h1") is None and not (tmp_path / "u.jsonl").exists()
+    on = config_factory("demo", f"labeling.user_crops_path={tmp_path / 'u.jsonl'}", "labeling.log_user_crops=true")
+    row = log_user_crop(on, rgb, Box(1, 2, 30, 20), "h1")
+    assert row["box"] == [1, 2, 30, 20] and "image" not in row and not (tmp_path / "user_images").exists()
+    keep = config_factory("demo", f"labeling.user_crops_path={tmp_path / 'u.jsonl'}", "labeling.log_user_crops=true",
+                          "labeling.keep_user_images=true")
+    assert (tmp_path / "user_images" / "h2.png").samefile(log_user_crop(keep, rgb, [0, 0, 9, 9], "h2")["image"])
+    assert read_user_crops(tmp_path / "u.jsonl") == {"h1": [[1.0, 2.0, 30.0, 20.0]], "h2": [[0.0, 0.0, 9.0, 9.0]]}
+    (tmp_path / "bad.jsonl").write_text('{"image_hash": "x", "box": [5, 5, 1, 1]}\n')
+    with pytest.raises(ValueError, match="bad.jsonl:1: box"):
+        read_user_crops(tmp_path / "bad.jsonl")
+
+
+def test_user_crops_become_candidate_regions(tiny, embedder):
+    from lens.imageio import image_hash, load_image
+
+    _, catalog, scenes, _ = tiny
+    digest = image_hash(load_image(scenes / "s0.png"))
+    mapper = LabelMapper(embedder, lambda rgb: [], catalog, settings=WeakLabelSettings(sim_floor=0.0, sim_ceil=0.01),
+                         user_boxes={digest: [list(BOXES[0])]})
+    crops = mapper(Shard("u", source_items(scenes)[:2])).crops
+    assert [(c["item_id"], c["source"], c["label"]) for c in crops] == [("s0", "user", "bag")]
