@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from lens.text import (BM25, ENCODERS, PAIR_WEIGHT, PAIR_WINDOW, TITLE_WEIGHT, M
                        document_text, text_terms)
 
 log = logging.getLogger(__name__)
+_CACHE_LOCK = threading.Lock()
+QUERY_CACHE = 32          # recent query texts whose MiniLM vector is kept
 SEMANTIC_POOL = 100         # semantic candidates per query (at least 4 k): cheap, and deep enough
 VERSION = 1                 # bump when documents or the tokenizer change: saved indexes rebuild
 NAME = "text"
@@ -131,6 +134,19 @@ class TextIndex:
             self.add([i for i in store.get_many(missing[start:start + batch]) if i is not None])
         return bool(extra or missing)
 
+    def _query_vector(self, text: str) -> np.ndarray:
+        """MiniLM of a query (1, dim), remembered for the last few texts: one lens query searches
+        its text once per skin tone bucket too, and MiniLM costs ~10-20 ms a call."""
+        cache = self.__dict__.setdefault("_recent", {})
+        found = cache.get(text)
+        if found is None:
+            found = self.encoder.encode([text])
+            with _CACHE_LOCK:           # server threads share the index
+                while len(cache) >= QUERY_CACHE:
+                    cache.pop(next(iter(cache)))
+                cache[text] = found
+        return found
+
     def search(self, text: str, k: int, allowed: set[str] | None = None,
                terms: dict[str, float] | None = None) -> list[TextHit]:
         """Up to ``k`` hits by descending hybrid score; ``terms`` overrides the BM25 query
@@ -141,7 +157,7 @@ class TextIndex:
         bm25 = self.bm25.scores(terms if terms is not None else text_terms(text), allowed)
         cosine: dict[str, float] = {}
         if self.vectors is not None and len(self.vectors):
-            query = self.encoder.encode([text])
+            query = self._query_vector(text)
             cosine = dict(self.vectors.search(query, max(4 * k, SEMANTIC_POOL), allowed)[0])
             for item_id in bm25.keys() - cosine.keys():
                 if item_id in self.vectors:
