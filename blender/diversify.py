@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from blender.blend import BlendedItem
-from blender.dpp import COLOR_FAMILIES, DiversityFeatures, dpp_rerank
+from blender.dpp import DiversityFeatures, dpp_rerank
 from blender.filters import Filters, allowed_ids
+from lens.palette import COLOR_FAMILIES
 
 SKIN_RANGES = (1, 2, 3, 4)
 

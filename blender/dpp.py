@@ -41,6 +41,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lens.palette import COLOR_FAMILIES, COLOR_FAMILY_NAMES   # palette name -> family
+
 EPS = 1e-10             # the reference's stop: d^2 below it = spanned by the picks
 RIDGE = 1e-11           # keeps S positive definite yet below EPS: duplicates (d^2 ~ 2 RIDGE) stay redundant
 UNKNOWN_SIMILARITY = 0.1  # two unknowns count as 0.1 of a shared range: weakly alike, never like a known
@@ -50,20 +52,6 @@ RANGES = (1, 2, 3, 4)   # skin tone ranges (lens.palette.MST_RANGES) and body ty
 EINSUM_MIN_DIM = 256
 DIMENSIONS = ("skin_tone", "body_type", "color")
 WEIGHT_KEYS = ("visual",) + DIMENSIONS
-COLOR_FAMILY_NAMES = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "neutral")
-# lens.palette.NAMED_COLORS -> family (hue first; greys, black, white and pale creams are neutral)
-COLOR_FAMILIES: dict[str, str] = {
-    "black": "neutral", "charcoal": "neutral", "gray": "neutral", "silver": "neutral",
-    "white": "neutral", "ivory": "neutral", "beige": "neutral", "tan": "brown",
-    "brown": "brown", "chocolate": "brown", "maroon": "red", "burgundy": "red",
-    "red": "red", "coral": "orange", "pink": "pink", "magenta": "pink",
-    "orange": "orange", "mustard": "yellow", "yellow": "yellow", "olive": "green",
-    "lime": "green", "green": "green", "forest": "green", "teal": "blue",
-    "turquoise": "blue", "sky": "blue", "blue": "blue", "navy": "blue",
-    "purple": "purple", "lavender": "purple",
-}
-
-
 def _one_hot(values, labels: tuple, name: str, lookup: dict | None = None) -> np.ndarray:
     """(N, len(labels) + 1) block: 1 in the label's column, sqrt(UNKNOWN_SIMILARITY) in the last for None."""
     column = {label: i for i, label in enumerate(labels)}

@@ -15,23 +15,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from blender.sources import Candidate, SourceQuery
+from blender.sources import Candidate, CatalogSource, SourceQuery
 from lens.catalog import Catalog, parent_id
 
 FETCH = 4   # crops per result: a scene often matches through several of its crops
 
 
-class ObjectSource:
+class ObjectSource(CatalogSource):
     """Crops -> similar catalog crops -> their scenes, best crop first."""
 
     name = "object"
 
     def __init__(self, catalog: Catalog):
-        self.catalog = catalog
+        super().__init__(catalog)
+        self._children: tuple[int, dict[str, list[str]]] | None = None   # (catalog version, item -> crops)
 
-    @classmethod
-    def from_catalog(cls, catalog: Catalog) -> "ObjectSource":
-        return cls(catalog)
+    def crops_of(self, items: set[str]) -> set[str]:
+        """The crop ids of ``items`` (a filter's allowed set), from a map rebuilt per catalog version."""
+        if self._children is None or self._children[0] != self.catalog.version:
+            children: dict[str, list[str]] = {}
+            for crop in self.catalog.objects.ids:
+                children.setdefault(parent_id(crop), []).append(crop)
+            self._children = (self.catalog.version, children)
+        children = self._children[1]
+        return {crop for item in items for crop in children.get(item, ())}
 
     @staticmethod
     def probes(query: SourceQuery) -> list[tuple[str, np.ndarray, str | None]]:
@@ -45,7 +52,7 @@ class ObjectSource:
         index = self.catalog.objects
         if k <= 0 or not len(index):
             return []
-        crops = None if allowed is None else {c for c in index.ids if parent_id(c) in allowed}
+        crops = None if allowed is None else self.crops_of(allowed)
         probes = self.probes(query)
         hits = index.search(np.stack([v for _, v, _ in probes]), FETCH * k, crops)
         best: dict[str, tuple[float, str, str]] = {}

@@ -13,6 +13,7 @@ Tested in ``tests/test_blender.py``.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -41,17 +42,27 @@ class SourceQuery:
     annotations: list[dict] = field(default_factory=list)   # the query image's {"text", "kind", "score"}
 
 
-class VisualSource:
-    """Whole-image (or box-crop) kNN over the visual index."""
+class CatalogSource(ABC):
+    """A source over one catalog: subclasses set ``name`` and define ``search``."""
 
-    name = "visual"
+    name = ""
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
 
     @classmethod
-    def from_catalog(cls, catalog: Catalog) -> "VisualSource":
+    def from_catalog(cls, catalog: Catalog):
         return cls(catalog)
+
+    @abstractmethod
+    def search(self, query: SourceQuery, k: int, allowed: set[str] | None = None) -> list[Candidate]:
+        """Up to ``k`` candidates, best first, restricted to ``allowed`` ids when given."""
+
+
+class VisualSource(CatalogSource):
+    """Whole-image (or box-crop) kNN over the visual index."""
+
+    name = "visual"
 
     def search(self, query: SourceQuery, k: int, allowed: set[str] | None = None) -> list[Candidate]:
         hits = self.catalog.visual.search(query.vector[None, :], k, allowed)[0]

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from blender.sources import Candidate, SourceQuery
-from lens.catalog import Catalog
+from blender.sources import Candidate, CatalogSource, SourceQuery
 from lens.text import text_terms
 
 QUERY_ANNOTATIONS = 6       # labels a query image contributes: colours, category, pattern and a few more
@@ -37,17 +36,10 @@ def annotation_query(annotations: list[dict], limit: int = QUERY_ANNOTATIONS,
     return " ".join(n["text"] for n in notes), dict(weights)
 
 
-class TextSource:
+class TextSource(CatalogSource):
     """Hybrid text search; see the module docstring."""
 
     name = "text"
-
-    def __init__(self, catalog: Catalog):
-        self.catalog = catalog
-
-    @classmethod
-    def from_catalog(cls, catalog: Catalog) -> "TextSource":
-        return cls(catalog)
 
     def search(self, query: SourceQuery, k: int, allowed: set[str] | None = None) -> list[Candidate]:
         index = getattr(self.catalog, "text", None)

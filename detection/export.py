@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detection.backbones import COCO_ARCHS, MNV2, check_arch, coco_spec
+from detection.backbones import COCO_ARCHS, check_arch, coco_spec
 from detection.rcnn import HOW_TO, ObjectDetector, backbone_state, load_checkpoint, to_tensor
 from lens.config import DetectionConfig
 from lens.models import ModelStore, load_state_dict

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def rerank(queries: np.ndarray, rows: np.ndarray, work: np.ndarray, fetch: int):
     return scores, best
 
 
-class Kind:
+class Kind(ABC):
     """One FAISS structure; subclasses fill in build/add/search."""
 
     name = ""
@@ -58,8 +59,9 @@ class Kind:
         self.index = self._empty()
         self.add(work)
 
+    @abstractmethod
     def _empty(self):
-        raise NotImplementedError
+        """An empty FAISS structure of this kind (trained on ``work`` where it needs training)."""
 
     def add(self, rows: np.ndarray) -> None:
         """Append rows after the ones already in the structure."""
@@ -123,6 +125,12 @@ class IVFPQKind(Kind):
         nlist, _ = self._shape(rows)
         return MIN_POINTS_PER_CENTROID * max(nlist, 2 ** self.config.pq_nbits)
 
+    def _empty(self):
+        """Exact search until there are enough rows to train the IVF lists and PQ codebooks."""
+        import faiss
+
+        return faiss.IndexFlatIP(self.dim)
+
     def build(self, work: np.ndarray) -> None:
         import faiss
 
@@ -130,7 +138,7 @@ class IVFPQKind(Kind):
         if len(work) < need:
             log.info("index ivfpq: %d vectors, fewer than the %d needed to train; searching exactly "
                      "until then", len(work), need)
-            self.index, self.fitted_rows = faiss.IndexFlatIP(self.dim), 0
+            self.index, self.fitted_rows = self._empty(), 0
             return self.add(work)
         nlist, m = self._shape(len(work))
         index = faiss.IndexIVFPQ(faiss.IndexFlatIP(self.dim), self.dim, nlist, m,

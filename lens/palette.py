@@ -25,6 +25,20 @@ NAMED_COLORS: dict[str, str] = {
     "purple": "#6a3996", "lavender": "#b9a3db",
 }
 
+COLOR_FAMILY_NAMES = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "neutral")
+# NAMED_COLORS -> family, the DPP colour dimension (blender/dpp.py): hue first;
+# greys, black, white and pale creams are neutral
+COLOR_FAMILIES: dict[str, str] = {
+    "black": "neutral", "charcoal": "neutral", "gray": "neutral", "silver": "neutral",
+    "white": "neutral", "ivory": "neutral", "beige": "neutral", "tan": "brown",
+    "brown": "brown", "chocolate": "brown", "maroon": "red", "burgundy": "red",
+    "red": "red", "coral": "orange", "pink": "pink", "magenta": "pink",
+    "orange": "orange", "mustard": "yellow", "yellow": "yellow", "olive": "green",
+    "lime": "green", "green": "green", "forest": "green", "teal": "blue",
+    "turquoise": "blue", "sky": "blue", "blue": "blue", "navy": "blue",
+    "purple": "purple", "lavender": "purple",
+}
+
 MST_HEX: list[str] = ["#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96",
                       "#a07e56", "#825c43", "#604134", "#3a312a", "#292420"]
 

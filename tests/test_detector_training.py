@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from detection.coco import CocoDataset, read_coco
+from lens.boxes import Box
 from lens.synth.coco import PERSON, write_coco
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,16 +130,9 @@ def test_committed_checkpoint_finds_objects_in_fresh_scenes(small_catalog, coco_
         target = ds.target(i)
         total += len(target["boxes"])
         for box, label in zip(target["boxes"].tolist(), target["labels"].tolist()):
-            found += any(d.label == names[label] and _iou(d.box.as_list(), box) >= 0.5 for d in dets)
-        false += sum(all(_iou(d.box.as_list(), b) < 0.5 for b in target["boxes"].tolist()) for d in dets)
+            found += any(d.label == names[label] and d.box.iou(Box(*box)) >= 0.5 for d in dets)
+        false += sum(all(d.box.iou(Box(*b)) < 0.5 for b in target["boxes"].tolist()) for d in dets)
     assert total >= 10
     assert found / total >= 0.75, f"recall {found}/{total}"
     assert false <= 0.25 * total, f"{false} detections match no object"
 
-
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

@@ -45,6 +45,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from lens.boxes import Box
 from lens.palette import SKIN_TONE_RANGES, mst_range
 
 log = logging.getLogger(__name__)
@@ -235,14 +236,6 @@ def synthetic_people_set(catalog_dir) -> list[tuple[np.ndarray, list[dict], dict
     return out
 
 
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _people(sample) -> list[dict]:
     """A sample's true people: ``[{"face_box" (None: location unknown), "mst", "visible"}]``."""
     truth = sample[1]
@@ -267,7 +260,7 @@ def assign(results: list, people: list[dict]) -> tuple[list, int]:
         for i, r in enumerate(faces):
             if i in used or not person["visible"]:
                 continue
-            iou = 1.0 if person["face_box"] is None else _iou(r.face_box, person["face_box"])
+            iou = 1.0 if person["face_box"] is None else Box(*r.face_box).iou(Box(*person["face_box"]))
             if iou > best_iou or (person["face_box"] is None and best is None):
                 best, best_iou = i, iou
         if best is not None:
@@ -399,7 +392,7 @@ def skin_tone_figures(estimator, samples, progress: bool = False) -> dict:
 
 
 def table_rows(name: str, figures: dict) -> dict:
-    """Readable ``name -> text`` rows for :func:`lens.evaluation.print_figures`: one per range."""
+    """Readable ``name -> text`` rows for :class:`lens.evaluation.EvalReport`: one per range."""
     rows = {f"{name} faces": figures["faces"], f"{name} ms/image (median)": figures["ms_per_image"]["median"]}
     for r, v in figures["ranges"].items():
         conf = figures["confusion"][f"true {r}"]
@@ -425,24 +418,18 @@ def table_rows(name: str, figures: dict) -> dict:
     return rows
 
 
-def skin_tone_eval(args, progress: bool = True) -> dict:
+def skin_tone_eval(args, progress: bool = True):
     """``lens eval skin-tone``: figures on the re-toned photos and the synthetic people.
 
     ``args``: the eval convention (``catalog``, ``products``, ``scenes``,
-    ``seed``, ``json_out``).  Prints one row per range per set and returns
-    (and with ``--json`` writes) ``{"retoned": figures, "synthetic": figures}``.
+    ``seed``).  Returns an :class:`lens.evaluation.EvalReport`: one row per
+    range per set, figures ``{"retoned": figures, "synthetic": figures}``.
     """
-    import json
-
-    from lens.evaluation import eval_catalog, print_figures
+    from lens.evaluation import EvalReport, eval_catalog
     from lens.understanding.skin import SkinToneEstimator
     estimator = SkinToneEstimator()
     out = {"retoned": skin_tone_figures(estimator, build_retoned_set(), progress),
            "synthetic": skin_tone_figures(estimator, synthetic_people_set(eval_catalog(args, progress)),
                                           progress)}
     rows = {**table_rows("retoned", out["retoned"]), **table_rows("synthetic", out["synthetic"])}
-    print_figures("skin tone (per range; misses and abstentions count against recall)", rows)
-    if getattr(args, "json_out", None):
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(out, indent=2, sort_keys=True))
-    return out
+    return EvalReport("skin tone (per range; misses and abstentions count against recall)", out, rows)
