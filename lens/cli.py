@@ -250,18 +250,25 @@ def cmd_serve(args, config) -> int:
     return 0
 
 
+def emit(report, json_out: str | None = None) -> None:
+    """Print an :class:`lens.evaluation.EvalReport` and, with ``--json``, write its figures."""
+    print("\n".join(report.lines()))
+    if json_out:
+        report.write_json(json_out)
+
+
 def cmd_train_categories(args, config) -> int:
     from lens.embeddings import make_embedder
-    from lens.evaluation import print_figures
+    from lens.evaluation import EvalReport
     from lens.models import ModelStore
     from lens.understanding.category_head import head_paths, train_from_manifest
 
     outs = head_paths(config, [f.strip() for f in args.fields.split(",") if f.strip()])
     embedder = make_embedder(config.embedder, ModelStore.from_config(config.models))
     figures = train_from_manifest(args.manifest, embedder, outs, args.holdout, args.seed)
-    print_figures(f"heads trained on {args.manifest}", {
+    emit(EvalReport(f"heads trained on {args.manifest}", {
         f"{field} {name}": value for field, f in figures.items() if isinstance(f, dict)
-        for name, value in f.items()})
+        for name, value in f.items()}))
     return 0
 
 
@@ -271,7 +278,7 @@ def cmd_eval(args, config) -> int:
     if args.evaluation == "skin-tone":
         from lens.understanding.skin_eval import skin_tone_eval
 
-        skin_tone_eval(args)
+        emit(skin_tone_eval(args), args.json_out)
         return 0
     if args.evaluation == "labels":
         from lens.labeling.commands import cmd_eval_labels
@@ -280,12 +287,12 @@ def cmd_eval(args, config) -> int:
     if args.evaluation == "text":
         from lens.text_eval import text_eval
 
-        text_eval(args, config)
+        emit(text_eval(args, config), args.json_out)
         return 0
     if args.evaluation == "body-type":
         from lens.understanding.body_eval import body_type_eval
 
-        body_type_eval(args)
+        emit(body_type_eval(args), args.json_out)
         return 0
     folder = ev.eval_catalog(args)
     if args.evaluation == "colors":
@@ -302,14 +309,14 @@ def cmd_eval(args, config) -> int:
         records = ev.read_manifest(folder)
         figures = {**ev.retrieval_figures(lens, records, args.seed), **ev.crop_figures(lens, records, folder),
                    **ev.object_figures(lens, records, folder)}
-    ev.print_figures(f"{args.evaluation} on {folder}", figures, args.json_out)
+    emit(ev.EvalReport(f"{args.evaluation} on {folder}", figures), args.json_out)
     return 0
 
 
 def cmd_demo(args, config) -> int:
     from lens.demo import run_demo
 
-    return run_demo(config, serve=not args.no_serve)
+    return run_demo(config, lambda line: print(line, flush=True), serve=not args.no_serve)
 
 
 COMMANDS = {"models": cmd_models, "synth": cmd_synth, "index": cmd_index, "query": cmd_query, "detect": cmd_detect,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Callable
 
 from lens.config import LensConfig
 
@@ -18,8 +19,9 @@ SAMPLE_PERTURBATION = {"lighting": "warm", "lighting_strength": 0.6, "blur_sigma
                        "noise_sigma": 0.0, "jpeg_quality": 85}
 
 
-def build_demo_catalog(config: LensConfig, progress: bool = True):
-    """Synthesise (if needed) and index (what is missing) the demo catalog; returns a Lens."""
+def build_demo_catalog(config: LensConfig, say: Callable[[str], None], progress: bool = True):
+    """Synthesise (if needed) and index (what is missing) the demo catalog; returns a Lens.
+    ``say`` receives one line per step (the CLI prints them)."""
     from lens.facade import Lens
     from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
     from lens.models import ModelStore
@@ -29,8 +31,8 @@ def build_demo_catalog(config: LensConfig, progress: bool = True):
     ModelStore.from_config(config.models).verify("mobilenet_v2")
     synth = Path(config.demo.synth_dir)
     if not (synth / "manifest.jsonl").is_file():
-        print(f"generating the synthetic catalog in {synth} "
-              f"({config.demo.products} products, {config.demo.scenes} scenes)", flush=True)
+        say(f"generating the synthetic catalog in {synth} "
+              f"({config.demo.products} products, {config.demo.scenes} scenes)")
         generate_catalog(synth, config.demo.products, config.demo.scenes, config.demo.seed,
                          progress=progress)
     heads = {f: p for f, p in head_paths(config, list(HEAD_FIELDS)).items()
@@ -39,17 +41,17 @@ def build_demo_catalog(config: LensConfig, progress: bool = True):
         from lens.embeddings import make_embedder
         from lens.understanding.category_head import train_from_manifest
 
-        print(f"training the {' and '.join(heads)} heads -> {', '.join(heads.values())}", flush=True)
+        say(f"training the {' and '.join(heads)} heads -> {', '.join(heads.values())}")
         figures = train_from_manifest(synth, make_embedder(config.embedder, ModelStore.from_config(
             config.models)), heads, progress=progress)
         for field in heads:
             f = figures[field]
-            print(f"  {field}: held-out accuracy {f['held_out_accuracy']:.3f} on {f['held_out']} products")
+            say(f"  {field}: held-out accuracy {f['held_out_accuracy']:.3f} on {f['held_out']} products")
     lens = Lens.from_config(config)
     report = run_indexing(read_items(synth), IndexMapper.from_lens(lens),
                           CatalogWriter(lens.catalog), config.embedder.batch_size, progress)
-    print(f"catalog {lens.catalog.directory}: {len(lens.catalog)} items "
-          f"({report.added} indexed now, {report.skipped} already there)", flush=True)
+    say(f"catalog {lens.catalog.directory}: {len(lens.catalog)} items "
+          f"({report.added} indexed now, {report.skipped} already there)")
     return lens
 
 
@@ -67,26 +69,27 @@ def sample_query(config: LensConfig, lens) -> tuple[Path, dict]:
     return path, record
 
 
-def run_demo(config: LensConfig, serve: bool = True) -> int:
-    lens = build_demo_catalog(config)
+def run_demo(config: LensConfig, say: Callable[[str], None], serve: bool = True) -> int:
+    """Build the demo, then serve it or run one sample query; ``say`` gets every output line."""
+    lens = build_demo_catalog(config, say)
     if serve:
         from web import create_app
 
         app = create_app(config, lens=lens)
         url = f"http://{config.server.host}:{config.server.port}"
-        print(f"Lens demo is serving on {url}  (Ctrl-C to stop)", flush=True)
+        say(f"Lens demo is serving on {url}  (Ctrl-C to stop)")
         app.run(host=config.server.host, port=config.server.port, threaded=True)
         return 0
     path, record = sample_query(config, lens)
     result = lens(str(path), k=10)
-    print(f"\nsample query {path}: '{record['title']}' ({record['id']}) under warm light + blur")
+    say(f"\nsample query {path}: '{record['title']}' ({record['id']}) under warm light + blur")
     u = result.understanding
-    print("colours: " + ", ".join(f"{c['name']} {c['weight']:.2f}" for c in u["colors"]))
-    print("categories: " + ", ".join(f"{c['name']} {c['score']:.2f}" for c in u["categories"][:4]))
-    print(f"regions: {len(result.regions)}; timings (ms): {result.timings_ms}")
-    print(f"\n{'rank':>4}  {'score':>6}  {'source':7} {'id':8} title")
+    say("colours: " + ", ".join(f"{c['name']} {c['weight']:.2f}" for c in u["colors"]))
+    say("categories: " + ", ".join(f"{c['name']} {c['score']:.2f}" for c in u["categories"][:4]))
+    say(f"regions: {len(result.regions)}; timings (ms): {result.timings_ms}")
+    say(f"\n{'rank':>4}  {'score':>6}  {'source':7} {'id':8} title")
     for r in result.results:
         mark = "  <- the product" if r["id"] == record["id"] else ""
-        print(f"{r['rank']:>4}  {r['score']:>6.3f}  {','.join(r['sources']):7} {r['id']:8} "
+        say(f"{r['rank']:>4}  {r['score']:>6.3f}  {','.join(r['sources']):7} {r['id']:8} "
               f"{r.get('title', '')}{mark}")
     return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,16 +56,24 @@ def read_manifest(folder: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def print_figures(title: str, figures: dict, json_out: str | None = None) -> None:
-    """Print ``name  value`` rows (the CLI's output) and optionally write JSON."""
-    width = max((len(k) for k in figures), default=0)
-    print(title)
-    for name, value in figures.items():
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        print(f"  {name.ljust(width)}  {shown}")
-    if json_out:
-        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_out).write_text(json.dumps(figures, indent=2, sort_keys=True))
+@dataclass
+class EvalReport:
+    """What an evaluation returns.  ``lens eval`` prints :meth:`lines` (``rows``, default the
+    figures, one ``name  value`` line each) and ``--json`` writes ``figures``."""
+
+    title: str
+    figures: dict
+    rows: dict | None = None
+
+    def lines(self) -> list[str]:
+        rows = self.figures if self.rows is None else self.rows
+        width = max((len(k) for k in rows), default=0)
+        return [self.title] + [f"  {name.ljust(width)}  {value:.4f}" if isinstance(value, float)
+                               else f"  {name.ljust(width)}  {value}" for name, value in rows.items()]
+
+    def write_json(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(self.figures, indent=2, sort_keys=True))
 
 
 def perturbed_queries(records: list[dict], seed: int):

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import time
 from collections import defaultdict
@@ -140,10 +139,10 @@ def _documents(args, config: LensConfig, folder: Path, records: list[dict], prog
     return list(build_eval_lens(off, folder, progress).catalog.store)   # indexed once, then cached
 
 
-def text_eval(args: argparse.Namespace, config: LensConfig | None = None, progress: bool = True) -> dict:
-    """``lens eval text``: prints one row per query type and returns (``--json``: writes) the figures."""
+def text_eval(args: argparse.Namespace, config: LensConfig | None = None, progress: bool = True):
+    """``lens eval text``: an :class:`lens.evaluation.EvalReport`, one row per query type."""
     from lens.config import load_config
-    from lens.evaluation import eval_catalog, print_figures, read_manifest
+    from lens.evaluation import EvalReport, eval_catalog, read_manifest
 
     if config is None:
         config = load_config(getattr(args, "config", "default"), getattr(args, "overrides", []))
@@ -162,8 +161,4 @@ def text_eval(args: argparse.Namespace, config: LensConfig | None = None, progre
     rows = {f"{t} P@min(10,R)": _row(v) for t, v in figures["types"].items()}
     rows.update({k: figures[k] for k in ("items", "documents", "model", "alpha", "build_ms_per_1000",
                                          "query_ms_median", "query_ms_p95")})
-    print_figures(f"text search on {folder}", rows)
-    if getattr(args, "json_out", None):
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(figures, indent=2, sort_keys=True))
-    return figures
+    return EvalReport(f"text search on {folder}", figures, rows)

@@ -67,7 +67,8 @@ def cmd_label_crops(args, config) -> int:
 def cmd_eval_labels(args, config) -> int:
     from pathlib import Path
 
-    from lens.evaluation import eval_catalog, print_figures
+    from lens.cli import emit
+    from lens.evaluation import EvalReport, eval_catalog
     from lens.labeling.evaluate import agreement_figures, detector_maps
     from lens.labeling.job import label_crops
     from lens.labeling.writer import read_rows
@@ -88,5 +89,5 @@ def cmd_eval_labels(args, config) -> int:
 
         coco = Path(out) / "coco.json"
         figures.update(detector_maps(folder, coco, out / "train", args.epochs, ModelStore.from_config(config.models)))
-    print_figures(f"labels on {folder} (min confidence {threshold})", figures, args.json_out)
+    emit(EvalReport(f"labels on {folder} (min confidence {threshold})", figures), args.json_out)
     return 0

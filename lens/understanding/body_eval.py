@@ -116,14 +116,13 @@ def body_type_figures(estimator, samples: list[dict], progress: bool = False) ->
     return figures_from_pairs(pairs)
 
 
-def body_type_eval(args: argparse.Namespace, progress: bool = True) -> dict:
+def body_type_eval(args: argparse.Namespace, progress: bool = True):
     """``lens eval body-type``: figures on the catalog of ``args`` (see :func:`lens.evaluation.eval_catalog`)."""
-    from lens.evaluation import eval_catalog, print_figures
+    from lens.evaluation import EvalReport, eval_catalog
     from lens.models import ModelStore
     from lens.understanding.body import BodyTypeEstimator
 
     folder = eval_catalog(args, progress)
     estimator = BodyTypeEstimator.from_config(None, ModelStore())
     figures = body_type_figures(estimator, synthetic_body_set(folder), progress)
-    print_figures(f"body type on {folder}", figures, getattr(args, "json_out", None))
-    return figures
+    return EvalReport(f"body type on {folder}", figures)
