@@ -2,7 +2,7 @@
 
 A :class:`VectorIndex` holds unit vectors keyed by string item ids and
 answers inner-product (cosine) kNN.  ``index.kind`` picks the FAISS structure
-(:data:`INDEX_KINDS`: ``flat``, ``hnsw``, ``ivfpq``, ``binary``; see
+(:data:`INDEX_KINDS`: ``auto``, ``flat``, ``hnsw``, ``ivfpq``, ``binary``; see
 :mod:`lens.index_kinds` and :mod:`lens.index_binary`), ``index.pca_dim`` an
 optional PCA reduction (fitted on the indexed vectors, applied to every added
 and query vector, rows re-normalised; scores are then in the reduced space).
@@ -35,13 +35,13 @@ import numpy as np
 from lens.config import IndexConfig
 from lens.index_binary import BinaryKind, fit_rotation
 from lens.index_files import atomic_write_bytes, load_index, save_index
-from lens.index_kinds import FlatKind, HNSWKind, IVFPQKind, Kind, in_memory, set_threads
+from lens.index_kinds import AutoKind, FlatKind, HNSWKind, IVFPQKind, Kind, in_memory, set_threads
 
 __all__ = ["INDEX_KINDS", "VectorIndex", "atomic_write_bytes"]
 log = logging.getLogger(__name__)
 
-INDEX_KINDS: dict[str, type[Kind]] = {"flat": FlatKind, "hnsw": HNSWKind, "ivfpq": IVFPQKind,
-                                      "binary": BinaryKind}
+INDEX_KINDS: dict[str, type[Kind]] = {"auto": AutoKind, "flat": FlatKind, "hnsw": HNSWKind,
+                                      "ivfpq": IVFPQKind, "binary": BinaryKind}
 COMPACT_FRACTION = 0.25     # rebuild once a quarter of the rows are tombstones
 EXACT_FILTER_ROWS = 8192    # filters this small are scored exactly: ~2 ms at 1280-d
 EXACT_CHUNK = 16_384        # rows per block of the exact scan (bounded temporaries)
@@ -57,6 +57,8 @@ def _check_config(config: IndexConfig, dim: int) -> None:
     for key in ("hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe", "pq_nbits"):
         if getattr(config, key) < 1:
             raise ValueError(f"index.{key} {getattr(config, key)}: must be at least 1")
+    if not config.auto_flat_max_mb > 0:
+        raise ValueError(f"index.auto_flat_max_mb {config.auto_flat_max_mb}: must be above 0")
     for key in ("rerank", "search_threads", "ivf_nlist", "pq_m"):
         if getattr(config, key) < 0:
             raise ValueError(f"index.{key} {getattr(config, key)}: must not be negative")
@@ -105,6 +107,12 @@ class VectorIndex:
 
     def vector(self, item_id: str) -> np.ndarray:
         return np.array(self._buf[self._row[item_id]])
+
+    def inner(self, query: np.ndarray, ids: list[str]) -> np.ndarray:
+        """Exact inner products ``(len(ids),)`` of one full-dim ``query`` with the stored
+        float vectors of ``ids`` (every id must be in the index)."""
+        rows = np.fromiter((self._row[i] for i in ids), np.int64, len(ids))
+        return self._buf[rows] @ np.asarray(query, np.float32)
 
     # ---- changes -----------------------------------------------------------
     def _checked(self, vectors, what: str) -> np.ndarray:

@@ -17,7 +17,8 @@ index, never a mix.  With ``index.mmap`` the FAISS file is opened with
 ``IO_FLAG_MMAP_IFC`` (every kind: flat, hnsw, ivfpq, binary flat and hnsw)
 and the ``.npy`` files as read-only numpy memmaps; the first change after that
 copies what it touches into memory.  A flat index saved before these files
-existed (``.faiss`` + ``.ids.json`` only) still loads.
+existed (``.faiss`` + ``.ids.json`` only) still loads, and a ``flat`` index opens
+under ``kind: auto`` (it is what auto starts as).
 
 Tested in ``tests/test_index.py``.
 """
@@ -90,6 +91,8 @@ def _check_settings(pointer: Path, meta: dict, expect_embedder, expect_config) -
     if expect_config is not None:
         built = {"kind": meta.get("kind", "flat"), "pca_dim": meta.get("pca_dim", 0)}
         wanted = {"kind": expect_config.kind, "pca_dim": expect_config.pca_dim}
+        if built["kind"] == "flat" and wanted["kind"] == "auto":
+            built["kind"] = "auto"          # a flat index is what auto starts as: adopted, not refused
         if built != wanted:
             raise ValueError(f"index {pointer}: built with index settings {built}, but the config "
                              f"gives {wanted}; rebuild with `lens index --rebuild`")

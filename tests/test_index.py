@@ -203,6 +203,29 @@ def test_approximate_kinds_recall(kind, caplog):
         assert approx._kind.trained
 
 
+def test_auto_is_exact_while_small_then_switches_to_hnsw(tmp_path, caplog):
+    vecs = _clustered(3000, 32, 30)
+    queries = _clustered(50, 32, 30, seed=1)
+    config = IndexConfig(kind="auto", auto_flat_max_mb=1000 * 32 * 4 / 1e6, hnsw_m=16)   # graph above 1000 rows
+    exact, auto = VectorIndex(32, "flat"), VectorIndex(32, config=config)
+    ids = [f"i{n}" for n in range(3000)]
+    exact.add(ids, vecs)
+    auto.add(ids[:1000], vecs[:1000])
+    small = VectorIndex(32, "flat")
+    small.add(ids[:1000], vecs[:1000])
+    assert auto.search(queries, 10) == small.search(queries, 10) and not auto._kind.graph
+    auto.save(tmp_path, "visual")
+    with caplog.at_level(logging.INFO, logger="lens.index_kinds"):
+        auto = VectorIndex.load(tmp_path, "visual", expect_config=config)
+        auto.add(ids[1000:], vecs[1000:])
+        assert _recall(auto.search(queries, 10), exact.search(queries, 10)) >= 0.9
+    assert auto._kind.graph and "3000 x 32-d vectors are over index.auto_flat_max_mb" in caplog.text
+    auto.save(tmp_path, "visual")
+    for mmap in (False, True):
+        again = VectorIndex.load(tmp_path, "visual", expect_config=dataclasses.replace(config, mmap=mmap))
+        assert again._kind.graph and again.search(queries, 10) == auto.search(queries, 10)
+
+
 def test_pca_reduces_and_keeps_neighbours():
     vecs = _clustered(2000, 64, 20)
     index = VectorIndex(64, config=IndexConfig(pca_dim=16))
@@ -223,10 +246,12 @@ def test_search_threads_setting_keeps_results():
 
 
 def test_bad_config_values_name_the_key():
-    with pytest.raises(ValueError, match=r"index.kind 'annoy': unknown \(valid: binary, flat, hnsw, ivfpq\)"):
+    with pytest.raises(ValueError, match=r"index.kind 'annoy': unknown \(valid: auto, binary, flat, hnsw, ivfpq\)"):
         VectorIndex(8, "annoy")
     with pytest.raises(ValueError, match="index.pca_dim 8: must be 0 .off. or below the vector dim 8"):
         VectorIndex(8, config=IndexConfig(pca_dim=8))
+    with pytest.raises(ValueError, match="index.auto_flat_max_mb 0: must be above 0"):
+        VectorIndex(8, config=IndexConfig(auto_flat_max_mb=0))
     with pytest.raises(ValueError, match="index.binary_search 'ivf'"):
         VectorIndex(8, config=IndexConfig(binary_search="ivf"))
     with pytest.raises(ValueError, match="index.hnsw_m 0"):
