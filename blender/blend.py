@@ -28,6 +28,20 @@ class BlendedItem:
     per_source: dict[str, float] = field(default_factory=dict)   # calibrated best score per source
 
 
+def _calibrated(candidates: list[Candidate], calibration) -> list[float]:
+    """Each candidate's calibrated score (raw without a calibration), one interpolation per source."""
+    if calibration is None:
+        return [c.score for c in candidates]
+    out = [0.0] * len(candidates)
+    by_source: dict[str, list[int]] = {}
+    for n, cand in enumerate(candidates):
+        by_source.setdefault(cand.source, []).append(n)
+    for source, rows in by_source.items():
+        for n, value in zip(rows, calibration.scores(source, [candidates[i].score for i in rows]).tolist()):
+            out[n] = value
+    return out
+
+
 def blend(candidates: list[Candidate], k: int, ratios: dict[str, float] | None = None,
           calibration=None) -> list[BlendedItem]:
     """The top ``k`` items by fused relevance; see the module docstring."""
@@ -37,10 +51,10 @@ def blend(candidates: list[Candidate], k: int, ratios: dict[str, float] | None =
     for cand in candidates:
         if not math.isfinite(cand.score):
             raise ValueError(f"source {cand.source}: score of item '{cand.item_id}' is {cand.score}")
+    for cand, calibrated in zip(candidates, _calibrated(candidates, calibration)):
         item = merged.get(cand.item_id)
         if item is None:
             item = merged[cand.item_id] = BlendedItem(cand.item_id, 0.0, [])
-        calibrated = calibration.score(cand.source, cand.score) if calibration else cand.score
         item.per_source[cand.source] = max(item.per_source.get(cand.source, -math.inf), calibrated)
         if cand.source not in item.sources:
             item.sources.append(cand.source)

@@ -39,6 +39,14 @@ class Calibration:
             return float(np.clip(raw, 0.0, 1.0))
         return float(np.interp(raw, knots, np.linspace(0.0, 1.0, len(knots))))
 
+    def scores(self, source: str, raw) -> np.ndarray:
+        """:meth:`score` of many raw scores of one source at once (one interpolation)."""
+        raw = np.asarray(raw, np.float64)
+        knots = self.knots.get(source)
+        if not knots:
+            return np.clip(raw, 0.0, 1.0)
+        return np.interp(raw, knots, np.linspace(0.0, 1.0, len(knots)))
+
     def to_dict(self) -> dict:
         return {"knots": self.knots, "fitted_size": self.fitted_size}
 

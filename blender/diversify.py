@@ -12,11 +12,17 @@
   scores).
   An item with several people takes the range of the first one; items
   without people carry "unknown" (a weak similarity, see blender/dpp.py).
+* :func:`ensure_ranges`: the surface's ``min_ranges`` floor: when the DPP's
+  page shows fewer skin tone ranges than that (and the pool holds more), the
+  most relevant candidate of each missing range replaces the page's least
+  relevant item without a person or from a range shown twice.
 
 Signals steer representation only: nothing here filters anyone out.
 Tested in ``tests/test_blend.py``.
 """
 from __future__ import annotations
+
+from collections import Counter
 
 import numpy as np
 
@@ -68,6 +74,8 @@ def diversify(catalog, items: list[BlendedItem], k: int, surface, report: dict |
     """Re-rank ``items`` (best first) to a page of ``k`` with the DPP of ``surface``
     (a :class:`lens.config.SurfaceConfig`).  ``report``, if given, receives the pool's size and
     the skin tone ranges it holds (what the page could represent)."""
+    if surface.min_ranges < 0:
+        raise ValueError(f"blend min_ranges {surface.min_ranges}: must be 0 (off) or more")
     if not items or k <= 0:
         return []
     relevance = np.array([i.score for i in items], np.float64)
@@ -80,4 +88,23 @@ def diversify(catalog, items: list[BlendedItem], k: int, surface, report: dict |
     if report is not None:
         report.update(pool=len(items), pool_skin_tone_ranges=sorted({r for r in skin if r}))
     order = dpp_rerank(relevance, feats, k, surface.theta, weights, surface.window or None)
-    return [items[i] for i in order]
+    return [items[i] for i in ensure_ranges(order, skin, relevance, surface.min_ranges)]
+
+
+def ensure_ranges(page: list[int], skin: list[int | None], relevance: np.ndarray, want: int) -> list[int]:
+    """``page`` (indices into the pool) showing at least ``min(want, ranges in the pool)`` skin tone
+    ranges: each missing range, most relevant first, brings its most relevant candidate in place of
+    the page's least relevant item that has no person or shares its range with another page item.
+    The DPP trades diversity softly; this makes the floor a guarantee (a no-op when it is met)."""
+    pool = {r for r in skin if r}
+    shown = {skin[i] for i in page if skin[i]}
+    page = list(page)
+    best = {r: max((i for i, s in enumerate(skin) if s == r), key=lambda i: relevance[i]) for r in pool - shown}
+    for r in sorted(best, key=lambda r: -relevance[best[r]])[:max(0, min(want, len(pool)) - len(shown))]:
+        counts = Counter(skin[i] for i in page if skin[i])
+        spare = [i for i in page if skin[i] is None or counts[skin[i]] > 1]
+        if not spare:
+            break
+        victim = min(spare, key=lambda i: (relevance[i], -page.index(i)))
+        page[page.index(victim)] = best[r]
+    return page

@@ -136,13 +136,18 @@ class SignalIndex:
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # catalog -> (version, index)
 
 
-def allowed_ids(catalog, filters: Filters) -> set[str] | None:
-    """The catalog's item ids matching ``filters`` (None = unfiltered); index cached per version."""
-    if not filters.active:
-        return None
+def signal_index(catalog) -> SignalIndex:
+    """The catalog's :class:`SignalIndex`, built once per catalog version."""
     cached = _CACHE.get(catalog)
     version = getattr(catalog, "version", 0)
     if cached is None or cached[0] != version:
         cached = (version, SignalIndex(catalog.store))
         _CACHE[catalog] = cached
-    return cached[1].allowed(filters)
+    return cached[1]
+
+
+def allowed_ids(catalog, filters: Filters) -> set[str] | None:
+    """The catalog's item ids matching ``filters`` (None = unfiltered)."""
+    if not filters.active:
+        return None
+    return signal_index(catalog).allowed(filters)

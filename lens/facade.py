@@ -17,8 +17,10 @@
    (:mod:`blender.filters`), plus one search per skin tone range bucket when
    diversifying (:mod:`blender.diversify`);
 7. blend: :func:`blender.blend.blend` (calibrated scores, weighted fusion),
-   then the DPP re-rank (:func:`blender.diversify.diversify`) -> the page,
-   with each item's stored metadata.
+   the category lift (:mod:`blender.category`: items holding the query's
+   likely category rise), then the DPP re-rank
+   (:func:`blender.diversify.diversify`) -> the page, with each item's
+   stored metadata.
 
 Models and indexes load once, in :meth:`Lens.from_config`; a ``Lens`` is
 safe to share between threads (each model guards itself with a lock).
@@ -36,6 +38,7 @@ import numpy as np
 
 from blender.blend import blend
 from blender.calibrate import calibration_for
+from blender.category import lift, query_category
 from blender.diversify import bucket_allowed, diversify
 from blender.filters import Filters, allowed_ids
 from blender.ratios import plan
@@ -185,7 +188,7 @@ class Lens:
                    any(r.source == "regions" for r in regions))
         diversity = self.config.blend.diversity if diversity is None else bool(diversity)
         pool: dict = {}
-        results = self._retrieve(query, chosen, filters, k, timed, mix, diversity, pool)
+        results = self._retrieve(query, chosen, filters, k, timed, mix, diversity, pool, u)
         timings["total"] = round(sum(timings.values()), 2)
         return LensResult({"width": w, "height": h, "hash": digest},
                           region_dicts, _people_in_original(u, factor, query_box), results,
@@ -217,9 +220,9 @@ class Lens:
         return understanding, region_dicts
 
     def _retrieve(self, query: SourceQuery, chosen: list[str], filters: Filters, k: int, timed,
-                  mix, diversity: bool, report: dict) -> list[dict]:
-        """Sources (plus one search per skin tone bucket when diversifying) -> blend -> DPP -> page;
-        ``report`` receives the diversity pool's summary."""
+                  mix, diversity: bool, report: dict, understanding: dict) -> list[dict]:
+        """Sources (plus one search per skin tone bucket when diversifying) -> blend -> category
+        lift -> DPP -> page; ``report`` receives the query category and the diversity pool's summary."""
         settings = self.config.blend
         with timed("filter"):
             allowed = allowed_ids(self.catalog, filters)
@@ -232,7 +235,11 @@ class Lens:
                 for bucket in buckets:
                     candidates.extend(self.sources[name].search(query, settings.bucket_k, bucket))
         with timed("blend"):       # diversifying: keep every candidate, bucket ones included
-            blended = blend(candidates, len(candidates) if diversity else k, mix.ratios, self._calibration())
+            blended = blend(candidates, len(candidates), mix.ratios, self._calibration())
+            category = query_category(self.catalog, blended, understanding)
+            blended, lifted = lift(self.catalog, blended, category, settings.category_boost)
+            report["category"] = {**category.to_dict(), "lifted": lifted} if category else None
+            blended = blended if diversity else blended[:k]
         if diversity:
             with timed("diversity"):
                 blended = diversify(self.catalog, blended, k, settings.lens, report)

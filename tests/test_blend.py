@@ -43,6 +43,9 @@ def test_calibration_is_a_cdf_and_is_stored(catalog):
         assert knots == sorted(knots)
         assert cal.score(name, knots[0] - 1) == 0.0 and cal.score(name, knots[-1] + 1) == 1.0
     assert cal.score("unknown-source", 1.7) == 1.0
+    raws = np.linspace(-0.5, 1.5, 41)
+    for name in ("visual", "object", "unknown-source"):       # the vectorised form blend() uses
+        assert cal.scores(name, raws).tolist() == pytest.approx([cal.score(name, r) for r in raws])
     stored = calibration_for(catalog, sources)
     assert Calibration.from_dict(catalog.store.get_meta("calibration")).knots == stored.knots
 
@@ -86,5 +89,67 @@ def test_diversity_spreads_skin_tone_ranges(catalog):
                            for i in page}
     assert len(ranges(plain)) == 1                     # the near-duplicate cluster is all range 1
     assert len(ranges(diverse)) >= 3 and diverse[0].item_id == plain[0].item_id
-    assert [i.item_id for i in diversify(catalog, items, 10, SurfaceConfig(theta=0.0))] == \
-        [i.item_id for i in plain]
+    assert [i.item_id for i in diversify(catalog, items, 10, SurfaceConfig(theta=0.0, min_ranges=0))] == \
+        [i.item_id for i in plain]                     # theta 0 and no floor: the relevance order
+    floor = diversify(catalog, items, 10, SurfaceConfig(theta=0.0))     # the floor holds at theta 0 too
+    assert len(ranges(floor)) == 3 and [i.item_id for i in floor][:8] == [i.item_id for i in plain][:8]
+
+
+def _categorised(catalog):
+    """s0-s9 products ("hat" for s0-s6, "bag" s7-s9); s10 a scene whose crop is labelled hat."""
+    records = catalog.items([f"s{i}" for i in range(40)])
+    for i, record in enumerate(records):
+        if i < 10:
+            record["category"] = "hat" if i < 7 else "bag"
+    records[10]["crops"][0]["label"] = "hat"
+    catalog.store.put_many(records)
+    catalog.version += 1
+
+
+def test_query_category_votes_over_visual_neighbours_and_prefers_a_confident_head(catalog):
+    from blender.blend import BlendedItem
+    from blender.category import query_category
+
+    _categorised(catalog)
+    items = [BlendedItem(f"s{i}", 1.0, ["visual"], per_source={"visual": 1.0 - i / 100}) for i in range(12)]
+    found = query_category(catalog, items)
+    hats = sum(1.0 - i / 100 for i in range(7))
+    assert (found.name, found.via) == ("hat", "visual neighbours")
+    assert found.confidence == pytest.approx(hats / (hats + sum(1.0 - i / 100 for i in range(7, 10))))
+    head = {"categories": [{"kind": "category", "name": "Bag", "score": 0.8}]}
+    assert query_category(catalog, items, head).to_dict() == {"name": "bag", "confidence": 0.8,
+                                                              "via": "category head"}
+    unsure = {"categories": [{"kind": "category", "name": "bag", "score": 0.3}]}
+    assert query_category(catalog, items, unsure).name == "hat"          # below HEAD_MIN: the vote
+    assert query_category(catalog, [BlendedItem("s20", 1.0, ["object"], per_source={"object": 1.0})]) is None
+
+
+def test_lift_raises_items_holding_the_category_scenes_through_their_crop_labels(catalog):
+    from blender.blend import BlendedItem
+    from blender.category import QueryCategory, lift
+
+    _categorised(catalog)
+    items = [BlendedItem(i, s, ["visual"]) for i, s in (("s20", 0.9), ("s10", 0.5), ("s8", 0.45), ("s3", 0.4))]
+    same, n = lift(catalog, [BlendedItem(i.item_id, i.score, i.sources) for i in items],
+                   QueryCategory("hat", 0.8, "visual neighbours"), 0.0)
+    assert n == 0 and [i.item_id for i in same] == ["s20", "s10", "s8", "s3"]        # boost 0: off
+    lifted, n = lift(catalog, items, QueryCategory("hat", 0.8, "visual neighbours"), 0.5)
+    assert n == 2 and [i.item_id for i in lifted] == ["s10", "s20", "s3", "s8"]     # s10 by its crop label
+    assert lifted[0].score == pytest.approx(0.5 + 0.4)
+    assert lift(catalog, items, None, 0.5)[1] == 0 and lift(catalog, [], None, 0.5) == ([], 0)
+
+
+def test_ensure_ranges_tops_up_the_page_and_is_a_noop_when_met():
+    from blender.diversify import ensure_ranges
+
+    skin = [None, 1, 1, None, 2, 3, 3, 4]
+    relevance = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.2, 0.4, 0.1])
+    assert ensure_ranges([0, 1, 4, 5], skin, relevance, 3) == [0, 1, 4, 5]          # 3 shown: unchanged
+    # ranges 1 only: range 2 (best 0.5) replaces the least relevant spare (item 3, no person), then
+    # range 3 (its best is item 6) replaces item 2 (range 1 twice); range 4 is not needed for 3
+    assert ensure_ranges([0, 1, 2, 3], skin, relevance, 3) == [0, 1, 6, 4]
+    assert ensure_ranges([0, 1, 2, 3], skin, relevance, 0) == [0, 1, 2, 3]          # 0: off
+    assert ensure_ranges([1, 4], skin, relevance, 3) == [1, 4]                      # nothing spare to replace
+    assert ensure_ranges([0, 3], [None, None, None, 2], relevance[:4], 3) == [0, 3]   # pool has 1 range: shown
+    with pytest.raises(ValueError, match="blend min_ranges -1"):
+        diversify(None, [], 5, SurfaceConfig(min_ranges=-1))

@@ -49,8 +49,9 @@ async function search(box, what) {
   heading.hidden = false;
   heading.textContent = `Results for ${what}` + (f ? ` · skin tone range ${f.skin_tone_range.join(", ")}` : "");
   const mix = Object.entries(body.blend.ratios || {}).map(([n, w]) => `${n} ${Math.round(w * 100)}%`).join(", ");
+  const cat = body.blend.category ? ` · looks like ${body.blend.category.name}` : "";
   setStatus(`${body.results.length} results in ${Math.round(body.timings_ms.total)} ms · ${mix}` +
-            ` · diversity ${body.blend.diversity ? "on" : "off"} — ${body.blend.reason}`);
+            ` · diversity ${body.blend.diversity ? "on" : "off"}${cat} — ${body.blend.reason}`);
 }
 
 const stage = createStage($("frame"), {
