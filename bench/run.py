@@ -7,6 +7,9 @@ Sections (each a function returning a dict of named figures):
 * ``indexing``: images per second through reader -> mapper -> writer;
 * ``query``: per-stage median and p95 latency of ``Lens(image)`` over
   perturbed product photos;
+* ``sources``: the visual, object and text sources' median / p95 ms per query
+  over the catalog grown to 100k items (``bench/sources_bench.py``; goal:
+  20 ms median each);
 * ``retrieval``: ``lens eval retrieval`` figures (top-1, recall@10);
 * ``understanding``: median / p95 ms of each query-understanding signal and
   of the whole layer (OCR excluded) on 640-px images (goal: 60 ms median);
@@ -180,6 +183,12 @@ def bench_index_kinds(folder: Path) -> dict:
     return bench_index(folder, WORK / "index")
 
 
+def bench_sources_100k(lens, folder: Path) -> dict:
+    from sources_bench import bench_sources
+
+    return bench_sources(lens, folder, WORK / "sources")
+
+
 def to_markdown(report: dict) -> str:
     lines = [f"# Lens benchmark — {report['date']}", "",
              f"Machine: {report['machine']}", ""]
@@ -204,6 +213,7 @@ def rerun_section(args) -> int:
 
     sections = {"understanding": lambda: bench_understanding(folder), "index": lambda: bench_index_kinds(folder),
                 "query": lambda: bench_query(Lens.from_config(config, str(folder / "catalog")), folder),
+                "sources": lambda: bench_sources_100k(Lens.from_config(config, str(folder / "catalog")), folder),
                 "dpp": bench_dpp,                      # needs no catalog
                 "labeling": lambda: __import__("labeling_bench").bench_labeling(config, folder),
                 "load": lambda: __import__("load_bench").bench_load()}   # builds its own small catalog
@@ -236,6 +246,7 @@ def main(argv=None) -> int:
     print(f"indexing: {sections['indexing']}", flush=True)
     sections["query"] = bench_query(lens, folder)
     print(f"query: total {sections['query']['total']}", flush=True)
+    sections["sources"] = bench_sources_100k(lens, folder)
     sections["retrieval"] = bench_retrieval(lens, folder)
     print(f"retrieval: {sections['retrieval']}", flush=True)
     sections["understanding"] = bench_understanding(folder)

@@ -1,0 +1,133 @@
+"""``python bench/run.py --only sources``: each retrieval source over a 100k-item catalog (issue 5).
+
+The catalog: the bench's indexed synthetic catalog (products and scenes,
+~1.3k items) grown to ``n`` items by :func:`grow_catalog`.  The real items
+keep their ids; each clone copies a real item's store record (new id, crop
+ids renamed) and gets that item's visual, crop and MiniLM vectors plus
+catalog-shaped noise, as :func:`index_bench.make_dataset` makes its
+near-duplicates, so clones are close to, never equal to, their originals.
+BM25 documents are the originals' words.  Index settings are the config's
+(``index.kind: auto`` is HNSW at this size for the 1280-d image vectors;
+the text index's MiniLM vectors likewise).
+
+The queries: the query bench's perturbed product photos through the lens
+façade over the grown catalog, so every source sees exactly what it sees in
+production (the photo's vector, its object crops, its annotations as text).
+Diversity off is one search per source, the issue's measure (goal: median
+<= 20 ms each at 100k items on 2 cores); diversity on adds one search per
+skin tone range bucket, reported as the façade's stage times.  The first
+few queries are warm-up (calibration, filter signals, MiniLM load).
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHUNK = 10_000          # clones added per batch: bounded temporaries
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _near(rows: np.ndarray, pool: np.ndarray, rng) -> np.ndarray:
+    """``rows`` plus catalog-shaped noise ((a - b + c - d) / 2 over ``pool``), 0.3-1.0 x 0.6 long."""
+    if not len(rows):
+        return rows
+    pick = [pool[rng.integers(0, len(pool), len(rows))] for _ in range(4)]
+    noise = _unit((pick[0] - pick[1] + pick[2] - pick[3]) / 2)
+    return _unit(rows + 0.6 * noise * rng.uniform(0.3, 1.0, (len(rows), 1)))
+
+
+def _clone(record: dict, new_id: str) -> dict:
+    crops = [{**c, "id": f"{new_id}#{c['id'].rsplit('#', 1)[1]}"} if "id" in c else dict(c)
+             for c in record.get("crops", [])]
+    return {**record, "id": new_id, "crops": crops}
+
+
+def _originals(source):
+    """Every real item with its visual, crop and MiniLM vectors."""
+    records = [r for r in source.items(source.store.ids()) if r is not None and r["id"] in source.visual]
+    text = source.text.vectors if source.text is not None else None
+    out = []
+    for r in records:
+        crops = [(c["id"], source.objects.vector(c["id"])) for c in r.get("crops", [])
+                 if c.get("id") in source.objects]
+        words = text.vector(r["id"]) if text is not None and r["id"] in text else None
+        out.append((r, source.visual.vector(r["id"]), crops, words))
+    return out
+
+
+def grow_catalog(source, config, embedder_settings: dict, directory: Path, n: int, seed: int = 0,
+                 log=print):
+    """A catalog in ``directory`` holding ``source``'s items plus clones up to ``n`` items."""
+    from lens.catalog import Catalog
+
+    shutil.rmtree(directory, ignore_errors=True)
+    big = Catalog.open(config, embedder_settings, directory)
+    real = _originals(source)
+    rng = np.random.default_rng(seed)
+    pools = {"visual": np.stack([v for _, v, _, _ in real]),
+             "crops": np.stack([v for *_, crops, _ in real for _, v in crops]),
+             "text": np.stack([w for *_, w in real if w is not None])}
+    start = time.perf_counter()
+    for lo in range(0, n, CHUNK):
+        picks = [(i, real[i] if i < len(real) else real[rng.integers(0, len(real))]) for i in range(lo, min(n, lo + CHUNK))]
+        items = [r if i < len(real) else _clone(r, f"x{i:06d}") for i, (r, *_rest) in picks]
+        fresh = np.array([i >= len(real) for i, _ in picks])
+        vis = np.stack([v for _, (_r, v, _c, _w) in picks])
+        vis[fresh] = _near(vis[fresh], pools["visual"], rng)
+        crop_ids = [c["id"] for item in items for c in item.get("crops", []) if "id" in c]
+        crop_vecs = np.stack([v for _, (_r, _v, crops, _w) in picks for _, v in crops])
+        crop_fresh = np.concatenate([[i >= len(real)] * len(p[2]) for i, p in picks]).astype(bool)
+        crop_vecs[crop_fresh] = _near(crop_vecs[crop_fresh], pools["crops"], rng)
+        with_text = [(item, w, i >= len(real)) for item, (i, (_r, _v, _c, w)) in zip(items, picks)
+                     if w is not None]
+        words = np.stack([w for _, w, _ in with_text])
+        text_fresh = np.array([f for *_, f in with_text])
+        words[text_fresh] = _near(words[text_fresh], pools["text"], rng)
+        big.visual.add([i["id"] for i in items], vis)
+        big.objects.add(crop_ids, crop_vecs)
+        big.text.add([item for item, _, _ in with_text], words)
+        big.store.put_many(items)
+        log(f"sources: grew the catalog to {min(n, lo + CHUNK)} items ({time.perf_counter() - start:.0f} s)")
+    big.save()
+    big.version += 1
+    return big, round(time.perf_counter() - start, 1)
+
+
+def bench_sources(lens, folder: Path, work: Path, n: int = 100_000, queries: int = 40, log=print) -> dict:
+    """Per-source median / p95 ms over ``n`` items, diversity off and on; see the module docstring."""
+    from lens.evaluation import perturbed_queries, read_manifest
+    from lens.facade import Lens
+
+    big, seconds = grow_catalog(lens.catalog, lens.config, lens.embedder.settings(), work, n, log=log)
+    grown = Lens(lens.config, lens.embedder, lens.detector, lens.understanding, big)
+    products = [r for r in read_manifest(folder) if r["kind"] == "product"][:queries + 3]
+    out = {"items": len(big), "crops": len(big.objects), "text documents": len(big.text),
+           "grow_s": seconds, "index kinds": f"visual {type(big.visual._structure()).__name__} "
+                                             f"(graph {getattr(big.visual._kind, 'graph', None)}), "
+                                             f"objects graph {getattr(big.objects._kind, 'graph', None)}, "
+                                             f"text vectors graph {getattr(big.text.vectors._kind, 'graph', None)}",
+           "goal": "median <= 20 ms per source query at 100k items on 2 cores (diversity off)"}
+    for diversity in (False, True):
+        stages: dict[str, list[float]] = {}
+        for i, (_, rgb, _) in enumerate(perturbed_queries(products, seed=11)):
+            result = grown(rgb, k=20, diversity=diversity)
+            if i < 3:
+                continue
+            for stage, ms in result.timings_ms.items():
+                if stage.startswith("source.") or stage in ("filter", "blend", "diversity"):
+                    stages.setdefault(stage, []).append(ms)
+        tag = "diversity on (+1 search per skin tone bucket)" if diversity else "diversity off"
+        for stage, values in stages.items():
+            arr = np.asarray(values)
+            out[f"{stage}, {tag}"] = {"median_ms": round(float(np.median(arr)), 2),
+                                      "p95_ms": round(float(np.percentile(arr, 95)), 2)}
+        log(f"sources ({tag}): {[(s, round(float(np.median(v)), 1)) for s, v in stages.items()]}")
+    big.store.close()
+    shutil.rmtree(work, ignore_errors=True)
+    return out
