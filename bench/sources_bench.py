@@ -95,6 +95,7 @@ def grow_catalog(source, config, embedder_settings: dict, directory: Path, n: in
         big.store.put_many(items)
         log(f"sources: grew the catalog to {min(n, lo + CHUNK)} items ({time.perf_counter() - start:.0f} s)")
     big.save()
+    big.text.bm25.warm()        # as TextIndex.open does for a served catalog
     big.version += 1
     return big, round(time.perf_counter() - start, 1)
 

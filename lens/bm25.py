@@ -91,13 +91,19 @@ class BM25:
             found = self._arrays[term] = (rows, np.fromiter(posting.values(), np.float32, len(posting)))
         return found
 
+    def warm(self) -> None:
+        """Build every term's arrays now (a server does it at start; queries then only read)."""
+        for term in self.postings:
+            self._term(term)
+
     def _allowed_rows(self, allowed: set[str]) -> np.ndarray:
         return np.fromiter((self._row[d] for d in allowed if d in self._row), np.int64)
 
-    def score_rows(self, query: dict[str, float], allowed: set[str] | None = None
+    def score_rows(self, query: dict[str, float], allowed: set[str] | None = None, top: int | None = None
                    ) -> tuple[list[str], np.ndarray]:
         """``(document ids, scores)`` of every document matching a query term (``query``:
-        term -> weight), restricted to ``allowed`` ids when given; unordered."""
+        term -> weight), restricted to ``allowed`` ids when given; unordered.  ``top``: only the
+        ``top`` best (and any tied with the last), chosen before the ids are looked up."""
         if not self.docs:
             return [], np.zeros(0, np.float32)
         avgdl = max(self.total / len(self.docs), 1e-9)
@@ -121,7 +127,12 @@ class BM25:
                 hit = hit[keep[hit]]
             else:
                 hit = np.array([r for r in hit if self._ids[r] in allowed], np.int64)
-        return [self._ids[r] for r in hit], acc[hit] * matched[hit] / words
+        scores = acc[hit] * matched[hit] / words
+        if top is not None and len(hit) > top:
+            floor = np.partition(scores, len(scores) - top)[len(scores) - top]
+            keep = scores >= floor
+            hit, scores = hit[keep], scores[keep]
+        return [self._ids[r] for r in hit], scores
 
     def scores(self, query: dict[str, float], allowed: set[str] | None = None) -> dict[str, float]:
         """``{document: score}`` of :meth:`score_rows`."""

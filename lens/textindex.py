@@ -91,6 +91,7 @@ class TextIndex:
             index.load(directory)
         if index.sync(store):
             index.save(directory)
+        index.bm25.warm()           # per-term arrays built once here, not by the first queries
         return index
 
     def settings(self) -> dict:
@@ -177,7 +178,8 @@ class TextIndex:
         if not ids:
             return []
         top = max(bm25.values(), default=0.0) or 1.0
-        sem = _minmax({i: cosine.get(i, min(cosine.values())) for i in ids}) if cosine else {}
+        floor = min(cosine.values()) if cosine else 0.0         # once: not per id
+        sem = _minmax({i: cosine.get(i, floor) for i in ids}) if cosine else {}
         alpha = self.alpha if cosine else 1.0
         hits = [TextHit(i, alpha * bm25.get(i, 0.0) / top + (1 - alpha) * sem.get(i, 0.0),
                         bm25.get(i, 0.0), cosine.get(i, 0.0)) for i in ids]
@@ -186,10 +188,7 @@ class TextIndex:
 
     def _bm25_pool(self, terms: dict[str, float], allowed: set[str] | None) -> dict[str, float]:
         """The ``BM25_POOL`` best BM25 matches (and any tied with the last) as ``{id: score}``."""
-        ids, scores = self.bm25.score_rows(terms, allowed)
-        if len(ids) > BM25_POOL:        # ties with the last kept score stay: the result is deterministic
-            floor = np.partition(scores, len(scores) - BM25_POOL)[len(scores) - BM25_POOL]
-            return {ids[i]: float(scores[i]) for i in np.flatnonzero(scores >= floor)}
+        ids, scores = self.bm25.score_rows(terms, allowed, top=BM25_POOL)
         return dict(zip(ids, scores.tolist()))
 
     # ---- persistence -------------------------------------------------------
