@@ -34,10 +34,7 @@ class Calibration:
 
     def score(self, source: str, raw: float) -> float:
         """``raw`` as the source's empirical CDF in 0..1; uncalibrated sources: ``raw`` clipped."""
-        knots = self.knots.get(source)
-        if not knots:
-            return float(np.clip(raw, 0.0, 1.0))
-        return float(np.interp(raw, knots, np.linspace(0.0, 1.0, len(knots))))
+        return float(self.scores(source, raw))
 
     def scores(self, source: str, raw) -> np.ndarray:
         """:meth:`score` of many raw scores of one source at once (one interpolation)."""

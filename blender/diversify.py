@@ -29,15 +29,12 @@ import numpy as np
 from blender.blend import BlendedItem
 from blender.dpp import DiversityFeatures, dpp_rerank
 from blender.filters import Filters, allowed_ids
-from lens.palette import COLOR_FAMILIES
-
-SKIN_RANGES = (1, 2, 3, 4)
-
+from lens.palette import COLOR_FAMILIES, SKIN_TONE_RANGES
 
 def bucket_filters(filters: Filters) -> list[Filters]:
     """One filter per skin tone range bucket, within the query's own filter (if it sets ranges,
     only those buckets)."""
-    wanted = filters.skin_tone_range or frozenset(SKIN_RANGES)
+    wanted = filters.skin_tone_range or frozenset(SKIN_TONE_RANGES)
     return [Filters(filters.category, filters.color, frozenset({r}), filters.body_type_range)
             for r in sorted(wanted)]
 

@@ -14,30 +14,23 @@ from __future__ import annotations
 
 import numpy as np
 
-NAMED_COLORS: dict[str, str] = {
-    "black": "#1b1b1b", "charcoal": "#3d4145", "gray": "#8a8d91", "silver": "#c4c7cc",
-    "white": "#f4f4f2", "ivory": "#efe6cf", "beige": "#d8c3a0", "tan": "#b9905f",
-    "brown": "#6e4a2e", "chocolate": "#4a2c1d", "maroon": "#6d1a24", "burgundy": "#8c1c3a",
-    "red": "#c8202c", "coral": "#f0755f", "pink": "#f2a3bd", "magenta": "#c2187c",
-    "orange": "#ec7a1c", "mustard": "#d2a21d", "yellow": "#f3d430", "olive": "#6f7234",
-    "lime": "#9bcc3a", "green": "#2f8f3f", "forest": "#1f4d2e", "teal": "#1c8486",
-    "turquoise": "#3fc1c0", "sky": "#84bde8", "blue": "#2454b5", "navy": "#1c2a55",
-    "purple": "#6a3996", "lavender": "#b9a3db",
+# name -> (sRGB hex, colour family).  The family is the DPP colour dimension
+# (blender/dpp.py): hue first; greys, black, white and pale creams are neutral.
+_PALETTE: dict[str, tuple[str, str]] = {
+    "black": ("#1b1b1b", "neutral"), "charcoal": ("#3d4145", "neutral"), "gray": ("#8a8d91", "neutral"),
+    "silver": ("#c4c7cc", "neutral"), "white": ("#f4f4f2", "neutral"), "ivory": ("#efe6cf", "neutral"),
+    "beige": ("#d8c3a0", "neutral"), "tan": ("#b9905f", "brown"), "brown": ("#6e4a2e", "brown"),
+    "chocolate": ("#4a2c1d", "brown"), "maroon": ("#6d1a24", "red"), "burgundy": ("#8c1c3a", "red"),
+    "red": ("#c8202c", "red"), "coral": ("#f0755f", "orange"), "pink": ("#f2a3bd", "pink"),
+    "magenta": ("#c2187c", "pink"), "orange": ("#ec7a1c", "orange"), "mustard": ("#d2a21d", "yellow"),
+    "yellow": ("#f3d430", "yellow"), "olive": ("#6f7234", "green"), "lime": ("#9bcc3a", "green"),
+    "green": ("#2f8f3f", "green"), "forest": ("#1f4d2e", "green"), "teal": ("#1c8486", "blue"),
+    "turquoise": ("#3fc1c0", "blue"), "sky": ("#84bde8", "blue"), "blue": ("#2454b5", "blue"),
+    "navy": ("#1c2a55", "blue"), "purple": ("#6a3996", "purple"), "lavender": ("#b9a3db", "purple"),
 }
-
+NAMED_COLORS: dict[str, str] = {name: hex_ for name, (hex_, _) in _PALETTE.items()}
 COLOR_FAMILY_NAMES = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "neutral")
-# NAMED_COLORS -> family, the DPP colour dimension (blender/dpp.py): hue first;
-# greys, black, white and pale creams are neutral
-COLOR_FAMILIES: dict[str, str] = {
-    "black": "neutral", "charcoal": "neutral", "gray": "neutral", "silver": "neutral",
-    "white": "neutral", "ivory": "neutral", "beige": "neutral", "tan": "brown",
-    "brown": "brown", "chocolate": "brown", "maroon": "red", "burgundy": "red",
-    "red": "red", "coral": "orange", "pink": "pink", "magenta": "pink",
-    "orange": "orange", "mustard": "yellow", "yellow": "yellow", "olive": "green",
-    "lime": "green", "green": "green", "forest": "green", "teal": "blue",
-    "turquoise": "blue", "sky": "blue", "blue": "blue", "navy": "blue",
-    "purple": "purple", "lavender": "purple",
-}
+COLOR_FAMILIES: dict[str, str] = {name: family for name, (_, family) in _PALETTE.items()}
 
 MST_HEX: list[str] = ["#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96",
                       "#a07e56", "#825c43", "#604134", "#3a312a", "#292420"]
