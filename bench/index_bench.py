@@ -53,6 +53,19 @@ def catalog_vectors(folder: Path, cache: Path) -> np.ndarray:
     return vectors
 
 
+def shaped_noise(pool: np.ndarray, m: int, rng) -> np.ndarray:
+    """``m`` rows of ``(a - b + c - d) / 2`` over random rows of ``pool``: noise with the pool's
+    own covariance at O(m * dim) cost."""
+    pick = [pool[rng.integers(0, len(pool), m)] for _ in range(4)]
+    return (pick[0] - pick[1] + pick[2] - pick[3]) / 2
+
+
+def near_duplicates(rows: np.ndarray, pool: np.ndarray, rng) -> np.ndarray:
+    """``rows`` moved by pool-shaped noise of length 0.18-0.6: close to, never equal to, them."""
+    noise = _unit(shaped_noise(pool, len(rows), rng))
+    return _unit(rows + 0.6 * noise * rng.uniform(0.3, 1.0, (len(rows), 1)))
+
+
 def make_dataset(real: np.ndarray, n: int, dim: int, queries: int = 200, seed: int = 0):
     """``(base (n, dim), queries (q, dim))`` unit vectors: real + catalog-shaped synthetic.
 
@@ -71,8 +84,7 @@ def make_dataset(real: np.ndarray, n: int, dim: int, queries: int = 200, seed: i
     chunks, left = [real[:n]], n - min(n, len(real))
     while left > 0:                                          # in chunks: bounded memory
         m = min(left, 50_000)
-        pick = [real[rng.integers(0, len(real), m)] for _ in range(4)]
-        noise = (pick[0] - pick[1] + pick[2] - pick[3]) / 2
+        noise = shaped_noise(real, m, rng)
         near = real[rng.integers(0, len(real), m)] + 0.6 * _unit(noise) * rng.uniform(0.3, 1.0, (m, 1))
         chunks.append(_unit(np.where((rng.random(m) < 0.5)[:, None], near, centre + noise)))
         left -= m

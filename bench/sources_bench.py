@@ -25,21 +25,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from index_bench import near_duplicates
 
 CHUNK = 10_000          # clones added per batch: bounded temporaries
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
-
-
-def _near(rows: np.ndarray, pool: np.ndarray, rng) -> np.ndarray:
-    """``rows`` plus catalog-shaped noise ((a - b + c - d) / 2 over ``pool``), 0.3-1.0 x 0.6 long."""
-    if not len(rows):
-        return rows
-    pick = [pool[rng.integers(0, len(pool), len(rows))] for _ in range(4)]
-    noise = _unit((pick[0] - pick[1] + pick[2] - pick[3]) / 2)
-    return _unit(rows + 0.6 * noise * rng.uniform(0.3, 1.0, (len(rows), 1)))
 
 
 def _clone(record: dict, new_id: str) -> dict:
@@ -75,20 +63,21 @@ def grow_catalog(source, config, embedder_settings: dict, directory: Path, n: in
              "text": np.stack([w for *_, w in real if w is not None])}
     start = time.perf_counter()
     for lo in range(0, n, CHUNK):
-        picks = [(i, real[i] if i < len(real) else real[rng.integers(0, len(real))]) for i in range(lo, min(n, lo + CHUNK))]
+        picks = [(i, real[i] if i < len(real) else real[rng.integers(0, len(real))])
+                 for i in range(lo, min(n, lo + CHUNK))]
         items = [r if i < len(real) else _clone(r, f"x{i:06d}") for i, (r, *_rest) in picks]
         fresh = np.array([i >= len(real) for i, _ in picks])
         vis = np.stack([v for _, (_r, v, _c, _w) in picks])
-        vis[fresh] = _near(vis[fresh], pools["visual"], rng)
+        vis[fresh] = near_duplicates(vis[fresh], pools["visual"], rng)
         crop_ids = [c["id"] for item in items for c in item.get("crops", []) if "id" in c]
         crop_vecs = np.stack([v for _, (_r, _v, crops, _w) in picks for _, v in crops])
         crop_fresh = np.concatenate([[i >= len(real)] * len(p[2]) for i, p in picks]).astype(bool)
-        crop_vecs[crop_fresh] = _near(crop_vecs[crop_fresh], pools["crops"], rng)
+        crop_vecs[crop_fresh] = near_duplicates(crop_vecs[crop_fresh], pools["crops"], rng)
         with_text = [(item, w, i >= len(real)) for item, (i, (_r, _v, _c, w)) in zip(items, picks)
                      if w is not None]
         words = np.stack([w for _, w, _ in with_text])
         text_fresh = np.array([f for *_, f in with_text])
-        words[text_fresh] = _near(words[text_fresh], pools["text"], rng)
+        words[text_fresh] = near_duplicates(words[text_fresh], pools["text"], rng)
         big.visual.add([i["id"] for i in items], vis)
         big.objects.add(crop_ids, crop_vecs)
         big.text.add([item for item, _, _ in with_text], words)
@@ -109,11 +98,7 @@ def bench_sources(lens, folder: Path, work: Path, n: int = 100_000, queries: int
     grown = Lens(lens.config, lens.embedder, lens.detector, lens.understanding, big)
     products = [r for r in read_manifest(folder) if r["kind"] == "product"][:queries + 3]
     out = {"items": len(big), "crops": len(big.objects), "text documents": len(big.text),
-           "grow_s": seconds, "index kinds": f"visual {type(big.visual._structure()).__name__} "
-                                             f"(graph {getattr(big.visual._kind, 'graph', None)}), "
-                                             f"objects graph {getattr(big.objects._kind, 'graph', None)}, "
-                                             f"text vectors graph {getattr(big.text.vectors._kind, 'graph', None)}",
-           "goal": "median <= 20 ms per source query at 100k items on 2 cores (diversity off)"}
+           "grow_s": seconds, "goal": "median <= 20 ms per source query at 100k items on 2 cores (diversity off)"}
     for diversity in (False, True):
         stages: dict[str, list[float]] = {}
         for i, (_, rgb, _) in enumerate(perturbed_queries(products, seed=11)):
@@ -129,6 +114,9 @@ def bench_sources(lens, folder: Path, work: Path, n: int = 100_000, queries: int
             out[f"{stage}, {tag}"] = {"median_ms": round(float(np.median(arr)), 2),
                                       "p95_ms": round(float(np.percentile(arr, 95)), 2)}
         log(f"sources ({tag}): {[(s, round(float(np.median(v)), 1)) for s, v in stages.items()]}")
+    graphs = {name: getattr(index._kind, "graph", None) for name, index in
+              (("visual", big.visual), ("objects", big.objects), ("text vectors", big.text.vectors))}
+    out["structures after the queries"] = ", ".join(f"{n} {'HNSW' if g else 'flat'}" for n, g in graphs.items())
     big.store.close()
     shutil.rmtree(work, ignore_errors=True)
     return out

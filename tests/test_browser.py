@@ -12,6 +12,7 @@ and the test's tmp dir.  Skipped only where ``/usr/bin/chromium`` is missing
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import threading
 import time
@@ -21,6 +22,8 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import ROOT
+
+log = logging.getLogger(__name__)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -192,5 +195,5 @@ def test_upload_page_in_chromium(served, tmp_path):
 
     assert errors == [], errors
     assert offhost == [], offhost
-    print(f"browser test: {time.perf_counter() - started:.1f} s; whole-photo ids {ids_whole}, "
-          f"object ids {ids_object}; screenshots in {tmp_path}")
+    log.info("browser test: %.1f s; whole-photo ids %s, object ids %s; screenshots in %s",
+             time.perf_counter() - started, ids_whole, ids_object, tmp_path)
