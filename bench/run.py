@@ -11,6 +11,8 @@ Sections (each a function returning a dict of named figures):
   over the catalog grown to 100k items (``bench/sources_bench.py``; goal:
   20 ms median each);
 * ``retrieval``: ``lens eval retrieval`` figures (top-1, recall@10);
+* ``diversity``: ``lens eval diversity`` (40 queries) with diversity off and on,
+  the goal check, and the theta sweep plotted to ``results/diversity_sweep.png``;
 * ``understanding``: median / p95 ms of each query-understanding signal and
   of the whole layer (OCR excluded) on 640-px images (goal: 60 ms median);
 * ``colors``: ``lens eval colors`` per lighting condition (goal: name right
@@ -189,6 +191,19 @@ def bench_sources_100k(lens, folder: Path) -> dict:
     return bench_sources(lens, folder, WORK / "sources")
 
 
+def bench_diversity(lens, folder: Path) -> dict:
+    from argparse import Namespace
+
+    from lens.diversity_eval import diversity_eval
+    from lens.evaluation import read_manifest
+
+    png = RESULTS / "diversity_sweep.png"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    figures = diversity_eval(lens, folder, read_manifest(folder), Namespace(queries=40, seed=0, sweep=str(png)),
+                             progress=False)
+    return {**figures, "sweep plot": str(png.relative_to(ROOT))}
+
+
 def to_markdown(report: dict) -> str:
     lines = [f"# Lens benchmark — {report['date']}", "",
              f"Machine: {report['machine']}", ""]
@@ -197,6 +212,8 @@ def to_markdown(report: dict) -> str:
         for name, value in figures.items():
             if isinstance(value, dict):
                 value = ", ".join(f"{k} {v}" for k, v in value.items())
+            elif isinstance(value, str) and value.endswith(".png"):     # beside latest.md
+                value = f"![{name}]({Path(value).name})"
             lines.append(f"| {name} | {value} |")
         lines.append("")
     return "\n".join(lines)
@@ -214,6 +231,7 @@ def rerun_section(args) -> int:
     sections = {"understanding": lambda: bench_understanding(folder), "index": lambda: bench_index_kinds(folder),
                 "query": lambda: bench_query(Lens.from_config(config, str(folder / "catalog")), folder),
                 "sources": lambda: bench_sources_100k(Lens.from_config(config, str(folder / "catalog")), folder),
+                "diversity": lambda: bench_diversity(Lens.from_config(config, str(folder / "catalog")), folder),
                 "dpp": bench_dpp,                      # needs no catalog
                 "labeling": lambda: __import__("labeling_bench").bench_labeling(config, folder),
                 "load": lambda: __import__("load_bench").bench_load()}   # builds its own small catalog
@@ -249,6 +267,8 @@ def main(argv=None) -> int:
     sections["sources"] = bench_sources_100k(lens, folder)
     sections["retrieval"] = bench_retrieval(lens, folder)
     print(f"retrieval: {sections['retrieval']}", flush=True)
+    sections["diversity"] = bench_diversity(lens, folder)
+    print(f"diversity: {sections['diversity']}", flush=True)
     sections["understanding"] = bench_understanding(folder)
     print(f"understanding: {sections['understanding']}", flush=True)
     sections["colors"] = bench_colors(folder)
