@@ -64,7 +64,7 @@ class Catalog:
             index = None if rebuild else VectorIndex.load(directory / "index", name, embedder_settings,
                                                           config.index)
             indexes[name] = index or VectorIndex.from_config(config.index, embedder_settings)
-        text = TextIndex.open(config.text, directory / "index", store, rebuild)
+        text = TextIndex.open(config.text, directory / "index", store, rebuild, config.models.root)
         return cls(directory, store, indexes, text)
 
     @property

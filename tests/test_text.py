@@ -262,6 +262,7 @@ def test_text_eval_function(tmp_path, config_factory, capsys):
 def test_minilm_precision_on_a_synthetic_catalog_and_loaded_once(config_factory, tmp_path):
     from lens.text_eval import attribute_queries, text_figures
 
+    sessions, torch_loads = T.LOADS["onnx"], T.LOADS["cpu"]
     catalog = open_catalog(config_factory, tmp_path, model="minilm")
     items = products(140)                       # 10 a category; MiniLM embeds each batch at once
     for start in range(0, len(items), 64):
@@ -273,4 +274,48 @@ def test_minilm_precision_on_a_synthetic_catalog_and_loaded_once(config_factory,
         assert figures[qtype]["precision@min(10,R)"] >= floor, (qtype, figures[qtype])
     other = open_catalog(config_factory, tmp_path / "again", model="minilm")
     other.add(items[:3], vec(3))
-    assert other.text.search("red striped dress", 3) and T.LOADS["cpu"] == 1
+    assert other.text.search("red striped dress", 3)
+    # one onnxruntime session per process and graph; torch loaded at most once (to export the graph)
+    assert T.LOADS["onnx"] - sessions <= 1 and T.LOADS["cpu"] <= 1 and T.LOADS["cpu"] - torch_loads <= 1
+
+
+SENTENCES = ["red striped dress", "Coral bags, silver, accessories", "a", "NIKE AIR " * 300]   # last: > 256 tokens
+
+
+def test_minilm_onnx_matches_sentence_transformers(tmp_path):
+    """The exported graph gives sentence-transformers' vectors (padding, truncation, pooling)."""
+    from lens.minilm import MiniLM, onnx_path
+
+    want = MiniLM(runtime="torch").encode(SENTENCES)
+    onnx = MiniLM(runtime="onnx", cache_dir=tmp_path, batch_size=3)      # two batches, padded
+    got = onnx.encode(SENTENCES)
+    assert got.shape == (4, 384) and got.dtype == np.float32
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert (got * want).sum(1).min() > 0.99999
+    assert onnx.runtime == "onnx" and onnx_path(tmp_path).is_file()
+    assert [p.name for p in tmp_path.iterdir()] == [onnx_path(tmp_path).name]   # no temporary left
+    assert np.array_equal(MiniLM(cache_dir=tmp_path).encode(SENTENCES[:1]), got[:1])   # reused
+
+
+def test_minilm_falls_back_to_torch_when_onnx_fails(monkeypatch, caplog):
+    import lens.minilm as M
+
+    def broken(cache_dir):
+        raise RuntimeError("no onnxruntime here")
+
+    monkeypatch.setattr(M, "onnx_session", broken)
+    encoder = M.MiniLM(runtime="onnx")
+    with caplog.at_level("WARNING", logger="lens.minilm"):
+        got = encoder.encode(SENTENCES[:2])
+    assert got.shape == (2, 384) and encoder.runtime == "torch"
+    assert "no onnxruntime here" in caplog.text and "using torch" in caplog.text
+
+
+def test_text_runtime_is_checked(config_factory):
+    from lens.config import load_config
+
+    config = load_config("demo", ["text.runtime=tensorrt"])
+    with pytest.raises(ValueError, match="text.runtime 'tensorrt'.*onnx, torch"):
+        TextIndex.from_config(config.text)
+    with pytest.raises(ValueError, match="text.runtime"):
+        T.MiniLM(runtime="tensorrt")
