@@ -26,6 +26,9 @@ import torch
 from torch.utils.data import Dataset
 
 
+IGNORE = -1         # the label of an ignore region (a crowd box, with crowd_as_ignore)
+
+
 @dataclass
 class CocoData:
     """A checked COCO file: the raw dict plus label mappings."""
@@ -114,17 +117,26 @@ class CocoDataset(Dataset):
 
     ``image``: ``3 x H x W`` float32 in 0..1 (RGB).  ``target``: ``boxes``
     ``(N, 4)`` float32 pixel ``x1, y1, x2, y2``; ``labels`` ``(N,)`` int64 in
-    ``1..K``; ``image_id`` (the COCO id).  Crowd annotations are left out.
+    ``1..K``; ``image_id`` (the COCO id).  Crowd annotations are left out,
+    or with ``crowd_as_ignore`` kept as ignore regions: label ``IGNORE`` (-1),
+    which training neither learns as an object nor as background
+    (torchvision's samplers skip -1; :func:`detection.train.ignore_regions`).
     """
 
-    def __init__(self, coco: CocoData | str | Path, images_dir: str | Path):
+    def __init__(self, coco: CocoData | str | Path, images_dir: str | Path, crowd_as_ignore: bool = False):
         self.coco = coco if isinstance(coco, CocoData) else read_coco(coco)
         self.images_dir = Path(images_dir)
         self.images = list(self.coco.data["images"])
+        self.crowd_as_ignore = crowd_as_ignore
         self._anns: dict[int, list[dict]] = {img["id"]: [] for img in self.images}
         for ann in self.coco.data["annotations"]:
-            if not ann.get("iscrowd", 0):
+            if crowd_as_ignore or not ann.get("iscrowd", 0):
                 self._anns[ann["image_id"]].append(ann)
+
+    @property
+    def ignore_regions(self) -> int:
+        """How many ignore regions the targets hold (0 unless ``crowd_as_ignore``)."""
+        return sum(bool(a.get("iscrowd", 0)) for anns in self._anns.values() for a in anns)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -144,8 +156,8 @@ class CocoDataset(Dataset):
         anns = self._anns[self.images[index]["id"]]
         boxes = [[x, y, x + w, y + h] for x, y, w, h in (a["bbox"] for a in anns)]
         return {"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-                "labels": torch.tensor([self.coco.label_of(a["category_id"]) for a in anns],
-                                       dtype=torch.int64),
+                "labels": torch.tensor([IGNORE if a.get("iscrowd", 0) else self.coco.label_of(a["category_id"])
+                                        for a in anns], dtype=torch.int64),
                 "image_id": torch.tensor(self.images[index]["id"])}
 
     def __getitem__(self, index: int):

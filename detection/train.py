@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from detection.backbones import COCO_ARCHS, MNV2, DetectorSpec, build_model, check_arch
-from detection.coco import CocoDataset, evaluate, read_coco
+from detection.coco import IGNORE, CocoDataset, evaluate, read_coco
 from detection.rcnn import backbone_state, checkpoint_dict, load_checkpoint, save_checkpoint
 from lens.models import ModelStore, load_state_dict
 
@@ -116,6 +116,34 @@ class FeatureCache:
         return {n: torch.stack([r[n] for r in rows]).float() for n in rows[0]}
 
 
+def ignore_regions(model) -> None:
+    """Make boxes labelled ``IGNORE`` (-1) ignore regions for the RPN as well.
+
+    The RoI heads need nothing: a proposal matched to a -1 box gets label -1,
+    which torchvision's sampler never draws.  The RPN matches anchors to every
+    box regardless of label, so this wraps its ``assign_targets_to_anchors``:
+    anchors are matched to the real boxes only, and background anchors
+    overlapping an ignore region (IoU >= the RPN's background threshold, 0.3)
+    become -1 (skipped by its sampler) instead of negatives.
+    """
+    from torchvision.ops import box_iou
+
+    rpn = model.rpn
+    assign = rpn.assign_targets_to_anchors
+    near = rpn.proposal_matcher.low_threshold
+
+    def assign_ignoring(anchors, targets):
+        real = [{**t, "boxes": t["boxes"][t["labels"] != IGNORE]} for t in targets]
+        labels, matched = assign(anchors, real)
+        for lab, anc, t in zip(labels, anchors, targets):
+            ignore = t["boxes"][t["labels"] == IGNORE]
+            if len(ignore):
+                lab[(lab == 0) & (box_iou(anc, ignore).max(1).values >= near)] = -1.0
+        return labels, matched
+
+    rpn.assign_targets_to_anchors = assign_ignoring
+
+
 def _losses(model, images, targets, keys, cache: FeatureCache | None) -> dict[str, torch.Tensor]:
     """The training losses; with a cache, torchvision's GeneralizedRCNN.forward, body features cached."""
     if cache is None:
@@ -163,13 +191,16 @@ def train(s: TrainSettings, models: ModelStore, progress: bool = True) -> dict:
         raise ValueError("train-detector: --epochs, --batch-size, --checkpoint-every >= 1, "
                          "--max-size >= 64 and --lr > 0 required")
     started, cpu_started = time.perf_counter(), time.process_time()
-    train_ds = CocoDataset(read_coco(s.data), s.images)
+    train_ds = CocoDataset(read_coco(s.data), s.images, crowd_as_ignore=True)
     val_ds = CocoDataset(read_coco(s.val), s.images) if s.val else None
     if val_ds is not None and val_ds.coco.labels != train_ds.coco.labels:
         raise ValueError(f"--val {s.val}: categories differ from --data {s.data}")
     torch.manual_seed(s.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     model, spec = _model(s, train_ds.coco.labels, models)
+    if train_ds.ignore_regions:
+        log.info("train-detector: %d crowd boxes of %s are ignore regions", train_ds.ignore_regions, s.data)
+        ignore_regions(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay)
     out = Path(s.out)

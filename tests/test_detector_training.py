@@ -136,3 +136,47 @@ def test_committed_checkpoint_finds_objects_in_fresh_scenes(small_catalog, coco_
     assert found / total >= 0.75, f"recall {found}/{total}"
     assert false <= 0.25 * total, f"{false} detections match no object"
 
+
+
+def test_crowd_boxes_are_ignore_regions_in_training(small_catalog, coco_files, tmp_path):
+    """COCO crowd boxes (the labelling job's unsure crops) are neither objects nor background."""
+    import torchvision
+    from torchvision.ops import box_iou
+
+    from detection.coco import IGNORE
+    from detection.train import _losses, ignore_regions
+
+    data = json.loads(Path(coco_files[0]).read_text())
+    first = data["images"][0]["id"]
+    crowd = next(a for a in data["annotations"] if a["image_id"] == first)
+    crowd["iscrowd"] = 1
+    coco = read_coco(_write(tmp_path / "crowd.json", data))
+    plain, ignoring = CocoDataset(coco, small_catalog), CocoDataset(coco, small_catalog, crowd_as_ignore=True)
+    assert plain.ignore_regions == 0 and ignoring.ignore_regions == 1
+    assert (plain.target(0)["labels"] >= 1).all()
+    target = ignoring.target(0)
+    assert (target["labels"] == IGNORE).sum() == 1 and len(target["labels"]) == len(plain.target(0)["labels"]) + 1
+
+    torch.manual_seed(0)
+    model = torchvision.models.detection.fasterrcnn_mobilenet_v3_large_320_fpn(
+        weights=None, weights_backbone=None, num_classes=len(coco.labels))
+    ignore_regions(model)
+    x, y, w, h = crowd["bbox"]
+    region = torch.tensor([[x, y, x + w, y + h]])
+    real = torch.tensor([[0.0, 0.0, 40.0, 40.0]])
+    far = torch.tensor([[600.0, 440.0, 630.0, 470.0]]) if x + w < 560 else torch.tensor([[45.0, 45.0, 60.0, 60.0]])
+    anchors = torch.cat([region, real, far])
+    targets = [{"boxes": torch.cat([real, region]), "labels": torch.tensor([1, IGNORE])}]
+    labels, _ = model.rpn.assign_targets_to_anchors([anchors], targets)
+    assert labels[0].tolist() == [-1.0, 1.0, 0.0]            # ignored, object, background
+
+    proposals = [torch.cat([region + 2, region - 2, real, far])]
+    sampled, _, roi_labels, _ = model.roi_heads.select_training_samples(proposals, targets)
+    assert (roi_labels[0] >= 0).all()                          # the sampler never draws -1 ...
+    background = sampled[0][roi_labels[0] == 0]
+    assert len(background) >= 1 and box_iou(background, region).max() < 0.5   # ... nor the region as background
+    assert box_iou(sampled[0][roi_labels[0] == 1], real).min() >= 0.5
+    model.train()
+    image, target = ignoring[0]
+    losses = _losses(model, [image], [target], [(0, False)], None)
+    assert all(torch.isfinite(v) for v in losses.values())

@@ -134,7 +134,13 @@ def test_writer_resume_and_coco(tiny, embedder, tmp_path):
     assert {i["file_name"] for i in coco.data["images"]} == {f"s{n}.png" for n in range(5)}
     cut = sorted(r["confidence"] for r in rows if r["type"] == "crop")[5]
     strict = read_coco(write_coco(tmp_path / "out", list(COLORS), cut, tiny[2])).data
-    assert len(strict["annotations"]) == sum(r["type"] == "crop" and r["confidence"] >= cut for r in rows)
+    sure = [a for a in strict["annotations"] if not a["iscrowd"]]
+    assert len(sure) == sum(r["type"] == "crop" and r["confidence"] >= cut for r in rows)
+    # the unsure crops of the kept images are ignore regions (COCO crowd boxes), never dropped silently
+    kept = {i["item_id"] for i in strict["images"]}
+    unsure = [r for r in rows if r["type"] == "crop" and r["confidence"] < cut and r["item_id"] in kept]
+    assert sorted(a["crop_id"] for a in strict["annotations"] if a["iscrowd"]) == sorted(r["crop_id"] for r in unsure)
+    assert all(a["score"] < cut for a in strict["annotations"] if a["iscrowd"])
     with pytest.raises(ValueError, match="--min-confidence"):
         write_coco(tmp_path / "out", list(COLORS), 2.0, tiny[2])
 
