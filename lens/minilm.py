@@ -13,8 +13,8 @@ sentence-transformers pipeline on the test sentences, ``tests/test_text.py``):
   Measured here on 2 cores: 2.3 ms for one short query against 8.7 ms
   through sentence-transformers, which is what the text source's 20 ms
   budget at 100k items needed (:mod:`lens.textindex`).  Once the file exists, a new
-  process loads it in well under a second without importing
-  sentence-transformers (10-20 s cold).
+  process has its first vector in ~0.9 s (measured on a busy machine) without
+  importing sentence-transformers (10-20 s cold).
 * ``torch``: sentence-transformers' ``encode``, loaded once per process by
   :func:`load_minilm`.  The onnx runtime falls back to it, with a warning
   naming the reason, when the export or onnxruntime fails.
