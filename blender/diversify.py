@@ -31,6 +31,7 @@ from blender.dpp import DiversityFeatures, dpp_rerank
 from blender.filters import Filters, allowed_ids
 from lens.palette import COLOR_FAMILIES, SKIN_TONE_RANGES
 
+
 def bucket_filters(filters: Filters) -> list[Filters]:
     """One filter per skin tone range bucket, within the query's own filter (if it sets ranges,
     only those buckets)."""

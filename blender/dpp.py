@@ -52,6 +52,8 @@ RANGES = (1, 2, 3, 4)   # skin tone ranges (lens.palette.MST_RANGES) and body ty
 EINSUM_MIN_DIM = 256
 DIMENSIONS = ("skin_tone", "body_type", "color")
 WEIGHT_KEYS = ("visual",) + DIMENSIONS
+
+
 def _one_hot(values, labels: tuple, name: str, lookup: dict | None = None) -> np.ndarray:
     """(N, len(labels) + 1) block: 1 in the label's column, sqrt(UNKNOWN_SIMILARITY) in the last for None."""
     column = {label: i for i, label in enumerate(labels)}

@@ -198,12 +198,13 @@ class TextConfig:
     # Text search (issue 5): BM25 + MiniLM over titles, descriptions and
     # annotations, kept in <catalog>/index/text*.  Off: no text index at all.
     enabled: bool = True
-    # The semantic half: "minilm" (all-MiniLM-L6-v2, 384-d; 10-20 s to load
-    # once per process, ~15-35 ms a document on 2 CPU cores) or "none" (BM25 alone).
+    # The semantic half: "minilm" (all-MiniLM-L6-v2, 384-d; see runtime for its
+    # cost) or "none" (BM25 alone).
     model: str = "minilm"
     # How MiniLM runs: "onnx" (onnxruntime over a graph exported once into
     # models.root: 2.3 ms a query on 2 cores, the text source's 20 ms budget at
-    # 100k items needs it) or "torch" (sentence-transformers: 8.7 ms).  Same
+    # 100k items needs it; ~1 s to load once exported) or "torch"
+    # (sentence-transformers: 8.7 ms a query, 10-20 s to load).  Same
     # vectors either way (lens/minilm.py), so switching never rebuilds an index.
     runtime: str = "onnx"
     # Weight of BM25 in the hybrid (1 - alpha goes to MiniLM): BM25 is exact on

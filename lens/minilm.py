@@ -35,6 +35,14 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("onnx", "torch")
+
+
+def check_runtime(runtime: str) -> str:
+    """``runtime`` when it is one of :data:`RUNTIMES`; else ``ValueError`` naming ``text.runtime``."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"text.runtime '{runtime}': unknown (valid: {', '.join(RUNTIMES)})")
+    return runtime
+
 MAX_TOKENS = 256            # sentence_bert_config.json's max_seq_length
 OPSET = 17                  # onnxruntime 1.16+ runs it; the detector export uses the same
 _LOCK = threading.Lock()
@@ -147,12 +155,12 @@ class MiniLM:
 
     def __init__(self, device: str = "cpu", batch_size: int = 64, runtime: str = "onnx",
                  cache_dir: str | Path | None = None):
-        if runtime not in RUNTIMES:
-            raise ValueError(f"text.runtime '{runtime}': unknown (valid: {', '.join(RUNTIMES)})")
+        check_runtime(runtime)
         self.device, self.batch_size, self.cache_dir = device, batch_size, cache_dir
         # onnxruntime here is the CPU build: another device keeps torch
         self.runtime = runtime if device == "cpu" else "torch"
         self._lock = threading.Lock()
+        self._onnx = None           # (session, tokenizer), resolved at the first encode
 
     def settings(self) -> dict:
         """What built an index's vectors; both runtimes give the same vectors, so not the runtime."""
@@ -176,7 +184,7 @@ class MiniLM:
         return np.asarray(out, np.float32).reshape(len(texts), self.dim)
 
     def _encode_onnx(self, texts: list[str]) -> np.ndarray:
-        if "_onnx" not in self.__dict__:           # resolved once: a query pays only the run
+        if self._onnx is None:                      # resolved once: a query pays only the run
             self._onnx = onnx_session(self.cache_dir)
         session, tokenizer = self._onnx
         out = []

@@ -141,6 +141,7 @@ def test_writer_resume_and_coco(tiny, embedder, tmp_path):
     unsure = [r for r in rows if r["type"] == "crop" and r["confidence"] < cut and r["item_id"] in kept]
     assert sorted(a["crop_id"] for a in strict["annotations"] if a["iscrowd"]) == sorted(r["crop_id"] for r in unsure)
     assert all(a["score"] < cut for a in strict["annotations"] if a["iscrowd"])
+    assert strict["info"]["ignore_regions"] == len(unsure)
     with pytest.raises(ValueError, match="--min-confidence"):
         write_coco(tmp_path / "out", list(COLORS), 2.0, tiny[2])
 

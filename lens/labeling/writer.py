@@ -72,10 +72,11 @@ def coco_dict(rows: list[dict], categories: list[str], min_confidence: float, im
     labelled = [r for r in rows if r["type"] == "crop" and r.get("label") in cat_id and r["item_id"] in images]
     keep = [r for r in labelled if r["confidence"] >= min_confidence]
     used = sorted({r["item_id"] for r in keep}, key=lambda i: images[i]["index"])
-    unsure = [r for r in labelled if r["confidence"] < min_confidence and r["item_id"] in set(used)]
+    kept = set(used)
+    unsure = [r for r in labelled if r["confidence"] < min_confidence and r["item_id"] in kept]
     root = Path(images_root).resolve()
     out = {"info": {"description": "lens label-crops weak labels", "min_confidence": min_confidence,
-                    "images_root": str(root)},
+                    "images_root": str(root), "ignore_regions": len(unsure)},
            "images": [{"id": images[i]["index"] + 1, "file_name": os.path.relpath(images[i]["image"], root),
                        "width": images[i]["width"], "height": images[i]["height"], "item_id": i} for i in used],
            "annotations": [], "categories": [{"id": v, "name": k, "supercategory": "product"}
