@@ -10,7 +10,8 @@ Sections (each a function returning a dict of named figures):
 * ``sources``: the visual, object and text sources' median / p95 ms per query
   over the catalog grown to 100k items (``bench/sources_bench.py``; goal:
   20 ms median each);
-* ``retrieval``: ``lens eval retrieval`` figures (top-1, recall@10);
+* ``retrieval``: ``lens eval retrieval`` figures (top-1, recall@10, scene crop ->
+  product recall@10, object search recall@20, text precision per query type);
 * ``diversity``: ``lens eval diversity`` (40 queries) with diversity off and on,
   the goal check, and the theta sweep plotted to ``results/diversity_sweep.png``;
 * ``understanding``: median / p95 ms of each query-understanding signal and
@@ -107,9 +108,9 @@ def bench_query(lens, folder: Path, n: int = 60) -> dict:
 
 
 def bench_retrieval(lens, folder: Path) -> dict:
-    from lens.evaluation import read_manifest, retrieval_figures
+    from lens.evaluation import read_manifest, retrieval_eval
 
-    return retrieval_figures(lens, read_manifest(folder), seed=0, progress=False)
+    return retrieval_eval(lens, read_manifest(folder), folder, seed=0, progress=False)
 
 
 def bench_understanding(folder: Path, n: int = 40) -> dict:
@@ -230,6 +231,7 @@ def rerun_section(args) -> int:
 
     sections = {"understanding": lambda: bench_understanding(folder), "index": lambda: bench_index_kinds(folder),
                 "query": lambda: bench_query(Lens.from_config(config, str(folder / "catalog")), folder),
+                "retrieval": lambda: bench_retrieval(Lens.from_config(config, str(folder / "catalog")), folder),
                 "sources": lambda: bench_sources_100k(Lens.from_config(config, str(folder / "catalog")), folder),
                 "diversity": lambda: bench_diversity(Lens.from_config(config, str(folder / "catalog")), folder),
                 "dpp": bench_dpp,                      # needs no catalog

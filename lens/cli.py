@@ -307,8 +307,7 @@ def cmd_eval(args, config) -> int:
     else:
         lens = ev.build_eval_lens(config, folder)
         records = ev.read_manifest(folder)
-        figures = {**ev.retrieval_figures(lens, records, args.seed), **ev.crop_figures(lens, records, folder),
-                   **ev.object_figures(lens, records, folder)}
+        figures = ev.retrieval_eval(lens, records, folder, args.seed)
     emit(ev.EvalReport(f"{args.evaluation} on {folder}", figures), args.json_out)
     return 0
 

@@ -173,3 +173,19 @@ def object_figures(lens, records: list[dict], folder: Path, progress: bool = Tru
         recalls.append(len(found & scenes_of[rec["id"]]) / len(scenes_of[rec["id"]]))
     return {"products in scenes": len(products),
             "object recall@20": round(float(np.mean(recalls)) if recalls else 0.0, 4)}
+
+
+def retrieval_eval(lens, records: list[dict], folder: Path, seed: int = 0, progress: bool = True) -> dict:
+    """Every quality figure of issue 5 on one indexed catalog (``lens eval retrieval`` and the
+    bench's ``retrieval`` section): perturbed product photo -> top-1 / recall@10, scene crop ->
+    product recall@10, object search recall@20, and the text source's precision@min(10, R) per
+    attribute query type ("red striped dress") over the catalog's own text index (25 a type)."""
+    from lens.text_eval import attribute_queries, text_figures
+
+    figures = {**retrieval_figures(lens, records, seed, progress), **crop_figures(lens, records, folder, progress),
+               **object_figures(lens, records, folder, progress)}
+    products = [r for r in records if r.get("kind") == "product"]
+    if lens.catalog.text is not None and products:
+        text = text_figures(lens.catalog.text, products, attribute_queries(products, 25, seed))
+        figures.update({f"text {t} P@min(10,R)": v["precision@min(10,R)"] for t, v in text["types"].items()})
+    return figures

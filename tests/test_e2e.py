@@ -67,7 +67,9 @@ def test_eval_and_demo_commands(small_catalog, tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "top-1" in proc.stdout and "recall@10" in proc.stdout
-    assert json.loads(out.read_text())["queries"] == 200
+    figures = json.loads(out.read_text())
+    assert figures["queries"] == 200 and "crop recall@10" in figures and "object recall@20" in figures
+    assert 0.0 <= figures["text color+pattern+category P@min(10,R)"] <= 1.0     # the text source's precision too
 
 
 def test_demo_no_serve_prints_results(tmp_path):
