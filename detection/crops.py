@@ -27,8 +27,8 @@ NOT_CROPPED = frozenset({"face", "person"})   # identity-bearing: never embedded
 @dataclass(frozen=True)
 class CropLimits:
     pad: float = 0.08           # context on each side (see DetectionConfig)
-    min_side: int = 32          # smaller crops embed to noise
-    max_aspect: float = 4.0     # thinner strips are not searchable objects
+    min_side: int = 16          # shorter sides embed to noise (see DetectionConfig)
+    max_aspect: float = 6.0     # thinner strips are not searchable objects
     iou: float = 0.7            # cross-detector duplicates
     max_crops: int = 12         # per image: hotspots stay readable, indexing stays bounded
 

@@ -31,6 +31,14 @@ def test_small_and_thin_boxes_are_dropped(box):
     assert make_crops([det(box)], 400, 400, CropLimits(min_side=32, max_aspect=4.0)) == []
 
 
+def test_default_limits_keep_small_real_objects():
+    # a worn shoe (90 x 22 px, 4.1:1) and sunglasses (93 x 31) of the synthetic scenes stay
+    # searchable; a 12-px speck and a 10:1 strip do not
+    kept = make_crops([det((380, 447, 470, 469), "shoe"), det((361, 252, 454, 283), "sunglasses"),
+                       det((10, 10, 22, 22)), det((0, 300, 400, 340))], 640, 480)
+    assert [c.label for c in kept] == ["shoe", "sunglasses"]
+
+
 def test_padding_is_clipped_to_the_image():
     (crop,) = make_crops([det((0, 0, 100, 50))], 120, 60, CropLimits(pad=0.1, min_side=8))
     assert crop.detection_box == Box(0, 0, 100, 50)
