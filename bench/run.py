@@ -230,6 +230,7 @@ def rerun_section(args) -> int:
     from dpp_bench import bench_dpp
 
     sections = {"understanding": lambda: bench_understanding(folder), "index": lambda: bench_index_kinds(folder),
+                "indexing": lambda: bench_indexing(config, folder)[0],    # rebuilds the bench catalog
                 "query": lambda: bench_query(Lens.from_config(config, str(folder / "catalog")), folder),
                 "retrieval": lambda: bench_retrieval(Lens.from_config(config, str(folder / "catalog")), folder),
                 "sources": lambda: bench_sources_100k(Lens.from_config(config, str(folder / "catalog")), folder),
@@ -252,7 +253,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--scenes", type=int, default=300)
-    parser.add_argument("--only", help="re-run one section (understanding, query, dpp, index) into latest.json")
+    parser.add_argument("--only", help="re-run one section into latest.json (indexing rebuilds the bench "
+                                       "catalog: run it first when detection or embedding changed)")
     args = parser.parse_args(argv)
     if args.only:
         return rerun_section(args)
