@@ -9,6 +9,13 @@ crop's cosine.  Provenance names the probe, the matched crop and its box in
 the parent's pixels (x1, y1, x2, y2), its label, and how many of the scene's
 crops matched, so the UI can draw the box on the result.
 
+Measured (``make bench --only retrieval``, 1,000 products, 300 scenes, 621
+products shown in a scene): recall@20 0.930.  It was 0.885 while crops
+dropped boxes under 32 px (most worn shoes) and the detector dropped objects
+of uncertain class.  Of the 92 (product, scene) pairs still missed, 80 have a
+matching crop ranked past the top 20 scenes: 36 are worn dresses that the
+portrait framing cuts at the waist, 26 are worn shoes 17-35 px high.
+
 Tested in ``tests/test_sources.py``.
 """
 from __future__ import annotations
