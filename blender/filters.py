@@ -6,7 +6,9 @@ raises ``ValueError`` naming the bad key or value.  :class:`SignalIndex` maps
 each field's values to item ids, built from the store once and rebuilt when
 the catalog changes (``Catalog.version``), so a filter costs set operations,
 not a store scan.  :func:`allowed_ids` gives the ids a source may return
-(``None`` = no filter).
+(``None`` = no filter): the same frozenset object for the same filters until
+the catalog changes, so an index reuses the row filter it made for it
+(:mod:`lens.index_filter`).
 
 An item's values per field (:func:`item_signals`):
 
@@ -32,6 +34,7 @@ from lens.palette import NAMED_COLORS
 HEAD_MIN = 0.5      # a trained head's class counts when it is the likely one
 COARSE_MIN = 0.3    # the ImageNet -> coarse taxonomy mapping is vaguer: a lower bar
 RANGES = (1, 2, 3, 4)
+ANSWERS = 256       # filter answers kept per catalog version (a frozenset each); more: start again
 
 
 @dataclass(frozen=True)
@@ -114,16 +117,24 @@ class SignalIndex:
     """field -> value -> item ids, over one catalog's store."""
 
     def __init__(self, items):
+        self._answers: dict[Filters, frozenset[str]] = {}    # filters -> ids (a filter's set is reused)
         self.by: dict[str, dict] = defaultdict(lambda: defaultdict(set))
         for item in items:
             for key, values in item_signals(item).items():
                 for value in values:
                     self.by[key][value].add(item["id"])
 
-    def allowed(self, filters: Filters) -> set[str] | None:
+    def allowed(self, filters: Filters) -> frozenset[str] | None:
         """Ids matching every active field (any of its values), or None when no filter is set."""
         if not filters.active:
             return None
+        if filters not in self._answers:
+            if len(self._answers) >= ANSWERS:
+                self._answers.clear()
+            self._answers[filters] = frozenset(self._match(filters))
+        return self._answers[filters]
+
+    def _match(self, filters: Filters) -> set[str]:
         out: set[str] | None = None
         for f in fields(filters):
             wanted = getattr(filters, f.name)

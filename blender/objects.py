@@ -24,6 +24,7 @@ import numpy as np
 
 from blender.sources import Candidate, CatalogSource, SourceQuery
 from lens.catalog import Catalog, parent_id
+from lens.index_filter import IdentityCache
 
 FETCH = 4   # crops per result: a scene often matches through several of its crops
 
@@ -36,16 +37,19 @@ class ObjectSource(CatalogSource):
     def __init__(self, catalog: Catalog):
         super().__init__(catalog)
         self._children: tuple[int, dict[str, list[str]]] | None = None   # (catalog version, item -> crops)
+        self._crop_sets = IdentityCache()   # allowed item set -> its crops' set (the same filter, the same set)
 
-    def crops_of(self, items: set[str]) -> set[str]:
-        """The crop ids of ``items`` (a filter's allowed set), from a map rebuilt per catalog version."""
+    def crops_of(self, items: set[str]) -> frozenset[str]:
+        """The crop ids of ``items`` (a filter's allowed set), from a map rebuilt per catalog version;
+        the same ``items`` object gives the same set object, so the index reuses its row filter."""
         if self._children is None or self._children[0] != self.catalog.version:
             children: dict[str, list[str]] = {}
             for crop in self.catalog.objects.ids:
                 children.setdefault(parent_id(crop), []).append(crop)
             self._children = (self.catalog.version, children)
+            self._crop_sets.clear()
         children = self._children[1]
-        return {crop for item in items for crop in children.get(item, ())}
+        return self._crop_sets.get(items, lambda: frozenset(c for item in items for c in children.get(item, ())))
 
     @staticmethod
     def probes(query: SourceQuery) -> list[tuple[str, np.ndarray, str | None]]:

@@ -24,6 +24,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from lens.index_filter import IdentityCache
+
 K1, B = 1.2, 0.75
 
 
@@ -41,11 +43,13 @@ class BM25:
         self._free: list[int] = []
         self._len = np.zeros(0, np.float32)         # row -> document length (0 when free)
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # term -> (rows, tfs), cached
+        self._keep = IdentityCache()    # allowed id set -> row mask (the same filter, the same set)
 
     def __len__(self) -> int:
         return len(self.docs)
 
     def add(self, doc_id: str, terms: dict[str, float]) -> None:
+        self._keep.clear()
         self.remove(doc_id)
         if not terms:
             return
@@ -66,6 +70,7 @@ class BM25:
         terms = self.docs.pop(doc_id, None)
         if terms is None:
             return False
+        self._keep.clear()
         for term in terms:
             self.postings[term].pop(doc_id, None)
             self._arrays.pop(term, None)
@@ -96,8 +101,10 @@ class BM25:
         for term in self.postings:
             self._term(term)
 
-    def _allowed_rows(self, allowed: set[str]) -> np.ndarray:
-        return np.fromiter((self._row[d] for d in allowed if d in self._row), np.int64)
+    def _keep_mask(self, allowed: set[str]) -> np.ndarray:
+        keep = np.zeros(len(self._ids), bool)
+        keep[np.fromiter((self._row[d] for d in allowed if d in self._row), np.int64)] = True
+        return keep
 
     def score_rows(self, query: dict[str, float], allowed: set[str] | None = None, top: int | None = None
                    ) -> tuple[list[str], np.ndarray]:
@@ -120,13 +127,8 @@ class BM25:
             if ">" not in term:
                 matched[rows] += weight
         hit = np.flatnonzero(acc > 0)
-        if allowed is not None:         # the cheaper side: the allowed set or the hits
-            if len(allowed) < len(hit):
-                keep = np.zeros(len(self._ids), bool)
-                keep[self._allowed_rows(allowed)] = True
-                hit = hit[keep[hit]]
-            else:
-                hit = np.array([r for r in hit if self._ids[r] in allowed], np.int64)
+        if allowed is not None:         # a row mask per allowed set, made once (filters reuse their set)
+            hit = hit[self._keep.get(allowed, lambda: self._keep_mask(allowed))[hit]]
         scores = acc[hit] * matched[hit] / words
         if top is not None and len(hit) > top:
             floor = np.partition(scores, len(scores) - top)[len(scores) - top]

@@ -35,6 +35,7 @@ import numpy as np
 from lens.config import IndexConfig
 from lens.index_binary import BinaryKind, fit_rotation
 from lens.index_files import atomic_write_bytes, load_index, save_index
+from lens.index_filter import EXACT_CHUNK, IdentityCache, RowFilter, exact_top
 from lens.index_kinds import AutoKind, FlatKind, HNSWKind, IVFPQKind, Kind, in_memory, set_threads
 
 __all__ = ["INDEX_KINDS", "VectorIndex", "atomic_write_bytes"]
@@ -43,8 +44,7 @@ log = logging.getLogger(__name__)
 INDEX_KINDS: dict[str, type[Kind]] = {"auto": AutoKind, "flat": FlatKind, "hnsw": HNSWKind,
                                       "ivfpq": IVFPQKind, "binary": BinaryKind}
 COMPACT_FRACTION = 0.25     # rebuild once a quarter of the rows are tombstones
-EXACT_FILTER_ROWS = 8192    # filters this small are scored exactly: ~2 ms at 1280-d
-EXACT_CHUNK = 16_384        # rows per block of the exact scan (bounded temporaries)
+EXACT_FILTER_ROWS = 8192    # filters this small are scanned exactly: ~4 ms a query at 1280-d (a filtered graph search costs more)
 
 
 def _check_config(config: IndexConfig, dim: int) -> None:
@@ -86,6 +86,7 @@ class VectorIndex:
         self._kind: Kind | None = None                     # None: rebuild at next use
         self._built = 0             # rows already in the FAISS structure
         self._mapped = False        # structure is a read-only file mapping
+        self._filters = IdentityCache()    # allowed-id set -> RowFilter, emptied when rows change
 
     @classmethod
     def from_config(cls, config: IndexConfig, embedder_settings: dict) -> "VectorIndex":
@@ -143,6 +144,7 @@ class VectorIndex:
             self._row[item_id] = self._n
             self._ids.append(item_id)
             self._n += 1
+        self._filters.clear()
 
     def _grow(self, extra: int) -> None:
         if self._n + extra <= len(self._buf) and self._buf.flags.writeable:
@@ -159,6 +161,7 @@ class VectorIndex:
             return False
         self._ids[row] = None
         self._dead += 1
+        self._filters.clear()
         return True
 
     def reconfigured(self, config: IndexConfig) -> "VectorIndex":
@@ -187,6 +190,7 @@ class VectorIndex:
         self._ids = [self._ids[r] for r in live]
         self._row = {i: r for r, i in enumerate(self._ids)}
         self._n, self._dead, self._kind = len(live), 0, None
+        self._filters.clear()
 
     def _rebuild(self) -> None:
         set_threads(os.cpu_count() or 1)       # builds use every core
@@ -238,9 +242,13 @@ class VectorIndex:
         """For each query row, up to ``k`` ``(item_id, score)`` by descending score.
 
         ``allowed`` restricts results to those ids (filters): small filters
-        are scored exactly; otherwise the search widens until it has ``k``
-        allowed hits and falls back to exact scoring when an approximate kind
-        cannot reach them.
+        are scored exactly (FAISS's flat scan of the structure's own rows
+        with the filter's selector where it keeps float rows, else numpy);
+        larger ones go into the FAISS search as a selector
+        (:mod:`lens.index_filter`; the binary kind instead widens its search
+        until it has ``k`` allowed hits), with exact scoring for any query an
+        approximate kind leaves short.  Pass the same frozenset again to
+        reuse its row filter.
         """
         queries = self._checked(queries, "index search")
         if k <= 0 or not len(self) or (allowed is not None and not allowed):
@@ -248,42 +256,49 @@ class VectorIndex:
         kind = self._structure()
         set_threads(self.config.search_threads)
         q = self._project(queries)
-        rows = None
-        if allowed is not None:
-            rows = np.fromiter((self._row[i] for i in allowed if i in self._row), np.int64)
-            if not len(rows):
-                return [[] for _ in range(len(queries))]
-            if len(rows) <= max(EXACT_FILTER_ROWS, len(self) // 8):
-                return self._exact(q, k, rows)
-        want = min(k, len(self) if rows is None else len(rows))
-        fetch = min(self._n, (k if rows is None else max(4 * k, 64)) + self._dead)
+        if allowed is None:
+            return self._approximate(kind, q, k, None)
+        rows = self._filters.get(allowed, lambda: self._row_filter(allowed))
+        if not len(rows.rows):
+            return [[] for _ in range(len(queries))]
+        exact_up_to = EXACT_FILTER_ROWS if kind.filters else max(EXACT_FILTER_ROWS, len(self) // 8)
+        if len(rows.rows) > exact_up_to:
+            return self._approximate(kind, q, k, rows)
+        flat = kind.flat() if kind.filters else None
+        if flat is None:
+            return self._exact(q, k, rows.rows)
+        scores, found = flat.search(q, min(k, len(rows.rows)), params=rows.params())   # scans only the rows
+        return [[(self._ids[r], float(s)) for s, r in zip(srow, rrow) if r >= 0] for srow, rrow in zip(scores, found)]
+
+    def _row_filter(self, allowed) -> RowFilter:
+        """The live rows of the ``allowed`` ids, as a :class:`RowFilter`."""
+        rows = np.fromiter((self._row[i] for i in allowed if i in self._row), np.int64)
+        return RowFilter.from_rows(rows, self._n)
+
+    def _approximate(self, kind: Kind, q: np.ndarray, k: int, rows: RowFilter | None):
+        """The structure's answer; widened (kinds without selectors) or exact where it falls short."""
+        want = min(k, len(self) if rows is None else len(rows.rows))
+        inside = rows is not None and kind.filters       # FAISS skips disallowed rows itself
+        keep = None if rows is None else rows.mask
+        fetch = min(self._n, k if inside else (k if rows is None else max(4 * k, 64)) + self._dead)
         while True:
-            scores, found = kind.search(q, fetch, self._working())
+            scores, found = kind.search(q, fetch, self._working(), rows if inside else None)
             out = [[(self._ids[r], float(s)) for s, r in zip(srow, rrow)
-                    if r >= 0 and self._ids[r] is not None and (allowed is None or self._ids[r] in allowed)
-                    ][:k] for srow, rrow in zip(scores, found)]
+                    if r >= 0 and self._ids[r] is not None and (keep is None or keep[r])][:k]
+                   for srow, rrow in zip(scores, found)]
             short = [i for i, o in enumerate(out) if len(o) < want]
-            if not short or fetch >= self._n:
+            if not short or inside or fetch >= self._n:
                 break
             fetch = min(self._n, fetch * 4)
         if short:
-            rows = rows if rows is not None else np.fromiter(self._row.values(), np.int64, len(self))
-            for i, hits in zip(short, self._exact(q[short], k, rows)):
+            every = rows.rows if rows is not None else np.fromiter(self._row.values(), np.int64, len(self))
+            for i, hits in zip(short, self._exact(q[short], k, every)):
                 out[i] = hits
         return out
 
     def _exact(self, q: np.ndarray, k: int, rows: np.ndarray) -> list[list[tuple[str, float]]]:
-        """Exact inner product against ``rows`` only, in blocks."""
-        rows = np.sort(rows)
-        work, best_s, best_r = self._working(), None, None
-        for s in range(0, len(rows), EXACT_CHUNK):
-            block = rows[s:s + EXACT_CHUNK]
-            scores = q @ work[block].T
-            cand_s = scores if best_s is None else np.concatenate([best_s, scores], axis=1)
-            cand_r = np.broadcast_to(block, scores.shape) if best_r is None else \
-                np.concatenate([best_r, np.broadcast_to(block, scores.shape)], axis=1)
-            top = np.argsort(-cand_s, axis=1, kind="stable")[:, :k]
-            best_s, best_r = np.take_along_axis(cand_s, top, 1), np.take_along_axis(cand_r, top, 1)
+        """Exact inner product against ``rows`` only (:func:`lens.index_filter.exact_top`)."""
+        best_s, best_r = exact_top(q, self._working(), rows, k)
         return [[(self._ids[r], float(s)) for s, r in zip(srow, rrow)] for srow, rrow in zip(best_s, best_r)]
 
     # ---- persistence -------------------------------------------------------
@@ -294,6 +309,7 @@ class VectorIndex:
         self._buf, self._n, self._ids = vectors, len(vectors), list(ids)
         self._row = {i: r for r, i in enumerate(self._ids) if i is not None}
         self._dead = self._n - len(self._row)
+        self._filters.clear()
         if "pca_mean" in model:
             self._pca = (model["pca_mean"], model["pca_components"])
             self._pca_rows, self._work = int(model["pca_rows"]), work

@@ -65,6 +65,7 @@ class BinaryKind(Kind):
 
     name = "binary"
     binary = True
+    filters = False     # FAISS's binary indexes take no IDSelector: VectorIndex filters their candidates
 
     def __init__(self, config: IndexConfig, dim: int):
         super().__init__(config, dim)
@@ -95,7 +96,7 @@ class BinaryKind(Kind):
         for start in range(0, len(rows), 65_536):   # bounded temporary memory
             self.index.add(self._codes(rows[start:start + 65_536]))
 
-    def search(self, queries: np.ndarray, fetch: int, work: np.ndarray):
+    def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
         wanted = min(self.index.ntotal, max(fetch, self.config.rerank * fetch))
         if self.config.binary_search == "hnsw":
             self.index.hnsw.efSearch = max(self.config.hnsw_ef_search, wanted)

@@ -19,6 +19,12 @@ the index keeps the ids, the float vectors, tombstones and persistence.
   than k-means needs (39 per centroid) it searches exactly and logs so; it is
   trained on the first build with enough vectors.
 
+Filters (:class:`lens.index_filter.RowFilter`) reach every float kind as a
+FAISS ``IDSelector`` in its search parameters: disallowed rows are skipped
+inside the search.  HNSW widens its beam by 1 / (allowed share), up to
+``HNSW_FILTER_EF_MAX``: with a quarter of the rows allowed, a beam of 64
+meets about 16 allowed rows.
+
 Tested in ``tests/test_index.py``.
 """
 from __future__ import annotations
@@ -35,6 +41,7 @@ log = logging.getLogger(__name__)
 MIN_POINTS_PER_CENTROID = 39    # FAISS warns below this many training points per centroid
 TRAIN_SAMPLE_PER_LIST = 48      # k-means sample: FAISS's cap is 256 a centroid; 48 keeps 1M builds in minutes
 KMEANS_ITERATIONS = 10          # FAISS default 25; recall changes little, training time 2.5x less
+HNSW_FILTER_EF_MAX = 4096       # a filtered beam wider than this costs more than an exact scan of the rows
 
 
 def rerank(queries: np.ndarray, rows: np.ndarray, work: np.ndarray, fetch: int):
@@ -54,6 +61,7 @@ class Kind(ABC):
 
     name = ""
     binary = False                  # saved with faiss.write_index_binary
+    filters = True                  # search() applies a RowFilter inside FAISS
 
     def __init__(self, config: IndexConfig, dim: int):
         self.config, self.dim = config, dim
@@ -74,13 +82,19 @@ class Kind(ABC):
         for start in range(0, len(rows), 65_536):
             self.index.add(np.ascontiguousarray(rows[start:start + 65_536]))
 
-    def search(self, queries: np.ndarray, fetch: int, work: np.ndarray):
-        """``(scores, rows)`` of shape ``(len(queries), fetch)``; row -1 pads."""
-        return self.index.search(queries, fetch)
+    def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
+        """``(scores, rows)`` of shape ``(len(queries), fetch)``; row -1 pads.  ``rows``: an optional
+        :class:`lens.index_filter.RowFilter` (only its rows are returned)."""
+        return _flat_search(self.index, queries, fetch, rows)
 
     def needs_rebuild(self, rows: int) -> bool:
         """True when the trained parts no longer fit ``rows`` rows."""
         return False
+
+    def flat(self):
+        """The exact ``IndexFlatIP`` over the rows inside this structure, or None (codes only): a small
+        filter is scanned there with its selector, no copy of the rows."""
+        return None
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays saved next to the FAISS file."""
@@ -104,11 +118,22 @@ def _hnsw(config: IndexConfig, dim: int):
     return index
 
 
-def _hnsw_search(index, config: IndexConfig, queries: np.ndarray, fetch: int):
+def _flat_search(index, queries: np.ndarray, fetch: int, rows=None):
+    if rows is None:
+        return index.search(queries, fetch)
     import faiss
 
-    params = faiss.SearchParametersHNSW(efSearch=max(config.hnsw_ef_search, fetch))
-    return index.search(queries, fetch, params=params)
+    return index.search(queries, fetch, params=faiss.SearchParameters(sel=rows.selector))
+
+
+def _hnsw_search(index, config: IndexConfig, queries: np.ndarray, fetch: int, rows=None):
+    import faiss
+
+    ef = max(config.hnsw_ef_search, fetch)
+    if rows is None:
+        return index.search(queries, fetch, params=faiss.SearchParametersHNSW(efSearch=ef))
+    ef = int(min(HNSW_FILTER_EF_MAX, max(ef, ef / max(rows.share, 1e-6))))
+    return index.search(queries, fetch, params=faiss.SearchParametersHNSW(efSearch=ef, sel=rows.selector))
 
 
 class FlatKind(Kind):
@@ -117,6 +142,15 @@ class FlatKind(Kind):
     def _empty(self):
         return _flat(self.dim)
 
+    def flat(self):
+        return self.index
+
+
+def _storage(index):
+    import faiss
+
+    return faiss.downcast_index(index.storage)
+
 
 class HNSWKind(Kind):
     name = "hnsw"
@@ -124,8 +158,11 @@ class HNSWKind(Kind):
     def _empty(self):
         return _hnsw(self.config, self.dim)
 
-    def search(self, queries: np.ndarray, fetch: int, work: np.ndarray):
-        return _hnsw_search(self.index, self.config, queries, fetch)
+    def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
+        return _hnsw_search(self.index, self.config, queries, fetch, rows)
+
+    def flat(self):
+        return _storage(self.index)
 
 
 class AutoKind(Kind):
@@ -150,13 +187,16 @@ class AutoKind(Kind):
     def _empty(self):
         return _hnsw(self.config, self.dim) if self.graph else _flat(self.dim)
 
-    def search(self, queries: np.ndarray, fetch: int, work: np.ndarray):
+    def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
         if self.graph:
-            return _hnsw_search(self.index, self.config, queries, fetch)
-        return self.index.search(queries, fetch)
+            return _hnsw_search(self.index, self.config, queries, fetch, rows)
+        return _flat_search(self.index, queries, fetch, rows)
 
     def needs_rebuild(self, rows: int) -> bool:
         return not self.graph and self.wants_graph(rows)
+
+    def flat(self):
+        return _storage(self.index) if self.graph else self.index
 
     def state(self) -> dict[str, np.ndarray]:
         return {"auto_graph": np.array(int(self.graph))}
@@ -211,17 +251,22 @@ class IVFPQKind(Kind):
     def trained(self) -> bool:
         return self.fitted_rows > 0
 
-    def search(self, queries: np.ndarray, fetch: int, work: np.ndarray):
+    def flat(self):
+        return None if self.trained else self.index
+
+    def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
         import faiss
 
         if not self.trained:
-            return self.index.search(queries, fetch)
+            return _flat_search(self.index, queries, fetch, rows)
         params = faiss.SearchParametersIVF(nprobe=min(self.config.ivf_nprobe, self.index.nlist))
+        if rows is not None:
+            params.sel = rows.selector
         if not self.config.rerank:
             return self.index.search(queries, fetch, params=params)
         wanted = min(self.index.ntotal, self.config.rerank * fetch)
-        _, rows = self.index.search(queries, max(fetch, wanted), params=params)
-        return rerank(queries, rows, work, fetch)
+        _, found = self.index.search(queries, max(fetch, wanted), params=params)
+        return rerank(queries, found, work, fetch)
 
     def needs_rebuild(self, rows: int) -> bool:
         # untrained and now trainable, or trained on under half of today's rows

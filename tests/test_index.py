@@ -75,10 +75,48 @@ def test_filtered_search_small_and_large_filters(index):
     index.add(ids, vecs)
     allowed = {"i299", "i7"}
     assert {h[0] for h in index.search(vecs[:1], 5, allowed=allowed)[0]} == allowed
-    half = set(ids[::2])                        # large filter: the widening path
+    some = frozenset(ids[5::7])                 # small: an exact scan (FAISS's flat one where it keeps rows)
+    rows = sorted(int(i[1:]) for i in some)
+    best = np.array(rows)[np.argsort(-(vecs[rows] @ vecs[3]), kind="stable")[:10]]
+    got = index.search(vecs[3:4], 10, allowed=some)[0]
+    assert [h[0] for h in got] == [f"i{r}" for r in best]
+    assert [h[1] for h in got] == pytest.approx(list(vecs[best] @ vecs[3]), abs=1e-5)
+    half = set(ids[::2])                        # under EXACT_FILTER_ROWS: scored exactly
     for row in index.search(vecs[:20], 10, allowed=half):
         assert len(row) == 10 and {h[0] for h in row} <= half
     assert index.search(vecs[:1], 5, allowed={"nope"}) == [[]]
+
+
+def test_large_filters_search_inside_faiss_and_follow_changes(index, monkeypatch):
+    from lens.index import EXACT_FILTER_ROWS
+
+    n = 3 * EXACT_FILTER_ROWS // 2 * 2
+    vecs, queries = _clustered(n, 8, 60), _clustered(30, 8, 60, seed=1)
+    ids = [f"i{r}" for r in range(n)]
+    index.add(ids, vecs)
+    allowed = frozenset(ids[::3]) | frozenset(ids[1::3])   # 2/3 of the rows: above EXACT_FILTER_ROWS
+    exact = VectorIndex(8, "flat")
+    exact.add(ids, vecs)
+    index.search(queries[:1], 1)                # build the structure before spying on it
+    seen = []
+    search = index._kind.search
+    monkeypatch.setattr(index._kind, "search",
+                        lambda q, fetch, work, rows=None: seen.append(rows is not None) or search(q, fetch, work, rows))
+    got = index.search(queries, 10, allowed=allowed)
+    assert all(len(row) == 10 and {h[0] for h in row} <= allowed for row in got)
+    assert any(seen) == index._kind.filters     # the selector went into FAISS (binary: filtered after)
+    unfiltered = _recall(index.search(queries, 10), exact.search(queries, 10))   # 8-d PQ / binary codes are coarse
+    assert _recall(got, exact.search(queries, 10, allowed=allowed)) >= min(0.9, unfiltered - 0.05)
+    rows = index._filters.get(allowed, lambda: None)
+    assert rows is not None and len(rows.rows) == len(allowed)            # cached for the same set
+    gone = got[0][0][0]
+    index.remove(gone)                          # rows changed: the cached filter is dropped
+    assert gone not in {h[0] for h in index.search(queries[:1], 10, allowed=allowed)[0]}
+    assert index._filters.get(allowed, lambda: None) is not None          # ...and rebuilt
+    changing = set(allowed)                     # a plain set may change: never cached
+    index.search(queries[:1], 10, allowed=changing)
+    changing.discard(got[1][0][0])
+    assert got[1][0][0] not in {h[0] for h in index.search(queries[1:2], 10, allowed=changing)[0]}
 
 
 def test_empty_k_larger_than_n_and_bad_vectors(index):

@@ -71,8 +71,13 @@ def test_filters_restrict_every_source(catalog):
         assert hits and {h.item_id for h in hits} <= {"s1", "s2"}
     assert allowed_ids(catalog, Filters.parse({"color": "navy", "category": "bag"})) == {"p1"}
     assert allowed_ids(catalog, Filters()) is None
+    obj = make_sources(["object"], catalog)[0]
+    crops = obj.crops_of(allowed)
+    assert crops is obj.crops_of(allowed) and crops and all(c.split("#")[0] in allowed for c in crops)
     catalog.delete("s1")                                               # the signal index follows changes
     assert allowed_ids(catalog, Filters.parse({"skin_tone_range": 2})) == set()
+    assert all(not c.startswith("s1#") for c in obj.crops_of(allowed_ids(catalog, Filters.parse(
+        {"skin_tone_range": [2, 3]}))))
 
 
 def test_empty_catalog_sources_return_nothing(config_factory):
