@@ -58,12 +58,20 @@ class Box:
         return (int(np.floor(self.x1)), int(np.floor(self.y1)),
                 int(np.ceil(self.x2)), int(np.ceil(self.y2)))
 
-    def iou(self, other: "Box") -> float:
+    def intersection(self, other: "Box") -> float:
         ix = max(0.0, min(self.x2, other.x2) - max(self.x1, other.x1))
         iy = max(0.0, min(self.y2, other.y2) - max(self.y1, other.y1))
-        inter = ix * iy
+        return ix * iy
+
+    def iou(self, other: "Box") -> float:
+        inter = self.intersection(other)
         union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
+
+    def overlap(self, other: "Box") -> float:
+        """Intersection over the smaller box's area: 1.0 when one box lies inside the other."""
+        smaller = min(self.area, other.area)
+        return self.intersection(other) / smaller if smaller > 0 else 0.0
 
 
 def make_box(values: Sequence[float], image_size: tuple[int, int] | None = None,

@@ -11,6 +11,9 @@ def test_box_geometry():
     assert b.iou(Box(50, 60, 70, 80)) == 0.0
     assert b.to_int() == (10, 20, 50, 60)
     assert Box(0.4, 0.6, 9.2, 9.9).to_int() == (0, 0, 10, 10)
+    inner = Box(20, 30, 40, 50)                       # 400 px, wholly inside b
+    assert inner.overlap(b) == b.overlap(inner) == 1.0 and b.iou(inner) == pytest.approx(0.25)
+    assert b.overlap(Box(40, 20, 80, 60)) == pytest.approx(0.25) and Box(0, 0, 0, 5).overlap(b) == 0.0
 
 
 def test_parse_and_clip():

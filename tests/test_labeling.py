@@ -9,8 +9,9 @@ from detection.types import Detection
 from lens.boxes import Box
 from lens.labeling.mapper import LabelMapper, ShardResult
 from lens.labeling.reader import Shard, make_shards, source_items
+from lens.labeling.textprior import CategoryWords
 from lens.labeling.weak import WeakLabelSettings, category_of, weak_label
-from lens.labeling.writer import ShardWriter, read_rows, write_coco
+from lens.labeling.writer import ShardWriter, one_box_per_object, read_rows, write_coco
 
 COLORS = {"bag": [(200, 30, 40), (220, 60, 70)], "shoe": [(20, 40, 160), (30, 60, 190)],
           "vase": [(30, 160, 60), (60, 190, 80)]}
@@ -80,6 +81,49 @@ def test_weak_label_votes_by_similarity():
         WeakLabelSettings.from_config(LabelingConfig(temperature=0))
 
 
+def test_category_words_learned_from_product_titles():
+    products = ([{"category": "dress", "title": f"{c} slip dress"} for c in ("red", "blue", "green")]
+                + [{"category": "top", "title": f"{c} silk blouse"} for c in ("red", "blue", "white")]
+                + [{"category": "lighting", "title": "white table lamp"}] * 3
+                + [{"category": "furniture", "title": "oak coffee table"}] * 3
+                + [{"category": "bag", "title": "canvas tote"}] * 2 + [{"title": "red thing"}] * 5)
+    words = CategoryWords.from_products(products)
+    assert "red" not in words.words and "table" not in words.words      # shared by categories
+    assert "tote" not in words.words and words.words["bag"] == "bag"    # 2 products: too few; the name counts
+    assert words.named("A person wears a red slip dress.") == {"dress"}
+    assert words.named("Two blue blouses", "and a table lamp") == {"top", "lighting"}
+    assert words.named("a coffee table") == {"furniture"} and words.named(None, "") == set()
+    assert CategoryWords.from_products([]).named("a dress") == set()
+
+
+def test_weak_label_text_prior_reorders_but_never_adds():
+    def rec(cat):
+        return {"category": cat}
+    s = WeakLabelSettings(unnamed_weight=0.25)
+    votes = [(0.8, rec("top")), (0.78, rec("dress"))]
+    plain = weak_label(votes, s)
+    assert plain["label"] == "top" and weak_label(votes, WeakLabelSettings(unnamed_weight=1.0), {"dress"}) == plain
+    named = weak_label(votes, s, {"dress"})
+    w = np.exp(np.array([0.8, 0.78]) / 0.05)
+    assert named["label"] == "dress"
+    assert named["confidence"] == pytest.approx(w[1] / (w[1] + 0.25 * w[0]), abs=1e-3)
+    assert weak_label(votes, s, {"lighting"}) == plain      # names nothing the neighbours proposed
+    assert weak_label(votes, s, set()) == plain
+    from lens.config import LabelingConfig
+    with pytest.raises(ValueError, match="labeling.unnamed_weight"):
+        WeakLabelSettings.from_config(LabelingConfig(unnamed_weight=0))
+    assert WeakLabelSettings.from_config(LabelingConfig(unnamed_weight=0.3)).unnamed_weight == 0.3
+
+
+def test_mapper_records_what_the_image_text_names(tiny, embedder):
+    mapper = _mapper(tiny, embedder)
+    item = {"id": "s0", "image": str(tiny[2] / "s0.png"), "title": "A red bag",
+            "description": "Also shown: a blue shoe and a lamp."}
+    crops = mapper(Shard("t", [item])).crops
+    assert [c["text_named"] for c in crops] == [["bag", "shoe"]] * 2
+    assert [c["label"] for c in crops] == ["bag", "shoe"]
+
+
 def test_reader_shards_are_stable(tiny):
     items = source_items(tiny[2])
     a, b = make_shards(items, 2), make_shards(list(reversed(items)), 2)
@@ -105,6 +149,20 @@ def test_mapper_excludes_the_parent_item(tiny, embedder):
     mapper = _mapper(tiny, embedder)
     product = Shard("p", [{"id": "bag0", "image": str(tiny[2] / "s0.png")}])
     assert all(n[0] != "bag0" for c in mapper(product).crops for n in c["neighbours"])
+
+
+def test_one_box_per_object_keeps_the_surest_of_each_overlapping_group():
+    def crop(n, item, label, conf, box):
+        return {"crop_id": f"{item}#{n}", "item_id": item, "label": label, "confidence": conf, "detection_box": box}
+    crops = [crop(0, "a", "dress", 0.8, [10, 10, 110, 210]),
+             crop(1, "a", "dress", 0.9, [12, 12, 108, 200]),     # same dress, surer: kept
+             crop(2, "a", "dress", 0.95, [20, 20, 60, 60]),      # a part of it, surest: kept, the whole goes
+             crop(3, "a", "top", 0.7, [12, 12, 108, 200]),       # another label: kept
+             crop(4, "a", "dress", 0.75, [150, 10, 250, 210]),   # a second dress beside it: kept
+             crop(5, "b", "dress", 0.8, [10, 10, 110, 210])]     # another image: kept
+    kept, dropped = one_box_per_object(crops)
+    assert sorted(c["crop_id"] for c in kept) == ["a#2", "a#3", "a#4", "b#5"] and dropped == 2
+    assert one_box_per_object([]) == ([], 0)
 
 
 def test_writer_resume_and_coco(tiny, embedder, tmp_path):
@@ -150,7 +208,7 @@ def test_label_crops_job_and_agreement(tiny, tmp_path):
     import argparse
 
     from lens.labeling.commands import add_eval_parser, add_parsers
-    from lens.labeling.evaluate import agreement_figures
+    from lens.labeling.evaluate import agreement_figures, coco_figures
 
     config, catalog, scenes, pairs = tiny
     parser = argparse.ArgumentParser()
@@ -171,9 +229,15 @@ def test_label_crops_job_and_agreement(tiny, tmp_path):
             {"type": "crop", "item_id": "s0", "detection_box": list(BOXES[1]), "label": "vase", "confidence": 0.9},
             {"type": "crop", "item_id": "s0", "detection_box": [0, 0, 10, 10], "label": "bag", "confidence": 0.9},
             {"type": "crop", "item_id": "s0", "detection_box": list(BOXES[1]), "label": "shoe", "confidence": 0.1}]
+    for n, r in enumerate(rows[1:]):
+        r["crop_id"] = f"s0#{n}"
     f = agreement_figures(rows, truth, 0.5)
     assert f["agreement"] == 0.5 and f["coverage"] == 1.0 and f["unmatched"] == pytest.approx(1 / 3, abs=1e-3)
     assert f["agreement bag"] == 1.0 and f["agreement shoe"] == 0.0
+    rows.append({"type": "crop", "crop_id": "s0#9", "item_id": "s0", "detection_box": [22, 32, 118, 148],
+                 "label": "bag", "confidence": 0.8})           # the same bag again: not a second COCO box
+    c = coco_figures(rows, truth, 0.5)
+    assert c["coco duplicates left out"] == 1 and c["coco confident crops"] == 3 and c["coco coverage"] == 1.0
 
 
 def test_ray_engine_two_shards(tiny, tmp_path):

@@ -69,7 +69,7 @@ def cmd_eval_labels(args, config) -> int:
 
     from lens.cli import emit
     from lens.evaluation import EvalReport, eval_catalog
-    from lens.labeling.evaluate import agreement_figures, detector_maps
+    from lens.labeling.evaluate import agreement_figures, coco_figures, detector_maps
     from lens.labeling.job import label_crops
     from lens.labeling.writer import read_rows
     from lens.synth.coco import read_scenes
@@ -83,7 +83,8 @@ def cmd_eval_labels(args, config) -> int:
         build_eval_lens(config, folder)          # index once (products are the label source)
         label_crops(config, out, catalog_dir=str(folder / "catalog"), min_confidence=threshold,
                     images_root=str(folder), from_index=True)
-    figures = agreement_figures(list(read_rows(out)), read_scenes(folder), threshold)
+    rows, scenes = list(read_rows(out)), read_scenes(folder)
+    figures = {**agreement_figures(rows, scenes, threshold), **coco_figures(rows, scenes, threshold)}
     if args.train:
         from lens.models import ModelStore
 

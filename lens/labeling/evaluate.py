@@ -8,6 +8,9 @@
   category.  ``coverage`` = ground-truth objects matched by a confident
   crop / all of them (in the labelled scenes); ``unmatched`` = confident
   crops matching no object (boxes on nothing: they become false boxes).
+* ``coco …``: the same figures over the boxes the COCO output keeps
+  (:func:`lens.labeling.writer.one_box_per_object`: duplicates and parts of
+  a surer same-label box left out) -- what the detector is trained on.
 * mAPs (``--train``): two detectors with the same settings, one on the true
   boxes of the ``coco-from-synth`` train scenes, one on the weak COCO output
   restricted to the same scenes, both evaluated on the same held-out val
@@ -57,6 +60,18 @@ def agreement_figures(rows: list[dict], scenes: list[dict], min_confidence: floa
                "unmatched": round((len(sure) - matched) / len(sure), 4) if sure else 0.0}
     figures.update({f"agreement {c}": round(a / n, 4) for c, (a, n) in sorted(per_cat.items())})
     return figures
+
+
+def coco_figures(rows: list[dict], scenes: list[dict], min_confidence: float) -> dict:
+    """:func:`agreement_figures` over the crops the COCO output keeps, keys prefixed ``coco``."""
+    from lens.labeling.writer import one_box_per_object
+
+    images = [r for r in rows if r["type"] == "image"]
+    kept, dropped = one_box_per_object([r for r in rows if r["type"] == "crop" and r["confidence"] >= min_confidence])
+    figures = agreement_figures(images + kept, scenes, min_confidence)
+    out = {f"coco {k}": figures[k] for k in ("confident crops", "agreement", "coverage", "unmatched")}
+    out["coco duplicates left out"] = dropped
+    return out
 
 
 def _with_categories(data: dict, names: list[str]) -> dict:

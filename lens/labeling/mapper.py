@@ -6,7 +6,10 @@ the Lens's :class:`detection.pipeline.DetectionPipeline`, cut crops with
 image hash, when a user-crop log is given), embed every crop in one batch,
 search the catalog's ``visual`` index among *products* only (a product photo
 is a single object, so its category is the crop's; the crop's own parent item
-is excluded), and vote (:func:`lens.labeling.weak.weak_label`).
+is excluded), and vote (:func:`lens.labeling.weak.weak_label`), with the
+categories the image's own title and description name as a prior
+(:class:`lens.labeling.textprior.CategoryWords`, learned from the products'
+titles; the row records them as ``text_named``).
 
 ``reuse_index_crops`` (``label-crops --from-index``): for catalog scenes whose
 crops ``lens index`` already stored (boxes in the record, vectors in the
@@ -26,10 +29,10 @@ from lens.boxes import Box
 from lens.catalog import crop_id
 from lens.imageio import image_hash, load_image
 from lens.labeling.reader import Shard
+from lens.labeling.textprior import CategoryWords
 from lens.labeling.weak import WeakLabelSettings, weak_label
 
 log = logging.getLogger(__name__)
-KEEP = ("category", "understanding")     # what a product record contributes to a vote
 
 
 @dataclass
@@ -41,13 +44,14 @@ class ShardResult:
 
 
 def product_records(catalog) -> dict[str, dict]:
-    """``id -> {category, understanding.annotations}`` of the catalog's indexed products."""
+    """``id -> {category, title, understanding.annotations}`` of the catalog's indexed products."""
     ids = [i for i in sorted(catalog.store.ids()) if i in catalog.visual]
     out = {}
     for start in range(0, len(ids), 512):
         for record in catalog.items(ids[start:start + 512]):
             if record and record.get("kind") == "product":
-                out[record["id"]] = {"category": record.get("category"), "understanding": {
+                out[record["id"]] = {"category": record.get("category"), "title": record.get("title"),
+                                     "understanding": {
                     "annotations": record.get("understanding", {}).get("annotations", [])}}
     return out
 
@@ -66,6 +70,7 @@ class LabelMapper:
         if not self.products:
             raise ValueError(f"catalog {catalog.directory}: no indexed products to take labels from "
                              f"(index products with a 'category' first)")
+        self.words = CategoryWords.from_products(list(self.products.values()))
 
     @classmethod
     def from_lens(cls, lens, user_boxes=None, reuse_index_crops: bool = False) -> LabelMapper:
@@ -136,9 +141,11 @@ class LabelMapper:
         for (item, crop, _, _), found in zip(pending, hits):
             neighbours = [(s, self.products[i]) for i, s in found if i != item["id"]][:self.k]
             n = counters[item["id"]] = counters.get(item["id"], -1) + 1
-            label = weak_label(neighbours, self.settings)
+            named = self.words.named(item.get("title"), item.get("description"))
+            label = weak_label(neighbours, self.settings, named)
             out.append({"type": "crop", "crop_id": crop_id(item["id"], n), "item_id": item["id"],
                         "image": item["image"], "box": crop.box.as_list(),
                         "detection_box": crop.detection_box.as_list(), "detector_label": crop.label,
-                        "detector_score": round(float(crop.score), 4), "source": crop.source, **label, "neighbours": [[i, round(s, 4)] for i, s in found if i != item["id"]][:5]})
+                        "detector_score": round(float(crop.score), 4), "source": crop.source, **label, "text_named": sorted(named),
+                        "neighbours": [[i, round(s, 4)] for i, s in found if i != item["id"]][:5]})
         return out

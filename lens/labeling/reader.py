@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from lens.indexing import read_items
 
-ITEM_FIELDS = ("id", "image", "kind", "image_hash", "crops")   # what the mapper needs (crops: --from-index)
+# What the mapper needs (crops: --from-index; title, description: the text prior).
+ITEM_FIELDS = ("id", "image", "kind", "image_hash", "crops", "title", "description")
 
 
 @dataclass(frozen=True)
