@@ -15,7 +15,9 @@ façade over the grown catalog, so every source sees exactly what it sees in
 production (the photo's vector, its object crops, its annotations as text).
 Diversity off is one search per source, the issue's measure (goal: median
 <= 20 ms each at 100k items on 2 cores); diversity on adds one search per
-skin tone range bucket, reported as the façade's stage times.  The first
+skin tone range bucket, reported as the façade's stage times; filtered is
+one search per source under a skin tone range filter (ranges 1-4 in turn),
+the filter FAISS applies inside its search (:mod:`lens.index_filter`).  The first
 few queries are warm-up (calibration, filter signals, MiniLM load).
 """
 from __future__ import annotations
@@ -91,6 +93,7 @@ def grow_catalog(source, config, embedder_settings: dict, directory: Path, n: in
 
 def bench_sources(lens, folder: Path, work: Path, n: int = 100_000, queries: int = 40, log=print) -> dict:
     """Per-source median / p95 ms over ``n`` items, diversity off and on; see the module docstring."""
+    from blender.filters import Filters, allowed_ids
     from lens.evaluation import perturbed_queries, read_manifest
     from lens.facade import Lens
 
@@ -98,22 +101,27 @@ def bench_sources(lens, folder: Path, work: Path, n: int = 100_000, queries: int
     grown = Lens(lens.config, lens.embedder, lens.detector, lens.understanding, big)
     products = [r for r in read_manifest(folder) if r["kind"] == "product"][:queries + 3]
     out = {"items": len(big), "crops": len(big.objects), "text documents": len(big.text),
-           "grow_s": seconds, "goal": "median <= 20 ms per source query at 100k items on 2 cores (diversity off)"}
-    for diversity in (False, True):
+           "grow_s": seconds,
+           "goal": "median <= 20 ms per source query at 100k items on 2 cores (diversity off, filtered)"}
+    modes = (("diversity off", False, None), ("diversity on (+1 search per skin tone bucket)", True, None),
+             ("filtered: skin tone range 1-4 in turn, diversity off", False, "skin_tone_range"))
+    for tag, diversity, field in modes:
         stages: dict[str, list[float]] = {}
         for i, (_, rgb, _) in enumerate(perturbed_queries(products, seed=11)):
-            result = grown(rgb, k=20, diversity=diversity)
+            filters = {field: [1 + i % 4]} if field else None
+            result = grown(rgb, k=20, diversity=diversity, filters=filters)
             if i < 3:
                 continue
             for stage, ms in result.timings_ms.items():
                 if stage.startswith("source.") or stage in ("filter", "blend", "diversity"):
                     stages.setdefault(stage, []).append(ms)
-        tag = "diversity on (+1 search per skin tone bucket)" if diversity else "diversity off"
         for stage, values in stages.items():
             arr = np.asarray(values)
             out[f"{stage}, {tag}"] = {"median_ms": round(float(np.median(arr)), 2),
                                       "p95_ms": round(float(np.percentile(arr, 95)), 2)}
         log(f"sources ({tag}): {[(s, round(float(np.median(v)), 1)) for s, v in stages.items()]}")
+    shares = [len(allowed_ids(big, Filters.parse({"skin_tone_range": r})) or ()) / len(big) for r in (1, 2, 3, 4)]
+    out["items per skin tone range (share)"] = ", ".join(f"{r}: {s:.3f}" for r, s in zip((1, 2, 3, 4), shares))
     graphs = {name: getattr(index._kind, "graph", None) for name, index in
               (("visual", big.visual), ("objects", big.objects), ("text vectors", big.text.vectors))}
     out["structures after the queries"] = ", ".join(f"{n} {'HNSW' if g else 'flat'}" for n, g in graphs.items())
