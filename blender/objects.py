@@ -16,6 +16,13 @@ of uncertain class.  Of the 92 (product, scene) pairs still missed, 80 have a
 matching crop ranked past the top 20 scenes: 36 are worn dresses that the
 portrait framing cuts at the waist, 26 are worn shoes 17-35 px high.
 
+A filter (``allowed`` items) becomes the set of their crops, made once per
+allowed set and catalog version (:meth:`ObjectSource.crops_of`), which the
+index turns into a FAISS selector once (:mod:`lens.index_filter`).  At 100k
+items (145k crops, ``make bench --only sources``) one search under a skin
+tone range filter takes 13.3 ms median; the first query of each filter pays
+for the sets (p95 98 ms over 40 queries, four filters).
+
 Tested in ``tests/test_sources.py``.
 """
 from __future__ import annotations
