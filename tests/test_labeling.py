@@ -220,6 +220,7 @@ def test_label_crops_job_and_agreement(tiny, tmp_path):
     assert handlers["label-crops"](args, config) == 0
     report = json.loads((tmp_path / "job" / "report.json").read_text())
     assert report["images"] == 5 and report["shards"] == 3 and report["failed"] == 0
+    assert report["boxes"] + report["duplicates"] == report["confident"] == 10   # min confidence 0: every crop
     assert parser.parse_args(["eval", "labels", "--train", "--epochs", "2"]).epochs == 2
     truth = [{"id": f"s{n}", "width": 320, "height": 240, "people": [],
               "objects": [{"category": c, "box": list(b), "visible": 1.0} for c, b in zip(p, BOXES)]}

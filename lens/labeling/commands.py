@@ -60,7 +60,7 @@ def cmd_label_crops(args, config) -> int:
         print(f"lens: skipped {f['file']}: {f['error']}", file=sys.stderr)
     print(f"labelled {report.crops} crops of {report.images} images ({report.confident} confident) in "
           f"{report.shards} shards ({report.skipped_shards} already done), {len(report.failures)} unreadable; "
-          f"wrote {report.coco}")
+          f"wrote {report.coco}: {report.boxes} boxes ({report.duplicates} duplicates left out)")
     return 1 if report.failures else 0
 
 

@@ -60,6 +60,8 @@ class LabelReport:
     images: int = 0
     crops: int = 0
     confident: int = 0
+    boxes: int = 0                  # COCO boxes: the confident crops, one per object
+    duplicates: int = 0             # confident crops left out as a surer crop's duplicate or part
     failures: list[dict] = field(default_factory=list)
     coco: str = ""
 
@@ -101,6 +103,9 @@ def label_crops(config, out: str | Path, source: str | None = None, catalog_dir:
     root = images_root or os.path.commonpath([r["image"] for r in rows if r["type"] == "image"] or [str(out)])
     root = root if Path(root).is_dir() else str(Path(root).parent)
     report.coco = str(write_coco(out, categories, threshold, root, ids))
+    data = json.loads(Path(report.coco).read_text())
+    report.boxes = sum(not a["iscrowd"] for a in data["annotations"])
+    report.duplicates = data["info"]["duplicates"]
     _atomic_write(Path(out) / "report.json", json.dumps(report.to_dict(), indent=1))
     return report
 
