@@ -8,8 +8,9 @@ Sections (each a function returning a dict of named figures):
 * ``query``: per-stage median and p95 latency of ``Lens(image)`` over
   perturbed product photos;
 * ``sources``: the visual, object and text sources' median / p95 ms per query
-  over the catalog grown to 100k items (``bench/sources_bench.py``; goal:
-  20 ms median each);
+  over the catalog grown to 100k items, unfiltered, under a skin tone range
+  filter and with diversity on (``bench/sources_bench.py``; goal: 20 ms
+  median each, unfiltered and filtered);
 * ``retrieval``: ``lens eval retrieval`` figures (top-1, recall@10, scene crop ->
   product recall@10, object search recall@20, text precision per query type);
 * ``diversity``: ``lens eval diversity`` (40 queries) with diversity off and on,
