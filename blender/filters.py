@@ -128,11 +128,12 @@ class SignalIndex:
         """Ids matching every active field (any of its values), or None when no filter is set."""
         if not filters.active:
             return None
-        if filters not in self._answers:
+        answer = self._answers.get(filters)
+        if answer is None:
             if len(self._answers) >= ANSWERS:
                 self._answers.clear()
-            self._answers[filters] = frozenset(self._match(filters))
-        return self._answers[filters]
+            answer = self._answers[filters] = frozenset(self._match(filters))
+        return answer
 
     def _match(self, filters: Filters) -> set[str]:
         out: set[str] | None = None
@@ -157,7 +158,7 @@ def signal_index(catalog) -> SignalIndex:
     return cached[1]
 
 
-def allowed_ids(catalog, filters: Filters) -> set[str] | None:
+def allowed_ids(catalog, filters: Filters) -> frozenset[str] | None:
     """The catalog's item ids matching ``filters`` (None = unfiltered)."""
     if not filters.active:
         return None

@@ -12,10 +12,14 @@ filters whenever its rows change.
 The selector goes into FAISS's search parameters, so HNSW, IVF and flat
 indexes skip disallowed rows while they search instead of fetching ever more
 neighbours and dropping them in Python.  Small filters are scored exactly
-over their rows instead (:func:`exact_top`).  Tested in ``tests/test_index.py``.
+instead: FAISS's flat scan of the structure's own float rows with the same
+selector, or :func:`exact_top` (numpy over the rows) for kinds that keep only
+codes (trained IVF-PQ, binary) and for the queries an approximate search left
+short.  Tested in ``tests/test_index.py``.
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -37,23 +41,27 @@ class IdentityCache:
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size
         self._entries: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+        self._lock = threading.Lock()       # a server's request threads share one cache
 
     def get(self, key_object: Any, make: Callable[[], Any]) -> Any:
-        """The value cached for ``key_object``, made by ``make()`` on a miss."""
+        """The value cached for ``key_object``, made by ``make()`` on a miss (outside the lock)."""
         if not isinstance(key_object, frozenset):
             return make()
-        entry = self._entries.get(id(key_object))
-        if entry is not None and entry[0] is key_object:
-            self._entries.move_to_end(id(key_object))
-            return entry[1]
+        with self._lock:
+            entry = self._entries.get(id(key_object))
+            if entry is not None and entry[0] is key_object:
+                self._entries.move_to_end(id(key_object))
+                return entry[1]
         value = make()
-        self._entries[id(key_object)] = (key_object, value)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[id(key_object)] = (key_object, value)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
         return value
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
 
 @dataclass
@@ -89,7 +97,8 @@ class RowFilter:
         if self._selector is None:
             import faiss
 
-            self._selector = faiss.IDSelectorBitmap(len(self.mask), faiss.swig_ptr(self.bitmap))
+            # n is the bitmap's size in bytes: ids past it are simply not members
+            self._selector = faiss.IDSelectorBitmap(len(self.bitmap), faiss.swig_ptr(self.bitmap))
         return self._selector
 
 
