@@ -94,6 +94,9 @@ def test_category_words_learned_from_product_titles():
     assert words.named("Two blue blouses", "and a table lamp") == {"top", "lighting"}
     assert words.named("a coffee table") == {"furniture"} and words.named(None, "") == set()
     assert CategoryWords.from_products([]).named("a dress") == set()
+    shirts = [{"category": "dress", "title": f"{c} shirt dress"} for c in ("red", "blue", "tan")]
+    own = CategoryWords.from_products(shirts + [{"category": "shirt", "title": "linen blouse"}])
+    assert own.named("a white shirt") == {"shirt"} and own.categories == {"dress", "shirt"}   # its own name wins
 
 
 def test_weak_label_text_prior_reorders_but_never_adds():
@@ -109,9 +112,15 @@ def test_weak_label_text_prior_reorders_but_never_adds():
     assert named["confidence"] == pytest.approx(w[1] / (w[1] + 0.25 * w[0]), abs=1e-3)
     assert weak_label(votes, s, {"lighting"}) == plain      # names nothing the neighbours proposed
     assert weak_label(votes, s, set()) == plain
+    coarse = [(0.8, {"understanding": {"annotations": [{"text": "footwear", "kind": "coarse", "score": 0.9}]}}),
+              (0.78, rec("dress"))]                  # a coarse fallback no word can name keeps its weight
+    assert weak_label(coarse, s, {"dress"}, nameable={"dress", "top"})["label"] == "footwear"
+    assert weak_label(coarse, s, {"dress"})["label"] == "dress"
     from lens.config import LabelingConfig
     with pytest.raises(ValueError, match="labeling.unnamed_weight"):
         WeakLabelSettings.from_config(LabelingConfig(unnamed_weight=0))
+    with pytest.raises(ValueError, match="labeling.unnamed_weight"):
+        WeakLabelSettings(unnamed_weight=0)
     assert WeakLabelSettings.from_config(LabelingConfig(unnamed_weight=0.3)).unnamed_weight == 0.3
 
 

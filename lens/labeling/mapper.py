@@ -71,6 +71,7 @@ class LabelMapper:
             raise ValueError(f"catalog {catalog.directory}: no indexed products to take labels from "
                              f"(index products with a 'category' first)")
         self.words = CategoryWords.from_products(list(self.products.values()))
+        self.nameable = self.words.categories
 
     @classmethod
     def from_lens(cls, lens, user_boxes=None, reuse_index_crops: bool = False) -> LabelMapper:
@@ -142,7 +143,7 @@ class LabelMapper:
             neighbours = [(s, self.products[i]) for i, s in found if i != item["id"]][:self.k]
             n = counters[item["id"]] = counters.get(item["id"], -1) + 1
             named = self.words.named(item.get("title"), item.get("description"))
-            label = weak_label(neighbours, self.settings, named)
+            label = weak_label(neighbours, self.settings, named, self.nameable)
             out.append({"type": "crop", "crop_id": crop_id(item["id"], n), "item_id": item["id"],
                         "image": item["image"], "box": crop.box.as_list(),
                         "detection_box": crop.detection_box.as_list(), "detector_label": crop.label,

@@ -56,11 +56,16 @@ class CategoryWords:
             category, n = per.most_common(1)[0]
             if sum(per.values()) >= min_products and n / sum(per.values()) >= purity:
                 words[term] = category
-        for category in categories:          # a category's own name, when it is one word
+        for category in categories:          # a category's own name names it, whatever titles say
             terms = tokenize(category)
             if len(terms) == 1:
-                words.setdefault(terms[0], category)
+                words[terms[0]] = category
         return cls(words)
+
+    @property
+    def categories(self) -> set[str]:
+        """The categories some word names: only these can be named, or left unnamed, by a text."""
+        return set(self.words.values())
 
     def named(self, *texts: str | None) -> set[str]:
         """The categories that ``texts`` (title, description, ...) name."""

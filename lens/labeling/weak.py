@@ -13,9 +13,9 @@ annotations a_i)``:
 * annotations: every neighbour annotation ``text`` scored ``sum_i w_i * score``;
 * the image's own text (``named``: the categories its title and description
   name, :mod:`lens.labeling.textprior`): when it names at least one category,
-  every category it does not name has its score multiplied by
-  ``labeling.unnamed_weight`` and the scores are renormalised before the
-  argmax and the confidence.  A soft prior: it reorders categories the
+  every category it does not name (among those some word can name:
+  ``nameable``) has its score multiplied by ``labeling.unnamed_weight`` and
+  the scores are renormalised before the argmax and the confidence.  A soft prior: it reorders categories the
   neighbours already proposed, it never adds one, and a vote made only of
   unnamed categories is unchanged.  1.0 turns it off.
 
@@ -38,13 +38,15 @@ class WeakLabelSettings:
     top_annotations: int = 8    # annotation words kept per crop: the strong ones, not the long tail
     unnamed_weight: float = 0.25  # labeling.unnamed_weight; 1.0: the image's text is not used
 
+    def __post_init__(self):
+        if not 0 < self.unnamed_weight <= 1:
+            raise ValueError(f"labeling.unnamed_weight: expected 0 < w <= 1, got {self.unnamed_weight}")
+
     @classmethod
     def from_config(cls, config) -> WeakLabelSettings:
         """From a :class:`lens.config.LabelingConfig`."""
         if config.temperature <= 0 or config.sim_ceil <= config.sim_floor:
             raise ValueError("labeling.temperature must be > 0 and labeling.sim_ceil > labeling.sim_floor")
-        if not 0 < config.unnamed_weight <= 1:
-            raise ValueError(f"labeling.unnamed_weight: expected 0 < w <= 1, got {config.unnamed_weight}")
         return cls(config.temperature, config.sim_floor, config.sim_ceil, unnamed_weight=config.unnamed_weight)
 
 
@@ -56,19 +58,23 @@ def category_of(record: dict) -> str | None:
     return max(coarse, key=lambda a: a["score"])["text"] if coarse else None
 
 
-def _apply_text(scores: dict[str, float], named: set[str] | None, weight: float) -> dict[str, float]:
-    """``scores`` with unnamed categories down-weighted and renormalised (unchanged without a prior)."""
+def _apply_text(scores: dict[str, float], named: set[str] | None, weight: float,
+                nameable: set[str] | None) -> dict[str, float]:
+    """``scores`` with unnamed (but nameable) categories down-weighted and renormalised."""
     if not named or weight >= 1.0:
         return scores
-    scaled = {c: p * (1.0 if c in named else weight) for c, p in scores.items()}
+    scaled = {c: p * (weight if c not in named and (nameable is None or c in nameable) else 1.0)
+              for c, p in scores.items()}
     total = sum(scaled.values())
     return {c: p / total for c, p in scaled.items()}
 
 
 def weak_label(neighbours: list[tuple[float, dict]], settings: WeakLabelSettings = WeakLabelSettings(),
-               named: set[str] | None = None) -> dict:
+               named: set[str] | None = None, nameable: set[str] | None = None) -> dict:
     """``neighbours``: ``(cosine, product record)`` pairs; ``named``: the categories the image's own text
-    names (or None) -> ``{label, confidence, similarity, scores, annotations}``."""
+    names (or None); ``nameable``: the categories any text could name (None: all; a coarse fallback
+    such as "footwear" has no words, so no text leaves it unnamed)
+    -> ``{label, confidence, similarity, scores, annotations}``."""
     voting = [(float(s), category_of(r), r) for s, r in neighbours]
     voting = [v for v in voting if v[1] is not None]
     if not voting:
@@ -83,7 +89,7 @@ def weak_label(neighbours: list[tuple[float, dict]], settings: WeakLabelSettings
         for a in record.get("understanding", {}).get("annotations", []):
             key = (a["text"], a.get("kind", ""))
             words[key] = words.get(key, 0.0) + float(weight) * float(a.get("score", 1.0))
-    scores = _apply_text(scores, named, settings.unnamed_weight)
+    scores = _apply_text(scores, named, settings.unnamed_weight, nameable)
     label = max(scores, key=scores.get)
     gate = float(np.clip((sims.max() - settings.sim_floor) / (settings.sim_ceil - settings.sim_floor), 0, 1))
     top = sorted(words.items(), key=lambda kv: -kv[1])[:settings.top_annotations]

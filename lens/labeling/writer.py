@@ -73,7 +73,10 @@ def read_rows(out: str | Path, shard_ids: list[str] | None = None) -> Iterator[d
 
 
 DUPLICATE_IOU = 0.5        # the COCO match threshold: two such boxes would match the same object
-DUPLICATE_INSIDE = 0.8     # a box mostly inside a same-label box is a part of it (a bodice of a dress)
+# Two same-label boxes, one mostly inside the other, are one object boxed twice (a garment and the
+# person's upper-body box around it, a region proposal and the detector's box); the surer stays.
+# Keeping the larger instead, seed 1: coverage 0.883 -> 0.808, boxes on no object 0.054 -> 0.129.
+DUPLICATE_INSIDE = 0.8
 
 
 def one_box_per_object(crops: list[dict]) -> tuple[list[dict], int]:
