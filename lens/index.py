@@ -264,11 +264,7 @@ class VectorIndex:
         exact_up_to = EXACT_FILTER_ROWS if kind.filters else max(EXACT_FILTER_ROWS, len(self) // 8)
         if len(rows.rows) > exact_up_to:
             return self._approximate(kind, q, k, rows)
-        flat = kind.flat() if kind.filters else None
-        if flat is None:
-            return self._exact(q, k, rows.rows)
-        scores, found = flat.search(q, min(k, len(rows.rows)), params=rows.params())   # scans only the rows
-        return [[(self._ids[r], float(s)) for s, r in zip(srow, rrow) if r >= 0] for srow, rrow in zip(scores, found)]
+        return self._exact(kind, q, k, rows)
 
     def _row_filter(self, allowed) -> RowFilter:
         """The live rows of the ``allowed`` ids, as a :class:`RowFilter`."""
@@ -282,24 +278,31 @@ class VectorIndex:
         keep = None if rows is None else rows.mask
         fetch = min(self._n, k if inside else (k if rows is None else max(4 * k, 64)) + self._dead)
         while True:
-            scores, found = kind.search(q, fetch, self._working(), rows if inside else None)
-            out = [[(self._ids[r], float(s)) for s, r in zip(srow, rrow)
-                    if r >= 0 and self._ids[r] is not None and (keep is None or keep[r])][:k]
-                   for srow, rrow in zip(scores, found)]
+            out = self._hits(*kind.search(q, fetch, self._working(), rows if inside else None), k, keep)
             short = [i for i, o in enumerate(out) if len(o) < want]
             if not short or inside or fetch >= self._n:
                 break
             fetch = min(self._n, fetch * 4)
         if short:
-            every = rows.rows if rows is not None else np.fromiter(self._row.values(), np.int64, len(self))
-            for i, hits in zip(short, self._exact(q[short], k, every)):
+            every = rows if rows is not None else RowFilter.from_rows(
+                np.fromiter(self._row.values(), np.int64, len(self)), self._n)
+            for i, hits in zip(short, self._exact(kind, q[short], k, every)):
                 out[i] = hits
         return out
 
-    def _exact(self, q: np.ndarray, k: int, rows: np.ndarray) -> list[list[tuple[str, float]]]:
-        """Exact inner product against ``rows`` only (:func:`lens.index_filter.exact_top`)."""
-        best_s, best_r = exact_top(q, self._working(), rows, k)
-        return [[(self._ids[r], float(s)) for s, r in zip(srow, rrow)] for srow, rrow in zip(best_s, best_r)]
+    def _exact(self, kind: Kind, q: np.ndarray, k: int, rows: RowFilter) -> list[list[tuple[str, float]]]:
+        """Exact inner product against ``rows`` only: FAISS's flat scan of the structure's own float rows
+        with the selector, or numpy over a copy of the rows (:func:`lens.index_filter.exact_top`)."""
+        flat = kind.flat()
+        if flat is None:
+            return self._hits(*exact_top(q, self._working(), rows.rows, k), k)
+        return self._hits(*flat.search(q, min(k, len(rows.rows)), params=rows.params()), k)
+
+    def _hits(self, scores: np.ndarray, found: np.ndarray, k: int, keep: np.ndarray | None = None):
+        """Rows -> ``(id, score)`` lists: padding (-1), tombstones and rows ``keep`` leaves out dropped."""
+        return [[(self._ids[r], float(s)) for s, r in zip(srow, rrow)
+                 if r >= 0 and self._ids[r] is not None and (keep is None or keep[r])][:k]
+                for srow, rrow in zip(scores, found)]
 
     # ---- persistence -------------------------------------------------------
     def _restore(self, structure, ids: list, vectors: np.ndarray, model: dict, work, mapped: bool) -> None:
