@@ -195,12 +195,12 @@ def test_writer_resume_and_coco(tiny, embedder, tmp_path):
     rows = list(read_rows(tmp_path / "out"))
     crop_ids = [r["crop_id"] for r in rows if r["type"] == "crop"]
     assert len(crop_ids) == len(set(crop_ids)) == 10
-    path = write_coco(tmp_path / "out", list(COLORS), 0.0, tiny[2])
+    path, info = write_coco(tmp_path / "out", list(COLORS), 0.0, tiny[2])
     coco = read_coco(path)
-    assert coco.labels[1:] == sorted(COLORS) and len(coco.data["annotations"]) == 10
+    assert coco.labels[1:] == sorted(COLORS) and len(coco.data["annotations"]) == 10 == info["boxes"]
     assert {i["file_name"] for i in coco.data["images"]} == {f"s{n}.png" for n in range(5)}
     cut = sorted(r["confidence"] for r in rows if r["type"] == "crop")[5]
-    strict = read_coco(write_coco(tmp_path / "out", list(COLORS), cut, tiny[2])).data
+    strict = read_coco(write_coco(tmp_path / "out", list(COLORS), cut, tiny[2])[0]).data
     sure = [a for a in strict["annotations"] if not a["iscrowd"]]
     assert len(sure) == sum(r["type"] == "crop" and r["confidence"] >= cut for r in rows)
     # the unsure crops of the kept images are ignore regions (COCO crowd boxes), never dropped silently

@@ -102,10 +102,8 @@ def label_crops(config, out: str | Path, source: str | None = None, catalog_dir:
     report.failures = [{"file": r["image"], "error": r["error"]} for r in rows if r["type"] == "failure"]
     root = images_root or os.path.commonpath([r["image"] for r in rows if r["type"] == "image"] or [str(out)])
     root = root if Path(root).is_dir() else str(Path(root).parent)
-    report.coco = str(write_coco(out, categories, threshold, root, ids))
-    data = json.loads(Path(report.coco).read_text())
-    report.boxes = sum(not a["iscrowd"] for a in data["annotations"])
-    report.duplicates = data["info"]["duplicates"]
+    path, info = write_coco(out, categories, threshold, root, ids, rows=rows)
+    report.coco, report.boxes, report.duplicates = str(path), info["boxes"], info["duplicates"]
     _atomic_write(Path(out) / "report.json", json.dumps(report.to_dict(), indent=1))
     return report
 

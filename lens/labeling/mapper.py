@@ -139,14 +139,17 @@ class LabelMapper:
         allowed = set(self.products)
         hits = self.catalog.visual.search(vectors, self.k + 1, allowed)
         out, counters = [], {}
+        named: dict[str, set[str]] = {}     # item id -> the categories its text names (once per image)
         for (item, crop, _, _), found in zip(pending, hits):
             neighbours = [(s, self.products[i]) for i, s in found if i != item["id"]][:self.k]
             n = counters[item["id"]] = counters.get(item["id"], -1) + 1
-            named = self.words.named(item.get("title"), item.get("description"))
-            label = weak_label(neighbours, self.settings, named, self.nameable)
+            if item["id"] not in named:
+                named[item["id"]] = self.words.named(item.get("title"), item.get("description"))
+            label = weak_label(neighbours, self.settings, named[item["id"]], self.nameable)
             out.append({"type": "crop", "crop_id": crop_id(item["id"], n), "item_id": item["id"],
                         "image": item["image"], "box": crop.box.as_list(),
                         "detection_box": crop.detection_box.as_list(), "detector_label": crop.label,
-                        "detector_score": round(float(crop.score), 4), "source": crop.source, **label, "text_named": sorted(named),
+                        "detector_score": round(float(crop.score), 4), "source": crop.source, **label,
+                        "text_named": sorted(named[item["id"]]),
                         "neighbours": [[i, round(s, 4)] for i, s in found if i != item["id"]][:5]})
         return out

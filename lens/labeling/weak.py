@@ -15,9 +15,10 @@ annotations a_i)``:
   name, :mod:`lens.labeling.textprior`): when it names at least one category,
   every category it does not name (among those some word can name:
   ``nameable``) has its score multiplied by ``labeling.unnamed_weight`` and
-  the scores are renormalised before the argmax and the confidence.  A soft prior: it reorders categories the
-  neighbours already proposed, it never adds one, and a vote made only of
-  unnamed categories is unchanged.  1.0 turns it off.
+  the scores are renormalised before the argmax and the confidence.  A soft
+  prior: it reorders categories the neighbours already proposed, it never
+  adds one, and a vote made only of unnamed categories is unchanged.  1.0
+  turns it off.
 
 A neighbour without a ``category`` falls back to its strongest ``coarse``
 annotation (the coarse taxonomy, :mod:`lens.taxonomy`); one with neither is

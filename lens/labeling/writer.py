@@ -19,7 +19,8 @@
   confident crop whose box overlaps a more confident crop *of the same
   label* (IoU > ``DUPLICATE_IOU``, or ``DUPLICATE_INSIDE`` of the smaller
   box inside the other) is left out (``info.duplicates`` counts them).
-  On seed 1 337 of 1,378 confident crops were such duplicates or parts (lens/labeling/README.md).
+  On seed 1, 337 of 1,378 confident crops were such duplicates or parts
+  (``lens/labeling/README.md``).
 
 Tested in ``tests/test_labeling.py``.
 """
@@ -109,7 +110,7 @@ def coco_dict(rows: list[dict], categories: list[str], min_confidence: float, im
     unsure = [r for r in labelled if r["confidence"] < min_confidence and r["item_id"] in kept]
     root = Path(images_root).resolve()
     out = {"info": {"description": "lens label-crops weak labels", "min_confidence": min_confidence,
-                    "images_root": str(root), "ignore_regions": len(unsure),
+                    "images_root": str(root), "boxes": len(keep), "ignore_regions": len(unsure),
                     "duplicates": duplicates},
            "images": [{"id": images[i]["index"] + 1, "file_name": os.path.relpath(images[i]["image"], root),
                        "width": images[i]["width"], "height": images[i]["height"], "item_id": i} for i in used],
@@ -127,11 +128,14 @@ def coco_dict(rows: list[dict], categories: list[str], min_confidence: float, im
 
 
 def write_coco(out: str | Path, categories: list[str], min_confidence: float, images_root: str | Path,
-               shard_ids: list[str] | None = None, name: str = "coco.json") -> Path:
-    """Write ``out/<name>`` from the finished shards; returns its path."""
+               shard_ids: list[str] | None = None, name: str = "coco.json", rows: list[dict] | None = None
+               ) -> tuple[Path, dict]:
+    """Write ``out/<name>`` from the finished shards (or ``rows`` already read from them);
+    returns its path and its ``info`` (boxes, ignore regions, duplicates left out)."""
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"--min-confidence {min_confidence}: expected 0..1")
-    data = coco_dict(list(read_rows(out, shard_ids)), categories, min_confidence, images_root)
+    rows = list(read_rows(out, shard_ids)) if rows is None else rows
+    data = coco_dict(rows, categories, min_confidence, images_root)
     path = Path(out) / name
     _atomic_write(path, json.dumps(data))
-    return path
+    return path, data["info"]
