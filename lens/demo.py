@@ -25,11 +25,14 @@ def build_demo_catalog(config: LensConfig, say: Callable[[str], None], progress:
     from lens.facade import Lens
     from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
     from lens.models import ModelStore
-    from lens.synth import generate_catalog
+    from lens.synth import VERSION, generate_catalog, generator_version
     from lens.understanding.category_head import HEAD_FIELDS, head_paths
 
     ModelStore.from_config(config.models).verify("mobilenet_v2")
     synth = Path(config.demo.synth_dir)
+    if (synth / "manifest.jsonl").is_file() and generator_version(synth) != VERSION:
+        log.warning("%s was made by generator %s (now %s); delete it to rebuild the demo catalog",
+                    synth, generator_version(synth), VERSION)
     if not (synth / "manifest.jsonl").is_file():
         say(f"generating the synthetic catalog in {synth} "
               f"({config.demo.products} products, {config.demo.scenes} scenes)")

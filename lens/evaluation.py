@@ -2,7 +2,7 @@
 
 Each evaluation takes ``--catalog DIR`` (a synthetic catalog folder holding
 ``manifest.jsonl``) or builds one with ``--products N --scenes M --seed S``
-(cached under ``data/eval/``), prints a table of named figures
+(cached under ``data/eval/``; rebuilt when made by another generator version), prints a table of named figures
 (``top-1  0.97``), and with ``--json OUT`` writes the same figures as JSON.
 
 ``retrieval``: every product photo is re-rendered with a small view change
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +44,14 @@ def eval_catalog(args: argparse.Namespace, progress: bool = True) -> Path:
         if not (folder / "manifest.jsonl").is_file():
             raise ValueError(f"--catalog {folder}: no manifest.jsonl in this folder")
         return folder
-    from lens.synth import generate_catalog
+    from lens.synth import VERSION, generate_catalog, generator_version
 
     folder = Path("data/eval") / f"synth-p{args.products}-s{args.scenes}-seed{args.seed}"
+    if (folder / "manifest.jsonl").is_file() and generator_version(folder) != VERSION:
+        # a cache of ours made by another generator: its ground truth differs, so rebuild it
+        log.warning("%s was made by generator %s (now %s): rebuilding it", folder,
+                    generator_version(folder), VERSION)
+        shutil.rmtree(folder)
     if not (folder / "manifest.jsonl").is_file():
         generate_catalog(folder, args.products, args.scenes, args.seed, progress=progress)
     return folder

@@ -42,9 +42,9 @@ def test_full_body_person_gets_their_range(estimator, name, index):
 def test_two_people_side_by_side_each_get_a_range(estimator):
     from lens.boxes import Box
 
-    rgb, rec = scene(10)                      # two chin-cropped people: curvy (left), full (right)
+    rgb, rec = scene(106)                     # two chin-cropped people: slim (left), straight (right)
     results = estimator(rgb)
-    assert [r.name for r in results] == [p["body_type"] for p in rec["people"]] == ["curvy", "full"]
+    assert [r.name for r in results] == [p["body_type"] for p in rec["people"]] == ["slim", "straight"]
     for r, p in zip(results, rec["people"]):
         assert Box(*r.person_box).iou(Box(*p["box"])) > 0.6
 

@@ -16,6 +16,7 @@ from lens.understanding.skin_eval import (
     figures_from_pairs,
     retone_photo,
     skin_tone_figures,
+    table_rows,
 )
 from lens.understanding.skin_light import LINEAR, exposure_gain, illuminant
 
@@ -172,3 +173,16 @@ def test_every_range_meets_the_recall_goal_on_a_retoned_subset(estimator):
     recalls = {r: v["recall"] for r, v in f["ranges"].items()}
     assert min(recalls.values()) >= 0.85, recalls
     assert all(v["face_detection_recall"] == 1.0 for v in f["ranges"].values())
+
+
+def test_figures_report_the_key_light_at_each_ranges_faces():
+    """A range lit apart from the others measures the room: the figures show each range's light."""
+    blank = np.zeros((64, 64, 3), np.uint8)
+    samples = [(blank, [{"face_box": [0, 0, 20, 20], "mst": 2, "visible": True, "light": 0.9}], {}),
+               (blank, [{"face_box": [0, 0, 20, 20], "mst": 9, "visible": True, "light": 1.0},
+                        {"face_box": [30, 0, 50, 20], "mst": 8, "visible": True, "light": 0.96},
+                        {"face_box": None, "mst": 5, "visible": False, "light": 0.5}], {})]
+    f = skin_tone_figures(lambda rgb: [], samples)
+    assert f["key_light_by_range"] == {"1": 0.9, "4": 0.98}       # faceless people are not faces
+    assert table_rows("synthetic", f)["synthetic key light at the faces (mean)"] == "range 1: 0.900  range 4: 0.980"
+    assert "key_light_by_range" not in skin_tone_figures(lambda rgb: [], [(blank, 3, {})])

@@ -263,3 +263,50 @@ def test_portrait_faces_detected_for_every_mst():
                                        (b.ymin + b.height) * 480])) > 0.3 for b in boxes):
             missed.append(mst)
     assert not missed, f"faces missed for MST {missed}"
+
+
+def test_people_record_the_key_light_at_their_face(records):
+    lights = [p["light"] for r in _scenes(records) for p in r["people"]]
+    assert lights and all(0.7 < v < 1.1 for v in lights)      # key_light spans ~0.8-1.08
+    assert len(set(lights)) > 1
+
+
+def test_skin_tones_are_shuffled_per_block_of_ten():
+    from lens.synth.cast import person_mst
+    for seed in (0, 1, 7):
+        for block in range(5):
+            assert sorted(person_mst(seed, n) for n in range(10 * block, 10 * block + 10)) == list(range(1, 11))
+    assert [person_mst(0, n) for n in range(30)] != [person_mst(1, n) for n in range(30)]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_no_skin_tone_is_tied_to_a_place_in_the_room(seed):
+    """Generator 1.0 put every MST-3 portrait of seed 0 in the dim right-hand slot of two-person scenes."""
+    from lens.synth.cast import plan_people
+    right, portraits = {}, {}
+    for index in range(0, 600, 2):
+        people = plan_people(np.random.default_rng([seed, index, 1]), seed, index, 200, set(), 640, 480)
+        for k, p in enumerate(people):
+            if p["plan"]["framing"] == "portrait":
+                m = p["plan"]["mst"]
+                portraits[m] = portraits.get(m, 0) + 1
+                right[m] = right.get(m, 0) + (len(people) == 2 and k == 1)
+    shares = [right.get(m, 0) / portraits[m] for m in range(1, 11)]
+    assert max(shares) < 0.5 and min(shares) < 0.2, shares      # 1.0: one MST took all those slots
+
+
+def test_evaluations_rebuild_a_cached_catalog_of_another_generator(tmp_path, monkeypatch):
+    import argparse
+
+    from lens.evaluation import eval_catalog
+    from lens.synth import VERSION, generator_version
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(catalog=None, products=12, scenes=0, seed=0)
+    folder = eval_catalog(args, progress=False)
+    assert generator_version(folder) == VERSION
+    meta = json.loads((folder / "catalog.json").read_text())
+    (folder / "catalog.json").write_text(json.dumps({**meta, "version": "0.9"}))
+    (folder / "stale.txt").write_text("made by 0.9")
+    assert eval_catalog(args, progress=False) == folder
+    assert generator_version(folder) == VERSION and not (folder / "stale.txt").exists()
+    assert generator_version(tmp_path / "nowhere") is None

@@ -3,7 +3,9 @@
 Public API:
 
 * :func:`generate_catalog` -- write ``products/``, ``scenes/``,
-  ``manifest.jsonl`` and ``catalog.json`` into a folder.
+  ``manifest.jsonl`` and ``catalog.json`` into a folder;
+  :func:`generator_version` reads a folder's version back (``VERSION`` is the
+  current one: evaluations rebuild cached catalogs made by another).
 * :func:`render_product_view` -- re-render a product from its manifest record
   with a small view jitter and a perturbation (query photos for evaluation).
 * :func:`apply_perturbation`, :func:`random_perturbation` -- the recorded
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lens.synth.generate import generate_catalog
+from lens.synth.generate import VERSION, generate_catalog, generator_version
 from lens.synth.perturb import LIGHTING, apply_perturbation, random_perturbation
 from lens.synth.render import product_photo
 from lens.synth.spec import CATEGORIES, PATTERNS
@@ -24,7 +26,9 @@ __all__ = [
     "LIGHTING",
     "PATTERNS",
     "apply_perturbation",
+    "VERSION",
     "generate_catalog",
+    "generator_version",
     "random_perturbation",
     "render_product_view",
     "view_jitter",

@@ -2,7 +2,7 @@
 
 ``backdrop(layout, w, h, rng)`` returns ``(canvas h x w x 3 float32 0..1,
 horizon_y, floor_name, wall_name)``; ``horizon_y`` is 0 and ``wall_name`` is
-None for flat-lays.  ``scene_light`` applies the scene's key light (brighter
+None for flat-lays.  ``scene_light`` applies the scene's key light (:func:`key_light`) (brighter
 towards the upper-left, soft vignette) after everything is composited.
 """
 from __future__ import annotations
@@ -45,13 +45,21 @@ def backdrop(layout: str, w: int, h: int, rng: np.random.Generator):
     return canvas, horizon, floor_name, wall_name
 
 
-def scene_light(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Key light from the upper left plus a soft vignette (multiplicative, in place-safe)."""
-    h, w = canvas.shape[:2]
+def key_light(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """The key light's multiplicative gain (h x w float32): from the upper left, soft vignette.
+
+    About 0.8-1.08 across the canvas; the scene records it at each face
+    (``light`` of a person) so evaluations can relate errors to it.
+    """
     ys, xs = grid(h, w)
     lx, ly = rng.uniform(-0.2, 0.4) * w, rng.uniform(-0.3, 0.2) * h
     dist = np.hypot(xs - lx, ys - ly) / np.hypot(w, h)
     gain = 1.08 - 0.22 * dist
     r = np.hypot(xs / w - 0.5, ys / h - 0.5)
     gain *= 1 - 0.18 * r ** 2
-    return canvas * gain[..., None]
+    return gain.astype(np.float32)
+
+
+def scene_light(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``canvas`` under :func:`key_light` (a new array)."""
+    return canvas * key_light(canvas.shape[0], canvas.shape[1], rng)[..., None]

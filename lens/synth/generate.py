@@ -34,7 +34,7 @@ from lens.synth.scene import HEIGHT, MIN_PRODUCTS, WIDTH, render_scene
 from lens.synth.spec import CANVAS, CATEGORIES, PATTERNS, make_product
 
 log = logging.getLogger(__name__)
-VERSION = "1.0"
+VERSION = "1.1"          # 1.1: person_mst shuffles skin tones per block; people record their key light
 PRODUCT_CHUNK, SCENE_CHUNK = 25, 5
 SALT_PRODUCT_PERT, SALT_SCENE_PERT, SALT_NOISE = 5, 3, 6
 
@@ -180,6 +180,14 @@ def settings(seed: int, products: int, scenes: int) -> dict:
             "scenes": int(scenes), "product_size": [CANVAS, CANVAS], "scene_size": [WIDTH, HEIGHT],
             "categories": CATEGORIES, "patterns": PATTERNS, "lighting": LIGHTING,
             "palette": NAMED_COLORS, "mst_hex": MST_HEX, "manifest": "manifest.jsonl"}
+
+
+def generator_version(folder) -> str | None:
+    """The generator version recorded in ``folder/catalog.json``; None when absent or unreadable."""
+    try:
+        return json.loads((Path(folder) / "catalog.json").read_text()).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def generate_catalog(out_dir, products: int = 1000, scenes: int = 300, seed: int = 0, workers: int = 2,

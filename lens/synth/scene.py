@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lens.synth.backdrop import backdrop, scene_light
+from lens.synth.backdrop import backdrop, key_light
 from lens.synth.cast import person_box, pick_product, plan_people
 from lens.synth.compose import (
     BACKGROUND,
@@ -105,8 +105,9 @@ def render_scene(seed: int, index: int, n_products: int) -> tuple[np.ndarray, di
     taken = [person_box(p["plan"], HEIGHT) for p in people]
     objects += _free_objects(rng, seed, max(0, total - worn), layout, horizon, taken, n_products, used)
     _composite(canvas, owner, objects, people, layout, rng, seed)
-    canvas = scene_light(canvas, rng)
-    record = _record(seed, index, objects, people, owner, layout, floor_name, wall_name)
+    light = key_light(HEIGHT, WIDTH, rng)
+    canvas = canvas * light[..., None]
+    record = _record(seed, index, objects, people, owner, layout, floor_name, wall_name, light)
     return np.clip(canvas, 0, 1), record
 
 
@@ -145,8 +146,12 @@ def _draw_dressed(canvas, owner, objects, person, k, rng, seed) -> None:
         o["pixels"] = int((owner == i).sum() - before)
 
 
-def _record(seed, index, objects, people, owner, layout, floor_name, wall_name) -> dict:
-    """The manifest record of a composited scene (visible boxes measured from ``owner``)."""
+def _record(seed, index, objects, people, owner, layout, floor_name, wall_name, light) -> dict:
+    """The manifest record of a composited scene (visible boxes measured from ``owner``).
+
+    A person's ``light`` is the key light's gain (``light``, H x W) at the
+    centre of their face, in frame or not.
+    """
     boxes = visible_boxes(owner, range(len(objects)))
     out_objects = []
     for i, o in enumerate(objects):
@@ -163,11 +168,14 @@ def _record(seed, index, objects, people, owner, layout, floor_name, wall_name) 
         plan = p["plan"]
         fb = [round(float(v), 1) for v in p["geometry"]["face_box"]]
         face = [max(fb[0], 0.0), max(fb[1], 0.0), min(fb[2], WIDTH), min(fb[3], HEIGHT)]
+        cx = int(np.clip((fb[0] + fb[2]) / 2, 0, WIDTH - 1))
+        cy = int(np.clip((fb[1] + fb[3]) / 2, 0, HEIGHT - 1))
         out_people.append({"box": [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)],
                            "face_box": face if plan["framing"] == "portrait" else None,
                            **{key: plan[key] for key in ("mst", "skin_tone_range", "skin_hex", "body_type",
                                                          "shoulder_ratio", "waist_ratio", "hip_ratio",
-                                                         "framing", "height", "face_flip")}})
+                                                         "framing", "height", "face_flip")},
+                           "light": round(float(light[cy, cx]), 3)})
     sid = f"s{index:05d}"
     rec = {"id": sid, "kind": "scene", "image": f"scenes/{sid}.jpg", "width": WIDTH, "height": HEIGHT,
            "layout": layout, "background": floor_name, "wall": wall_name, "objects": out_objects,
