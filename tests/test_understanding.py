@@ -69,18 +69,20 @@ def test_taxonomy(imagenet, coarse):
 def test_results_are_cached_by_image_hash(monkeypatch):
     import lens.understanding as u
 
-    calls = []
+    calls, reads = [], []
     real = u.salient_colors
-    monkeypatch.setattr(u, "salient_colors", lambda rgb, k: calls.append(1) or real(rgb, k))
-    q = QueryUnderstanding(cache_size=2)
+    monkeypatch.setattr(u, "salient_colors", lambda rgb, *args: calls.append(1) or real(rgb, *args))
+    q = QueryUnderstanding(cache_size=2, reader=lambda rgb: reads.append(1) or [{"text": "SALE", "score": 0.9}])
     img = skimage.data.coffee()
     first = q(img)
     first.colors.clear()                      # callers cannot corrupt the cache
-    assert q(img.copy()).colors and len(calls) == 1
+    again = q(img.copy())
+    assert again.colors and again.text == [{"text": "SALE", "score": 0.9}]
+    assert len(calls) == 1 and len(reads) == 1                # OCR too is read once per image
     q(skimage.data.chelsea())
     q(skimage.data.rocket())                  # evicts coffee (least recently used)
     q(img)
-    assert len(calls) == 4
+    assert len(calls) == 4 and len(reads) == 4
 
 
 # ---- issue 3: lighting, quality and colours against the synthetic ground truth ----
@@ -115,8 +117,9 @@ def test_lighting_moves_monotonically_with_the_synthetic_parameters(which, produ
     base = {"product": lambda: render_product_view(product_records[3], None, 1),
             "scene": lambda: scene_rgb, "astronaut": skimage.data.astronaut}[which]()
     strengths = [0.0, 0.33, 0.66, 1.0]
-    dim = [lighting(_lit(base, "dim", s))["brightness"] for s in strengths]
-    bright = [lighting(_lit(base, "bright", s))["brightness"] for s in strengths]
+    dims = [lighting(_lit(base, "dim", s)) for s in strengths]
+    brights = [lighting(_lit(base, "bright", s)) for s in strengths]
+    dim, bright = [d["brightness"] for d in dims], [b["brightness"] for b in brights]
     warm = [lighting(_lit(base, "warm", s))["color_temperature_k"] for s in strengths]
     cool = [lighting(_lit(base, "cool", s))["color_temperature_k"] for s in strengths]
     none = lighting(base)
@@ -128,6 +131,14 @@ def test_lighting_moves_monotonically_with_the_synthetic_parameters(which, produ
     assert lighting(_lit(base, "warm", 1.0))["cast"] == "warm"
     assert lighting(_lit(base, "cool", 1.0))["cast"] == "cool"
     assert lighting((base * 0.12).astype(np.uint8))["low_light"] and not none["low_light"]
+    contrast = [d["contrast"] for d in dims]                 # dimming compresses L*
+    assert contrast == sorted(contrast, reverse=True) and contrast[-1] < contrast[0] - 0.02, contrast
+    dark = [d["clipped_dark"] for d in dims]
+    assert dark == sorted(dark), dark
+    clipped = [b["clipped_bright"] for b in brights]          # brightening clips more highlights
+    assert clipped == sorted(clipped) and clipped[-1] > clipped[0], clipped
+    flags = [lighting((base * f).astype(np.uint8))["low_light"] for f in (1.0, 0.5, 0.25, 0.12, 0.05)]
+    assert flags == sorted(flags) and flags[-1], flags      # once dark enough, darker stays low light
 
 
 @pytest.mark.parametrize("which", ["scene", "astronaut", "coffee", "chelsea"])
@@ -206,3 +217,68 @@ def test_over_50_megapixels_is_understood():
     huge[3000:4000, 3000:5000] = (200, 30, 40)
     result = QueryUnderstanding()(huge)
     assert result.colors[0].name == "red" and result.quality["megapixels"] > 50
+
+
+@pytest.fixture(scope="module")
+def people_layer():
+    """The whole layer as a query runs it: skin tone and body type on (OCR off: it is slow)."""
+    from lens.understanding.body import BodyTypeEstimator
+    from lens.understanding.ocr import TextReader
+    from lens.understanding.skin import SkinToneEstimator
+
+    body = BodyTypeEstimator()
+    yield QueryUnderstanding(reader=TextReader("off"), skin=SkinToneEstimator(), body=body)
+    body.close()
+
+
+def _bad_inputs():
+    from lens.imageio import load_image
+
+    astro = skimage.data.astronaut()[::2, ::2]
+    out = {mode: load_image(_encoded(mode)) for mode in ("L", "CMYK", "I;16", "P", "RGBA", "LA")}
+    out.update({"grey 2-D array": astro[..., 0], "16-bit array": astro.astype(np.uint16) * 257,
+                "float RGBA array": np.dstack([astro / 255.0, np.ones(astro.shape[:2])]),
+                "20 px": np.full((20, 20, 3), 128, np.uint8), "31 x 400 px": astro[:31],
+                "all black": np.zeros((240, 320, 3), np.uint8),
+                "all white": np.full((240, 320, 3), 255, np.uint8)})
+    return out
+
+
+BAD = _bad_inputs()
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_every_bad_input_gets_a_valid_result_with_reasons(people_layer, name):
+    result = people_layer(BAD[name]).to_dict()
+    h, w = BAD[name].shape[:2]
+    assert (result["width"], result["height"]) == (w, h)
+    assert result["skin_tones"] and result["body_types"]            # an answer or an abstention each
+    for signal in result["skin_tones"] + result["body_types"]:
+        assert signal["status"] in ("ok", "unknown")
+        assert signal["status"] == "ok" or signal["reason"], signal
+    if min(h, w) < 32:
+        assert any("under 32 px" in n for n in result["notes"]), result["notes"]
+        assert all(s["status"] == "unknown" for s in result["skin_tones"] + result["body_types"])
+    if name.startswith("all "):
+        assert any("uniform image" in n for n in result["notes"]), result["notes"]
+        assert result["lighting"]["low_light"] == (name == "all black")
+    if name in ("L", "I;16", "grey 2-D array"):                       # no colour: no skin tone
+        assert all(s["status"] == "unknown" for s in result["skin_tones"])
+
+
+@pytest.mark.parametrize("index", [0, 6, 12, 14])           # portraits at MST 5, 9, 4 and 10
+def test_skin_is_not_a_salient_colour(people_layer, index):
+    from lens.synth.scene import render_scene
+    from lens.understanding.skin import MST_LAB
+
+    img, rec = render_scene(0, index, 60)
+    rgb = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+    skin = [MST_LAB[p["mst"] - 1] for p in rec["people"] if p["face_box"]]
+
+    def skin_weight(result):        # colours within CIE76 15 of a person's skin (lighting moves it)
+        return sum(c.weight for c in result.colors if min(np.linalg.norm(np.array(c.lab) - s) for s in skin) < 15)
+
+    without = skin_weight(QueryUnderstanding()(rgb))
+    with_faces = people_layer(rgb)
+    assert with_faces.skin_tones and with_faces.skin_tones[0]["status"] == "ok"
+    assert without > 0.04 and skin_weight(with_faces) < 0.5 * without, (without, with_faces.colors)

@@ -2,13 +2,17 @@
 
 :class:`QueryUnderstanding` computes, for a whole image or a crop:
 
-1. salient colours: up to ``understanding.colors`` k-means clusters in CIELAB
-   over the foreground (pixels that differ from a uniform border are kept
-   when the border is uniform), each with weight, sRGB hex and the nearest
-   name of :data:`lens.palette.NAMED_COLORS` by CIEDE2000;
-2. lighting: mean L* brightness, L* contrast, clipped shares, low-light flag;
-3. quality: variance of the Laplacian (blur, on a 256-px grey image so it is
-   comparable across sizes), resolution;
+1. salient colours (:mod:`~lens.understanding.colors`): up to
+   ``understanding.colors`` k-means clusters in CIELAB over the foreground
+   (a flood fill from a uniform border removes a studio backdrop), after von
+   Kries normalisation of the backdrop's cast, each with weight, sRGB hex and
+   the nearest name of :data:`lens.palette.NAMED_COLORS` by CIEDE2000;
+2. lighting (:mod:`~lens.understanding.lighting`): brightness, contrast,
+   clipped shares, colour cast (warm / neutral / cool) with a colour
+   temperature, low-light flag;
+3. quality (:mod:`~lens.understanding.quality`): sharpness (variance of the
+   Laplacian at 256 px), noise, JPEG blockiness, resolution and a 0-1 score
+   (formula in that module);
 4. categories: the catalog's own categories from a linear head over the
    embedding (:mod:`~lens.understanding.category_head`, when trained), and
    ImageNet top-k from the embedder's classifier mapped to the coarse
@@ -22,9 +26,16 @@
    unsure.  They serve representation and diversity only; no identity data
    (no landmarks, crops or embeddings of people) is kept.
 
+Any image array is accepted (:func:`as_image`: grey, 1/4-channel, 16-bit and
+float arrays are converted); whole-image reasons for abstaining (under 32 px
+a side, one flat colour) go to ``notes`` (:func:`image_notes`).
+
 Each signal lives in its own module of this package; this one holds the
 result type and :class:`QueryUnderstanding`, which runs them all.
-Tested in ``tests/test_understanding.py``.
+Tested in ``tests/test_understanding.py`` (the layer, its bad inputs with
+skin tone and body type on), ``tests/test_skin_tone.py``,
+``tests/test_body_type.py``, ``tests/test_annotations.py`` and
+``tests/test_category_head.py``.
 """
 from __future__ import annotations
 
@@ -35,10 +46,11 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from lens.config import UnderstandingConfig
-from lens.imageio import image_hash
+from lens.imageio import image_hash, load_image
 from lens.models import ModelStore
 from lens.understanding.annotations import annotations
 from lens.understanding.category_head import HEAD_FIELDS, CategoryHead
@@ -49,6 +61,8 @@ from lens.understanding.ocr import TextReader
 from lens.understanding.quality import quality
 
 log = logging.getLogger(__name__)
+MIN_PEOPLE_SIDE = 32     # the issue's bound: smaller images get no skin tone or body type
+UNIFORM_STD = 2.0        # grey levels: a 64-px copy this flat is one colour (as skin.image_check)
 __all__ = ["QueryUnderstanding", "Understanding", "SalientColor", "color_name", "foreground_mask",
            "salient_colors", "lighting", "quality", "categories"]
 
@@ -70,6 +84,35 @@ class Understanding:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def as_image(image) -> np.ndarray:
+    """``image`` as H x W x 3 uint8 RGB (arrays in other layouts converted by :func:`lens.imageio.load_image`).
+
+    Raises ``TypeError`` for a non-array and ``ValueError`` for an array that
+    is not an image (empty, or not H x W, H x W x 1/3/4).
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"understanding: expected an H x W x 3 image array, got {type(image).__name__}")
+    if image.size == 0:
+        raise ValueError(f"understanding: empty image array of shape {image.shape}")
+    if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
+        return image
+    return load_image(image)
+
+
+def image_notes(rgb: np.ndarray) -> list[str]:
+    """Whole-image reasons some signals abstain: too small for people, or one flat colour."""
+    h, w = rgb.shape[:2]
+    notes = []
+    if min(h, w) < MIN_PEOPLE_SIDE:
+        notes.append(f"image {w}x{h} is under {MIN_PEOPLE_SIDE} px a side: skin tone and body type abstain")
+    small = cv2.resize(rgb, (min(w, 64), min(h, 64)), interpolation=cv2.INTER_AREA)
+    if small.std() < UNIFORM_STD:
+        mean = float(small.mean())
+        kind = "all black" if mean < 8 else "all white" if mean > 247 else "one flat colour"
+        notes.append(f"uniform image ({kind}): nothing in it to detect or measure")
+    return notes
 
 
 class QueryUnderstanding:
@@ -120,7 +163,7 @@ class QueryUnderstanding:
     def __call__(self, rgb: np.ndarray, vector: np.ndarray | None = None,
                  logits: np.ndarray | None = None, faces: list | None = None,
                  people: bool = True, image_key: str | None = None) -> Understanding:
-        """Understand ``rgb`` (H x W x 3 uint8).
+        """Understand ``rgb`` (H x W x 3 uint8; grey, 1/4-channel, 16-bit and float arrays are converted).
 
         ``vector``/``logits`` come from the embedder; ``faces`` are face
         detections already made on ``rgb`` (else the skin estimator finds
@@ -128,27 +171,32 @@ class QueryUnderstanding:
         crops: the whole image's OCR already reads their text); ``image_key``
         is ``image_hash(rgb)`` when the caller already computed it.
         """
+        rgb = as_image(rgb)
         key = f"{image_key or image_hash(rgb)}:{vector is not None}:{logits is not None}:{people}"
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return copy.deepcopy(self._cache[key])
-        result = self._compute(rgb, vector, logits, read_text=people)
-        if people:
-            self._people(rgb, faces, result)
+        tones = self.skin(rgb, faces) if people and self.skin is not None else []
+        result = self._compute(rgb, vector, logits, read_text=people,
+                               faces=[t.face_box for t in tones if t.face_box])
+        result.notes += image_notes(rgb)
+        result.skin_tones = [t.to_dict() for t in tones]
+        if people and self.body is not None:
+            result.body_types = [b.to_dict() for b in self.body(rgb)]
         with self._lock:
             self._cache[key] = copy.deepcopy(result)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return result
 
-    def _compute(self, rgb, vector, logits, read_text: bool = True) -> Understanding:
+    def _compute(self, rgb, vector, logits, read_text: bool = True, faces=()) -> Understanding:
         h, w = rgb.shape[:2]
         result = Understanding(w, h)
         if min(h, w) < 8:
             result.notes.append(f"image {w}x{h} is too small for colours and quality")
             return result
-        result.colors = salient_colors(rgb, self.n_colors)
+        result.colors = salient_colors(rgb, self.n_colors, faces)   # skin tone's faces: no skin colours
         result.lighting = lighting(rgb)
         result.quality = quality(rgb)
         if vector is not None and "category" in self.heads:
@@ -159,9 +207,3 @@ class QueryUnderstanding:
         result.text = self.reader(rgb) if read_text else []
         result.annotations = annotations(result.colors, result.categories, result.patterns, result.text)
         return result
-
-    def _people(self, rgb: np.ndarray, faces: list | None, result: Understanding) -> None:
-        if self.skin is not None:
-            result.skin_tones = [t.to_dict() for t in self.skin(rgb, faces)]
-        if self.body is not None:
-            result.body_types = [b.to_dict() for b in self.body(rgb)]

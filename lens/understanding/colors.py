@@ -9,7 +9,11 @@
    reads ``STUDIO_WHITE``; otherwise the brightest 5% of pixels (a robust
    white patch) fix only the chromaticity, with gains limited to 0.75-1.33 so
    a photo without anything white is not re-coloured.
-3. Up to ``k`` k-means clusters of the foreground in CIELAB; each cluster's
+3. Skin is not a colour of the image's things: with face boxes (the skin
+   tone estimator's), each face box and, in the person's column below it,
+   pixels within ``SKIN_DE`` of that face's own skin colour (neck, arms,
+   hands) are left out (:func:`skin_mask`).
+4. Up to ``k`` k-means clusters of the foreground in CIELAB; each cluster's
    colour is the mean of its pixels between the 50th and 90th percentile of
    L* (the lit side: shaded edges and specular highlights excluded), named
    by the nearest :data:`lens.palette.NAMED_COLORS` entry by CIEDE2000.
@@ -50,6 +54,8 @@ SEED_TOL = 15.0          # a border pixel this close to the border's median colo
 FILL_STEP = (3, 2, 2)    # flood-fill tolerance to the neighbour in 8-bit L, a, b (~1.2 L*)
 STUDIO_WHITE = 0.86      # linear value of a studio sweep (~L* 94): what the backdrop should read
 GAIN_LIMITS = (0.75, 1.33)   # white-patch chromaticity correction bounds without a backdrop
+SKIN_DE = 10.0           # CIE76 to a face's median: that person's neck, arms and hands (shading included)
+SKIN_COLUMN = 1.5        # face widths either side of a face where its body's skin may show
 
 
 @dataclass
@@ -139,11 +145,44 @@ def _lit_mean(pixels: np.ndarray) -> np.ndarray:
     return (band if len(band) else pixels).mean(axis=0)
 
 
-def salient_colors(rgb: np.ndarray, k: int = 5) -> list[SalientColor]:
-    """Up to ``k`` colours of the foreground with weights summing to 1."""
+def skin_mask(lab: np.ndarray, faces) -> np.ndarray:
+    """Skin pixels (H x W bool) of a CIELAB thumbnail given face boxes ``(x1, y1, x2, y2)`` in its pixels.
+
+    Each face box, plus the pixels in the column ``SKIN_COLUMN`` face widths
+    either side of it, from its top down, within ``SKIN_DE`` (CIE76) of the
+    median of the box's central half (mostly cheeks and nose).
+    """
+    h, w = lab.shape[:2]
+    skin = np.zeros((h, w), bool)
+    for x1, y1, x2, y2 in faces:
+        fw, fh = x2 - x1, y2 - y1
+        cx1, cy1 = int(max(0, x1 + fw / 4)), int(max(0, y1 + fh / 4))
+        cx2, cy2 = int(min(w, x2 - fw / 4)) + 1, int(min(h, y2 - fh / 4)) + 1
+        centre = lab[cy1:cy2, cx1:cx2].reshape(-1, 3)
+        if len(centre) == 0:
+            continue
+        colour = np.median(centre, axis=0)
+        c1, c2, top = int(max(0, x1 - SKIN_COLUMN * fw)), int(min(w, x2 + SKIN_COLUMN * fw)) + 1, int(max(0, y1))
+        near = np.linalg.norm(lab[top:, c1:c2] - colour, axis=2) < SKIN_DE
+        skin[top:, c1:c2] |= near
+        skin[int(max(0, y1)):int(min(h, y2)) + 1, int(max(0, x1)):int(min(w, x2)) + 1] = True
+    return skin
+
+
+def salient_colors(rgb: np.ndarray, k: int = 5, faces=()) -> list[SalientColor]:
+    """Up to ``k`` colours of the foreground with weights summing to 1.
+
+    ``faces``: face boxes ``(x1, y1, x2, y2)`` in ``rgb``'s pixels (e.g. the
+    skin tone estimator's); their skin is left out (step 3).
+    """
     small = thumbnail(rgb, WORK_SIDE)
-    mask = foreground_mask(rgb2lab(small))
+    raw = rgb2lab(small)
+    mask = foreground_mask(raw)
     lab = rgb2lab(normalise_lighting(small, None if mask is None else ~mask)).astype(np.float32)
+    if len(faces):
+        s = small.shape[1] / rgb.shape[1]
+        keep = ~skin_mask(raw, [[v * s for v in box] for box in faces])
+        mask = keep if mask is None else mask & keep
     pixels = lab[mask] if mask is not None else lab.reshape(-1, 3)
     if len(pixels) < max(k, 8):
         return []
