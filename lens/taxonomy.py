@@ -8,6 +8,8 @@ other class maps to ``other``.  The keyword lists are the documentation.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 COARSE_KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -49,15 +51,19 @@ COARSE_CATEGORIES = tuple(COARSE_DOMAIN)
 
 # Checked in order: the first coarse category whose keyword matches wins, so
 # "coffee mug" is kitchen, "table lamp" is lighting (checked before furniture).
+# Keywords match whole words (plural s / es allowed): as substrings, "cup" made
+# porcupine kitchen, "hat" hatchet and thatch accessories, "rug" rugby ball decor.
 _ORDER = ("lighting", "kitchen", "shoes", "bags", "dresses", "bottoms", "tops", "beauty",
           "food", "decor", "accessories", "furniture")
+_PATTERNS = {c: re.compile(r"\b(?:" + "|".join(re.escape(k.lower()) for k in words) + r")(?:s|es)?\b")
+             for c, words in COARSE_KEYWORDS.items()}
 
 
 def coarse_of(imagenet_name: str) -> str:
     """The coarse category of one ImageNet class name."""
     name = imagenet_name.lower()
     for coarse in _ORDER:
-        if any(k.lower() in name for k in COARSE_KEYWORDS[coarse]):
+        if _PATTERNS[coarse].search(name):
             return coarse
     return "other"
 

@@ -61,6 +61,10 @@ def test_categories_from_imagenet(embedder):
     ("coffee mug", "kitchen"), ("table lamp", "lighting"), ("running shoe", "shoes"),
     ("sunglasses, dark glasses, shades", "accessories"), ("folding chair", "furniture"),
     ("vase", "decor"), ("miniskirt, mini", "bottoms"), ("tabby, tabby cat", "other"),
+    ("cowboy boot", "shoes"), ("backpack, back pack, knapsack", "bags"),
+    # keywords are whole words: cup, hat, rug, plate, desk inside other words do not count
+    ("porcupine, hedgehog", "other"), ("hatchet", "other"), ("thatch, thatched roof", "other"),
+    ("rugby ball", "other"), ("breastplate, aegis, egis", "other"), ("desktop computer", "other"),
 ])
 def test_taxonomy(imagenet, coarse):
     assert coarse_of(imagenet) == coarse
