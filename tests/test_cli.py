@@ -87,3 +87,22 @@ def test_query_on_empty_catalog_says_so(tmp_path, image_folder):
     code, _, err = run("--config", "demo", "query", str(image_folder / "red.png"),
                        "--catalog", str(tmp_path / "empty"))
     assert code == 2 and "is empty: run `lens index PATH` first" in _error_line(err)
+
+
+def test_train_categories_from_a_manifest(tmp_path, small_catalog):
+    """``lens train-categories`` embeds the products, trains both heads and reports held-out accuracy."""
+    from lens.understanding.category_head import CategoryHead
+
+    cat, pat = tmp_path / "category.pt", tmp_path / "pattern.pt"
+    code, out, err = run("--set", f"models.category_head={cat}", "--set", f"models.pattern_head={pat}",
+                         "train-categories", "--manifest", str(small_catalog), "--seed", "1")
+    assert code == 0, err
+    rows = dict(line.strip().rsplit(None, 1) for line in out.splitlines() if "held_out_accuracy" in line)
+    assert float(rows["category held_out_accuracy"]) >= 0.9, out        # the issue's goal
+    assert float(rows["pattern held_out_accuracy"]) > 0.5, out
+    head = CategoryHead.load(cat)
+    assert len(head.classes) == 14 and "dress" in head.classes and pat.is_file()
+    code, _, err = run("--set", f"models.category_head={cat}", "train-categories",
+                       "--manifest", str(tmp_path / "missing"))
+    assert code != 0 and "missing" in _error_line(err)
+    assert CategoryHead.load(cat).classes == head.classes                # a failed run keeps the head
