@@ -139,8 +139,9 @@ class UnderstandingConfig:
     # Understand every detected object crop too (colours, categories, pattern
     # per hotspot); ~5-10 ms a crop, cached by image hash.
     crops: bool = True
-    # Inclusive signals, for representation and diversity only (never to
-    # filter people): skin tone per face, body type per full-body person.
+    # Inclusive signals, for representation and diversity: skin tone per face,
+    # body type per full-body person.  Nothing filters people by them unless a
+    # user asks for a range (the opt-in skin_tone_range / body_type_range filters).
     skin_tone: bool = True
     # Off by default: per-range recall is 0.37-0.57 on held-out synthetic
     # people (goal 0.8) at 25-45 ms an image; `lens eval body-type` measures it.

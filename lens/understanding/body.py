@@ -1,6 +1,8 @@
 """Body type per full-body person: one of 4 shape/size ranges, or "unknown" with a reason.
 
-Used only to diversify results (representation), never to filter people.  A
+Used to diversify results (representation).  Lens never filters people by it
+on its own; the one filter is the opt-in ``body_type_range`` a user asks for
+(:mod:`blender.filters`, issue 5), to see people like themselves.  A
 :class:`BodyType` holds a range, three silhouette width ratios, a confidence and
 a person box: no landmarks, masks, crops or identity data are returned or kept.
 Tested in ``tests/test_body_type.py``; evaluated per range by
