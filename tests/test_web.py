@@ -92,3 +92,36 @@ def test_items_and_health(client):
     assert client.get("/healthz").get_json() == {"status": "ok", "items": 6}
     assert client.get("/api/v1/lens").status_code == 405
     assert client.get("/api/v1/unknown").get_json()["error"]
+
+
+def _json_schema(node, components):
+    """An OpenAPI 3.0 schema as JSON Schema: $refs inlined, ``nullable`` as a null type."""
+    if isinstance(node, list):
+        return [_json_schema(n, components) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _json_schema(components[node["$ref"].rsplit("/", 1)[1]], components)
+    out = {k: _json_schema(v, components) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable"):
+        out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def test_lens_understanding_matches_its_openapi_schema(client):
+    """Issue 3: one typed result; a face photo fills skin tones (and the schema types them)."""
+    import jsonschema
+    import skimage.data
+
+    spec = client.get("/openapi.json").get_json()
+    components = spec["components"]["schemas"]
+    resp = client.post("/api/v1/lens", data={"image": (io.BytesIO(encode_jpeg(skimage.data.astronaut())),
+                                                       "astronaut.jpg")})
+    assert resp.status_code == 200
+    understanding = resp.get_json()["understanding"]
+    jsonschema.validate(understanding, _json_schema(components["Understanding"], components))
+    tone = understanding["skin_tones"][0]
+    assert tone["status"] == "ok" and tone["range"] in (1, 2, 3, 4) and len(tone["face_box"]) == 4
+    bad = {**understanding, "skin_tones": [{**tone, "range": "light"}]}
+    with pytest.raises(jsonschema.ValidationError):          # the schema is not a bare object
+        jsonschema.validate(bad, _json_schema(components["Understanding"], components))

@@ -27,6 +27,45 @@ def _errors(*codes: int) -> dict:
     return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes}
 
 
+def _understanding_schemas() -> dict:
+    """lens.understanding.Understanding.to_dict() and its parts (issue 3: one typed result)."""
+    num, integer, string = {"type": "number"}, {"type": "integer"}, {"type": "string"}
+
+    def maybe(schema: dict) -> dict:
+        return {**schema, "nullable": True}
+
+    def array(items: dict) -> dict:
+        return {"type": "array", "items": items}
+
+    box = {"type": "array", "items": num, "minItems": 4, "maxItems": 4, "nullable": True,
+           "description": "x1, y1, x2, y2 in pixels of the original image."}
+    status = {"type": "string", "enum": ["ok", "unknown"]}
+    label = {"type": "object", "required": ["kind", "score"], "additionalProperties": True,
+             "properties": {"kind": string, "name": string, "text": string, "score": num}}
+    colour = {"type": "object", "required": ["name", "hex", "weight", "lab"],
+              "properties": {"name": string, "hex": {"type": "string", "pattern": "^#[0-9a-f]{6}$"},
+                             "weight": num, "lab": array(num)}}
+    skin = {"type": "object", "required": ["status", "reason", "mst", "range", "confidence", "method"],
+            "description": "One face's skin tone, or unknown with a reason; no identity data.",
+            "properties": {"status": status, "reason": string, "mst": maybe(integer), "range": maybe(integer),
+                           "ita": maybe(num), "lab": maybe(array(num)), "confidence": num,
+                           "face_box": box, "method": string, "pixels": integer}}
+    body = {"type": "object", "required": ["status", "reason", "range", "confidence"],
+            "properties": {"status": status, "reason": string, "range": maybe(integer), "name": maybe(string),
+                           "shoulder_ratio": maybe(num), "waist_ratio": maybe(num), "hip_ratio": maybe(num),
+                           "confidence": num, "person_box": box}}
+    lists = {"colors": _ref("SalientColor"), "categories": _ref("Label"), "patterns": _ref("Label"),
+             "text": {"type": "object"}, "annotations": _ref("Label"), "skin_tones": _ref("SkinTone"),
+             "body_types": _ref("BodyType"), "notes": string}
+    understanding = {"type": "object", "required": ["width", "height", "lighting", "quality", *lists],
+                     "properties": {"width": integer, "height": integer,
+                                    "lighting": {"type": "object", "additionalProperties": True},
+                                    "quality": {"type": "object", "additionalProperties": True},
+                                    **{k: array(v) for k, v in lists.items()}}}
+    return {"Understanding": understanding, "SalientColor": colour, "SkinTone": skin, "BodyType": body,
+            "Label": label}
+
+
 def _schemas() -> dict:
     item = {"type": "object", "required": ["id", "image_url"], "additionalProperties": True,
             "properties": {"id": {"type": "string"}, "image_url": {"type": "string"},
@@ -47,7 +86,7 @@ def _schemas() -> dict:
                           "properties": {"width": {"type": "integer"}, "height": {"type": "integer"},
                                          "hash": {"type": "string"}}},
                 "regions": {"type": "array", "items": {"type": "object"}},
-                "understanding": {"type": "object"},
+                "understanding": _ref("Understanding"),
                 "results": {"type": "array", "items": _ref("Result"), "maxItems": MAX_K},
                 "query_box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
                               "nullable": True},
@@ -63,7 +102,7 @@ def _schemas() -> dict:
                             "cache": {"type": "string", "enum": ["off", "up", "down"]}}}
     return {"Error": {"type": "object", "required": ["error"],
                       "properties": {"error": {"type": "string", "description": "One line naming the field."}}},
-            "Item": item, "Result": result, "LensResult": lens, "Ready": ready,
+            "Item": item, "Result": result, "LensResult": lens, "Ready": ready, **_understanding_schemas(),
             "Health": {"type": "object", "required": ["status", "items"],
                        "properties": {"status": {"type": "string"}, "items": {"type": "integer"}}},
             "ItemWritten": {"type": "object", "required": ["item", "replaced"],
