@@ -143,8 +143,9 @@ class UnderstandingConfig:
     # body type per full-body person.  Nothing filters people by them unless a
     # user asks for a range (the opt-in skin_tone_range / body_type_range filters).
     skin_tone: bool = True
-    # Off by default: per-range recall is 0.37-0.57 on held-out synthetic
-    # people (goal 0.8) at 25-45 ms an image; `lens eval body-type` measures it.
+    # Off by default: per-range recall is 0.21-0.50 on the synthetic people
+    # (generator 1.1, seeds 0-2; our bar to turn it on: 0.8), lowest for light
+    # skin (0.28-0.36), at 25-45 ms an image; `lens eval body-type` measures it.
     body_type: bool = False
 
 

@@ -114,6 +114,14 @@ def test_figures_from_handmade_pairs():
     assert f["abstain, torso not fully visible"] == pytest.approx(2 / 3, abs=1e-4)
     assert f["accuracy, full body (alongside per-range)"] == 0.5
     assert f["recall gap (best - worst range)"] == 1.0
+    assert "body type recall by skin tone range" not in f        # no skin tones recorded
+
+
+def test_body_type_recall_is_reported_per_skin_tone_range():
+    pairs = [(1, 1, True, 1), (2, None, True, 1), (3, 3, True, 4), (4, 4, True, 4),
+             (2, 2, False, 2)]                                   # partial torso: not counted
+    assert figures_from_pairs(pairs)["body type recall by skin tone range"] == {
+        "1": {"recall": 0.5, "support": 2}, "4": {"recall": 1.0, "support": 2}}
 
 
 def test_body_type_figures_match_estimates_by_box():
