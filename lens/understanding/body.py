@@ -51,8 +51,12 @@ Method (``H x W x 3`` uint8 RGB; over ``WORK_SIDE`` px reduced first):
    boundary / 0.03 (clipped) x the lowest shoulder/hip visibility (halved when
    the height came from the neck).
 
-Limitations: the selfie model misses ~5-10 % of headless synthetic figures and
-sees people in ~3 % of product photos; people who touch may merge (one pose per
+Limitations: the selfie model misses ~25 % of headless synthetic figures
+(generator 1.1: ~35 % at MST 1-3, ~10 % at MST 7, 8, 10; most get a person
+probability near 0) and sees people in ~1.5 % of product photos.  Tried: pose
+on the whole frame when segmentation finds nobody -- per-range recall +0.03 to
++0.15 on seeds 0-2, skin tone range 1 +0.03 to +0.08, but false body types on
+product photos 1.5 % -> 4 %: not adopted; people who touch may merge (one pose per
 component); sitting or lying people and knee-up shots are not measured.
 """
 from __future__ import annotations
