@@ -17,8 +17,8 @@ Two evaluation sets, both with a true Monk Skin Tone (MST) per face:
   (25-39 per range: one face moves range 2's recall by 0.04): use
   ``--scenes 300`` or more before reading per-range differences.  Each
   person records ``light``, the scenes' key light at the face
-  (:func:`lens.synth.backdrop.key_light`, 0.89-1.04 at the faces), and a
-  face's measured L* follows it (correlation 0.7-0.9 per MST): L* moves
+  (:func:`lens.synth.backdrop.key_light`, 0.89-1.05 at the faces), and a
+  face's measured L* follows it (correlation 0.5-0.9 per MST at MST 1-5): L* moves
   ~5 for a 7 % gain, and MST 3 / 4 lie 5.5 L* apart.  No global white
   can undo a local light, so the set must not tie a skin tone to a place:
   generator 1.0 did (every seed-0 MST-3 portrait stood in the dim
