@@ -30,9 +30,9 @@ import numpy as np
 from detection.pose import PeopleGraphs, person_candidates, pose_by_roi, segment_people
 from detection.types import Detection
 from lens.boxes import Box
+from lens.imageio import MIN_SIDE, is_uniform
 
 WORK_SIDE = 1024                # pose and segmentation work on <= 1024 px (they see 256 px anyway)
-MIN_SIDE = 32                   # under this, nobody to find
 MAX_PEOPLE = 4                  # hotspots per image stay readable
 MIN_VISIBILITY = 0.5            # mediapipe's own "visible" cut-off for a landmark
 SHOULDERS, HIPS, KNEES, ANKLES = (11, 12), (23, 24), (25, 26), (27, 28)
@@ -67,7 +67,7 @@ class PeopleDetector:
     def __call__(self, rgb: np.ndarray) -> list[Detection]:
         """``rgb``: H x W x 3 uint8.  Boxes in pixels of ``rgb``."""
         h, w = rgb.shape[:2]
-        if min(h, w) < MIN_SIDE or float(rgb[::4, ::4].std()) < 2.0:
+        if min(h, w) < MIN_SIDE or is_uniform(rgb):
             return []
         scale = min(1.0, WORK_SIDE / max(h, w))
         small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb

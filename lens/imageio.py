@@ -6,6 +6,11 @@ orientation, flattens alpha onto white (product photos' usual background),
 converts palette, grayscale, CMYK and 16-bit images, checks the content (not
 the file name) and refuses decompression bombs.  Errors are ``ValueError``
 with one line naming the source.
+
+For estimators that must answer rather than raise (skin tone, body type,
+people), :func:`checked_rgb` does the same array conversion and returns a
+one-line reason instead; :func:`is_uniform` and ``MIN_SIDE`` are the shared
+"nothing to measure" checks.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import warnings
 from pathlib import Path
 from typing import Union
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -24,6 +30,8 @@ ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
 # 100 megapixels: above the largest camera sensors (query understanding must
 # accept over 50 MP); anything larger is treated as a decompression bomb.
 DEFAULT_MAX_PIXELS = 100_000_000
+MIN_SIDE = 32            # the issue's bad-input bound: a smaller image holds no face or person to measure
+UNIFORM_STD = 2.0        # grey levels: a 64-px copy this flat is one colour (all black, all white...)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
@@ -109,6 +117,33 @@ def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS,
         raise ValueError(f"{name}: cannot convert image ({exc})") from None
 
 
+def checked_rgb(image, max_pixels: int | None = None) -> tuple[np.ndarray | None, str]:
+    """``(H x W x 3 uint8 RGB, "")`` from any image array (as :func:`load_image`), or ``(None, reason)``.
+
+    Never raises: not an array, not an image layout, a side under ``MIN_SIDE``
+    or more than ``max_pixels`` give a one-line reason.
+    """
+    if not isinstance(image, np.ndarray):
+        return None, f"invalid image: expected an H x W x 3 array, got {type(image).__name__}"
+    try:
+        rgb = _array_to_rgb(image)
+    except ValueError as exc:
+        return None, f"invalid image: {exc}"
+    h, w = rgb.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        return None, f"image too small ({w}x{h}; needs {MIN_SIDE} px a side)"
+    if max_pixels and h * w > max_pixels:
+        return None, f"image too large ({h * w / 1e6:.0f} MP; limit {max_pixels / 1e6:.0f} MP)"
+    return rgb, ""
+
+
+def is_uniform(rgb: np.ndarray) -> bool:
+    """True when ``rgb`` (H x W x 3 uint8) is one flat colour (std of a 64-px copy < ``UNIFORM_STD``)."""
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (min(w, 64), min(h, 64)), interpolation=cv2.INTER_AREA)
+    return float(small.std()) < UNIFORM_STD
+
+
 def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
@@ -117,6 +152,8 @@ def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
     if arr.shape[2] == 1:
         arr = np.repeat(arr, 3, axis=2)
     if arr.dtype != np.uint8:
+        if np.issubdtype(arr.dtype, np.floating):
+            arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
         if np.issubdtype(arr.dtype, np.floating) and arr.max(initial=0) <= 1.0:
             arr = arr * 255.0
         elif arr.dtype == np.uint16:

@@ -85,3 +85,28 @@ def test_hash_depends_on_pixels_and_shape():
     a = np.zeros((4, 4, 3), np.uint8)
     assert image_hash(a) == image_hash(a.copy())
     assert image_hash(a) != image_hash(np.zeros((2, 8, 3), np.uint8))
+
+
+@pytest.mark.parametrize("image, reason", [
+    ("a path", "invalid image: expected an H x W x 3 array, got str"),
+    (np.zeros((40, 40, 5), np.uint8), "invalid image"), (np.zeros((0, 0, 3), np.uint8), "invalid image"),
+    (np.zeros((20, 400, 3), np.uint8), "image too small (400x20; needs 32 px a side)"),
+    (np.zeros((300, 300, 3), np.uint8), "image too large (0 MP; limit 0 MP)"),
+])
+def test_checked_rgb_answers_with_a_reason_instead_of_raising(image, reason):
+    from lens.imageio import checked_rgb
+
+    rgb, why = checked_rgb(image, max_pixels=50_000)
+    assert rgb is None and why.startswith(reason), why
+
+
+def test_checked_rgb_converts_like_load_image_and_is_uniform_sees_flat_images():
+    from lens.imageio import checked_rgb, is_uniform
+
+    grey16 = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16)
+    for arr in (grey16, np.full((64, 64, 4), np.nan, np.float32), np.zeros((64, 64, 1), np.float64)):
+        rgb, why = checked_rgb(arr)
+        assert why == "" and rgb.shape == (64, 64, 3) and rgb.dtype == np.uint8
+        assert np.array_equal(rgb, load_image(arr))
+    assert is_uniform(np.zeros((50, 80, 3), np.uint8)) and is_uniform(np.full((3000, 20, 3), 255, np.uint8))
+    assert not is_uniform(checked_rgb(grey16)[0])

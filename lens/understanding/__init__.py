@@ -46,11 +46,10 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
-import cv2
 import numpy as np
 
 from lens.config import UnderstandingConfig
-from lens.imageio import image_hash, load_image
+from lens.imageio import MIN_SIDE, image_hash, is_uniform, load_image
 from lens.models import ModelStore
 from lens.understanding.annotations import annotations
 from lens.understanding.category_head import HEAD_FIELDS, CategoryHead
@@ -61,8 +60,6 @@ from lens.understanding.ocr import TextReader
 from lens.understanding.quality import quality
 
 log = logging.getLogger(__name__)
-MIN_PEOPLE_SIDE = 32     # the issue's bound: smaller images get no skin tone or body type
-UNIFORM_STD = 2.0        # grey levels: a 64-px copy this flat is one colour (as skin.image_check)
 __all__ = ["QueryUnderstanding", "Understanding", "SalientColor", "color_name", "foreground_mask",
            "salient_colors", "lighting", "quality", "categories"]
 
@@ -105,11 +102,10 @@ def image_notes(rgb: np.ndarray) -> list[str]:
     """Whole-image reasons some signals abstain: too small for people, or one flat colour."""
     h, w = rgb.shape[:2]
     notes = []
-    if min(h, w) < MIN_PEOPLE_SIDE:
-        notes.append(f"image {w}x{h} is under {MIN_PEOPLE_SIDE} px a side: skin tone and body type abstain")
-    small = cv2.resize(rgb, (min(w, 64), min(h, 64)), interpolation=cv2.INTER_AREA)
-    if small.std() < UNIFORM_STD:
-        mean = float(small.mean())
+    if min(h, w) < MIN_SIDE:
+        notes.append(f"image {w}x{h} is under {MIN_SIDE} px a side: skin tone and body type abstain")
+    if is_uniform(rgb):
+        mean = float(rgb[::max(1, h // 64), ::max(1, w // 64)].mean())
         kind = "all black" if mean < 8 else "all white" if mean > 247 else "one flat colour"
         notes.append(f"uniform image ({kind}): nothing in it to detect or measure")
     return notes

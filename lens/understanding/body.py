@@ -69,12 +69,13 @@ import numpy as np
 
 from detection.pose import HEAD_CUT_TOP, PeopleGraphs, person_candidates, pose_by_roi, segment_people
 from lens.boxes import Box
+from lens.imageio import MIN_SIDE, checked_rgb, is_uniform
 
 RANGES = {1: "slim", 2: "straight", 3: "curvy", 4: "full"}
 # Range boundaries on silhouette ratios (see the module docstring for how they were chosen).
 FULL_SHOULDER, CURVY_HIP, CURVY_HIP_OVER_WAIST, SLIM_HIP, SLIM_SHOULDER = 0.325, 0.24, 0.05, 0.23, 0.29
 CONFIDENCE_MARGIN = 0.03        # a margin this large (~1 within-range std) gives confidence 1
-MIN_SIDE, WORK_SIDE, MAX_PEOPLE = 32, 1024, 3   # abstain under; reduce over; people measured
+WORK_SIDE, MAX_PEOPLE = 1024, 3   # reduce over; people measured (under lens.imageio.MIN_SIDE: abstain)
 EDGE_MARGIN = 2                 # px: a mask row this close to the frame edge touches it
 MIN_VISIBILITY = 0.5            # mediapipe's own "visible" cut-off for a landmark
 SHOULDER_TO_SOLE = 0.70         # shoulder line height / figure height (synthetic figures)
@@ -125,23 +126,6 @@ def _box_list(box: Box | None, scale: float) -> list[float] | None:
                                         box.y2 / scale).as_list()
 
 
-def as_rgb(image) -> tuple[np.ndarray | None, str]:
-    """``(H x W x 3 uint8 RGB, "")`` from grey / RGBA / float / 16-bit input, or ``(None, reason)``."""
-    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
-        return None, "not an image"
-    a = image if image.ndim == 3 else image[..., None]
-    if a.shape[2] not in (1, 3, 4):
-        return None, "not an image"
-    a = np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a[..., :3]
-    if a.dtype != np.uint8:
-        a = np.nan_to_num(a.astype(np.float32), posinf=0.0, neginf=0.0)
-        peak = 1.0 if a.max(initial=0) <= 1.0 else (255.0 if a.max() <= 255 else 65535.0)
-        a = np.clip(a / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if min(a.shape[:2]) < MIN_SIDE:
-        return None, f"image too small (under {MIN_SIDE} px)"
-    return np.ascontiguousarray(a), ""
-
-
 class BodyTypeEstimator:
     """Selfie segmentation -> person candidates -> pose by ROI -> silhouette widths -> range.
 
@@ -164,13 +148,13 @@ class BodyTypeEstimator:
         return cls(int(getattr(config, "body_max_people", MAX_PEOPLE)))
 
     def __call__(self, image) -> list[BodyType]:
-        rgb, reason = as_rgb(image)
+        rgb, reason = checked_rgb(image)
         if rgb is None:
             return [_unknown(reason)]
         scale = min(1.0, WORK_SIDE / max(rgb.shape[:2]))
         if scale < 1.0:
             rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        if float(rgb[::4, ::4].std()) < 2.0:       # uniform: nothing to segment
+        if is_uniform(rgb):                        # nothing to segment
             return [_unknown("no person")]
         with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)   # protobuf deprecation noise, per call

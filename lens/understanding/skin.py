@@ -7,8 +7,8 @@ embeddings.  Tested in ``tests/test_skin_tone.py``; evaluated per range by
 :mod:`lens.understanding.skin_eval`, where every threshold below was chosen on
 the per-range figures (re-toned photos x lightings, synthetic people).
 
-1. Input (:func:`as_rgb`): grey, 4-channel, 16-bit and float arrays are
-   converted; sides < 32 px or > 50 MP abstain; work on a <= 1024-px copy.
+1. Input (:func:`lens.imageio.checked_rgb`): grey, 4-channel, 16-bit and
+   float arrays are converted; sides < 32 px or > 50 MP abstain; work on a <= 1024-px copy.
    Uniform (grey std < 2) and grayscale images (< 0.5 % of pixels with a
    channel spread > 12) abstain.
 2. Faces (:mod:`lens.understanding.skin_faces`, as is step 3): full-range
@@ -58,6 +58,7 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 
 from detection.types import Detection
 from lens.boxes import Box
+from lens.imageio import checked_rgb, is_uniform
 from lens.palette import MST_HEX, hex_to_rgb, mst_range
 from lens.understanding.skin_faces import (
     detect_faces,
@@ -78,7 +79,7 @@ if TYPE_CHECKING:
     from lens.models import ModelStore
 
 log = logging.getLogger(__name__)
-MIN_SIDE, MAX_PIXELS = 32, 50_000_000  # the issue's bad-input bounds
+MAX_PIXELS = 50_000_000     # the issue's bad-input bound (and lens.imageio.MIN_SIDE, 32 px)
 WORK_SIDE = 1024            # detectors see <= 192-256 px anyway; bounds the cost of huge inputs
 KEYPOINTS_MIN_SCORE = 0.75  # a face the mesh cannot confirm needs a confident detector
 SEG_SIDE = 256              # selfie segmentation input (landscape model: 144 x 256)
@@ -118,32 +119,11 @@ def unknown(reason: str, box: Box | None = None, method: str = "none") -> SkinTo
 
 
 
-def as_rgb(image) -> tuple[np.ndarray | None, str]:
-    """(H x W x 3 uint8 RGB, "") or (None, reason); converts grey, alpha, 16-bit and float arrays."""
-    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
-        return None, "invalid image: expected an H x W x 3 array"
-    img = image[..., None] if image.ndim == 2 else image
-    if img.shape[2] not in (1, 3, 4):
-        return None, f"invalid image: {img.shape[2]} channels"
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        x = np.nan_to_num(img.astype(np.float64))
-        img = np.clip(x * (255.0 if x.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
-    img = np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img[..., :3]
-    h, w = img.shape[:2]
-    if min(h, w) < MIN_SIDE:
-        return None, f"image too small ({w}x{h}; needs {MIN_SIDE} px a side)"
-    if h * w > MAX_PIXELS:
-        return None, f"image too large ({h * w / 1e6:.0f} MP; limit {MAX_PIXELS / 1e6:.0f} MP)"
-    return np.ascontiguousarray(img), ""
-
-
 def image_check(rgb: np.ndarray) -> str:
     """A whole-image reason to abstain, or ""."""
-    small = cv2.resize(rgb, (64, 64), interpolation=cv2.INTER_AREA).astype(np.int16)
-    if small.std() < 2:
+    if is_uniform(rgb):
         return "uniform image: nothing to measure"
+    small = cv2.resize(rgb, (64, 64), interpolation=cv2.INTER_AREA).astype(np.int16)
     if ((small.max(2) - small.min(2)) > 12).mean() < 0.005:
         return "grayscale image: no colour to measure"
     return ""
@@ -247,7 +227,7 @@ class SkinToneEstimator:
 
         ``faces``: face detections in input pixels (label ``face``); None detects them here.
         """
-        rgb, reason = as_rgb(image)
+        rgb, reason = checked_rgb(image, MAX_PIXELS)
         reason = reason or image_check(rgb)
         if reason:
             return [unknown(reason)]
