@@ -30,9 +30,10 @@ def build_demo_catalog(config: LensConfig, say: Callable[[str], None], progress:
 
     ModelStore.from_config(config.models).verify("mobilenet_v2")
     synth = Path(config.demo.synth_dir)
-    if (synth / "manifest.jsonl").is_file() and generator_version(synth) != VERSION:
+    made = generator_version(synth)
+    if (synth / "manifest.jsonl").is_file() and made != VERSION:
         log.warning("%s was made by generator %s (now %s); delete it to rebuild the demo catalog",
-                    synth, generator_version(synth), VERSION)
+                    synth, made, VERSION)
     if not (synth / "manifest.jsonl").is_file():
         say(f"generating the synthetic catalog in {synth} "
               f"({config.demo.products} products, {config.demo.scenes} scenes)")

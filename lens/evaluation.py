@@ -47,10 +47,10 @@ def eval_catalog(args: argparse.Namespace, progress: bool = True) -> Path:
     from lens.synth import VERSION, generate_catalog, generator_version
 
     folder = Path("data/eval") / f"synth-p{args.products}-s{args.scenes}-seed{args.seed}"
-    if (folder / "manifest.jsonl").is_file() and generator_version(folder) != VERSION:
+    made = generator_version(folder)
+    if (folder / "manifest.jsonl").is_file() and made != VERSION:
         # a cache of ours made by another generator: its ground truth differs, so rebuild it
-        log.warning("%s was made by generator %s (now %s): rebuilding it", folder,
-                    generator_version(folder), VERSION)
+        log.warning("%s was made by generator %s (now %s): rebuilding it", folder, made, VERSION)
         shutil.rmtree(folder)
     if not (folder / "manifest.jsonl").is_file():
         generate_catalog(folder, args.products, args.scenes, args.seed, progress=progress)

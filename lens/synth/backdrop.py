@@ -2,8 +2,9 @@
 
 ``backdrop(layout, w, h, rng)`` returns ``(canvas h x w x 3 float32 0..1,
 horizon_y, floor_name, wall_name)``; ``horizon_y`` is 0 and ``wall_name`` is
-None for flat-lays.  ``scene_light`` applies the scene's key light (:func:`key_light`) (brighter
-towards the upper-left, soft vignette) after everything is composited.
+None for flat-lays.  :func:`key_light` is the scene's key light (brighter
+towards the upper-left, soft vignette), multiplied in after everything is
+composited.
 """
 from __future__ import annotations
 
@@ -59,7 +60,3 @@ def key_light(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     gain *= 1 - 0.18 * r ** 2
     return gain.astype(np.float32)
 
-
-def scene_light(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``canvas`` under :func:`key_light` (a new array)."""
-    return canvas * key_light(canvas.shape[0], canvas.shape[1], rng)[..., None]

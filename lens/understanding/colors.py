@@ -24,11 +24,13 @@ products under every lighting perturbation by ``lens eval colors``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import cv2
 import numpy as np
 from skimage.color import deltaE_ciede2000
 
+from lens.boxes import Box
 from lens.palette import NAMED_COLORS, hex_to_rgb, rgb_to_hex
 
 
@@ -145,8 +147,8 @@ def _lit_mean(pixels: np.ndarray) -> np.ndarray:
     return (band if len(band) else pixels).mean(axis=0)
 
 
-def skin_mask(lab: np.ndarray, faces) -> np.ndarray:
-    """Skin pixels (H x W bool) of a CIELAB thumbnail given face boxes ``(x1, y1, x2, y2)`` in its pixels.
+def skin_mask(lab: np.ndarray, faces: Sequence[Box]) -> np.ndarray:
+    """Skin pixels (H x W bool) of a CIELAB thumbnail given face boxes in its pixels.
 
     Each face box, plus the pixels in the column ``SKIN_COLUMN`` face widths
     either side of it, from its top down, within ``SKIN_DE`` (CIE76) of the
@@ -154,18 +156,16 @@ def skin_mask(lab: np.ndarray, faces) -> np.ndarray:
     """
     h, w = lab.shape[:2]
     skin = np.zeros((h, w), bool)
-    for x1, y1, x2, y2 in faces:
-        fw, fh = x2 - x1, y2 - y1
-        cx1, cy1 = int(max(0, x1 + fw / 4)), int(max(0, y1 + fh / 4))
-        cx2, cy2 = int(min(w, x2 - fw / 4)) + 1, int(min(h, y2 - fh / 4)) + 1
-        centre = lab[cy1:cy2, cx1:cx2].reshape(-1, 3)
+    for face in faces:
+        x1, y1, x2, y2 = face.pad(-0.25).clip(w, h).to_int()
+        centre = lab[y1:y2, x1:x2].reshape(-1, 3)
         if len(centre) == 0:
             continue
-        colour = np.median(centre, axis=0)
-        c1, c2, top = int(max(0, x1 - SKIN_COLUMN * fw)), int(min(w, x2 + SKIN_COLUMN * fw)) + 1, int(max(0, y1))
-        near = np.linalg.norm(lab[top:, c1:c2] - colour, axis=2) < SKIN_DE
-        skin[top:, c1:c2] |= near
-        skin[int(max(0, y1)):int(min(h, y2)) + 1, int(max(0, x1)):int(min(w, x2)) + 1] = True
+        c1, top, c2, _ = Box(face.x1 - SKIN_COLUMN * face.width, face.y1,
+                             face.x2 + SKIN_COLUMN * face.width, h).clip(w, h).to_int()
+        skin[top:, c1:c2] |= np.linalg.norm(lab[top:, c1:c2] - np.median(centre, axis=0), axis=2) < SKIN_DE
+        x1, y1, x2, y2 = face.clip(w, h).to_int()
+        skin[y1:y2, x1:x2] = True
     return skin
 
 
@@ -181,7 +181,7 @@ def salient_colors(rgb: np.ndarray, k: int = 5, faces=()) -> list[SalientColor]:
     lab = rgb2lab(normalise_lighting(small, None if mask is None else ~mask)).astype(np.float32)
     if len(faces):
         s = small.shape[1] / rgb.shape[1]
-        keep = ~skin_mask(raw, [[v * s for v in box] for box in faces])
+        keep = ~skin_mask(raw, [Box(*box).scale(s) for box in faces])
         mask = keep if mask is None else mask & keep
     pixels = lab[mask] if mask is not None else lab.reshape(-1, 3)
     if len(pixels) < max(k, 8):
