@@ -64,11 +64,10 @@ def agreement_figures(rows: list[dict], scenes: list[dict], min_confidence: floa
 
 def coco_figures(rows: list[dict], scenes: list[dict], min_confidence: float) -> dict:
     """:func:`agreement_figures` over the crops the COCO output keeps, keys prefixed ``coco``."""
-    from lens.labeling.writer import one_box_per_object
+    from lens.labeling.writer import coco_selection
 
-    images = [r for r in rows if r["type"] == "image"]
-    kept, dropped = one_box_per_object([r for r in rows if r["type"] == "crop" and r["confidence"] >= min_confidence])
-    figures = agreement_figures(images + kept, scenes, min_confidence)
+    images, kept, _, dropped = coco_selection(rows, min_confidence)
+    figures = agreement_figures(list(images.values()) + kept, scenes, min_confidence)
     out = {f"coco {k}": figures[k] for k in ("confident crops", "agreement", "coverage", "unmatched")}
     out["coco duplicates left out"] = dropped
     return out

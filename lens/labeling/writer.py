@@ -99,15 +99,27 @@ def one_box_per_object(crops: list[dict]) -> tuple[list[dict], int]:
     return kept, dropped
 
 
+def coco_selection(rows: list[dict], min_confidence: float, categories=None):
+    """What the COCO output holds: ``(image rows by id, boxes kept, ignore regions, duplicates left out)``.
+
+    Boxes: confident crops, one per object (:func:`one_box_per_object`);
+    ignore regions: unsure crops of images that keep a box.  ``categories``
+    (None: any label) limits the crops to those labels.
+    """
+    images = {r["id"]: r for r in rows if r["type"] == "image"}
+    labelled = [r for r in rows if r["type"] == "crop" and r["item_id"] in images
+                and (categories is None or r.get("label") in categories)]
+    keep, duplicates = one_box_per_object([r for r in labelled if r["confidence"] >= min_confidence])
+    kept = {r["item_id"] for r in keep}
+    unsure = [r for r in labelled if r["confidence"] < min_confidence and r["item_id"] in kept]
+    return images, keep, unsure, duplicates
+
+
 def coco_dict(rows: list[dict], categories: list[str], min_confidence: float, images_root: str | Path) -> dict:
     """The COCO dict of labelled ``rows`` (see the module docstring); file names relative to ``images_root``."""
     cat_id = {name: i for i, name in enumerate(sorted(set(categories)), 1)}
-    images = {r["id"]: r for r in rows if r["type"] == "image"}
-    labelled = [r for r in rows if r["type"] == "crop" and r.get("label") in cat_id and r["item_id"] in images]
-    keep, duplicates = one_box_per_object([r for r in labelled if r["confidence"] >= min_confidence])
+    images, keep, unsure, duplicates = coco_selection(rows, min_confidence, cat_id)
     used = sorted({r["item_id"] for r in keep}, key=lambda i: images[i]["index"])
-    kept = set(used)
-    unsure = [r for r in labelled if r["confidence"] < min_confidence and r["item_id"] in kept]
     root = Path(images_root).resolve()
     out = {"info": {"description": "lens label-crops weak labels", "min_confidence": min_confidence,
                     "images_root": str(root), "boxes": len(keep), "ignore_regions": len(unsure),
