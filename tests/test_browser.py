@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.conftest import ROOT
 
@@ -191,6 +193,14 @@ def test_upload_page_in_chromium(served, tmp_path):
         assert overflow <= 0, f"{overflow} px of horizontal overflow at 375 px"
         assert objects.first.bounding_box()["x"] + 24 <= 375
         page.screenshot(path=str(tmp_path / "ui-375.png"), full_page=True)
+
+        # 8. a blank upload: the panel says why nothing was measured
+        blank = tmp_path / "blank.png"
+        Image.fromarray(np.full((240, 320, 3), 255, np.uint8)).save(blank)
+        with page.expect_response(lambda r: lens_post(r.request)) as white:
+            page.set_input_files("#file", str(blank))
+        assert white.value.status == 200
+        expect(page.locator("#understanding .note")).to_contain_text("uniform image (all white)")
         browser.close()
 
     assert errors == [], errors

@@ -1,5 +1,5 @@
 // Lens page rendering: the understanding panel (palette, lighting, quality, categories,
-// skin tone), a face's skin tone card, and the results grid (source badges, matched boxes).
+// skin tone, why signals abstained), a face's skin tone card, and the results grid (source badges, matched boxes).
 "use strict";
 
 export const MST = ["#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96",
@@ -44,7 +44,8 @@ export function showUnderstanding(panel, u, what) {
     .map((t, i) => toneItem(t, `Face ${i + 1}`));
   const bodies = (u.body_types || []).filter((b) => b.status === "ok")
     .map((b, i) => `<li class="chip">person ${i + 1}: body type range ${esc(b.range)}</li>`);
-  panel.innerHTML = `<h2>What Lens sees in ${esc(what)}</h2>` +
+  const notes = (u.notes || []).map((n) => `<p class="light note">${esc(n)}</p>`).join("");
+  panel.innerHTML = `<h2>What Lens sees in ${esc(what)}</h2>` + notes +
     `<h3>Palette</h3><ul class="swatches">${swatches || "<li>none</li>"}</ul>` +
     (cats ? `<h3>Categories</h3><ul class="chips">${cats}${tags}</ul>` : "") +
     (tones.length || bodies.length ? `<h3>People</h3><ul class="swatches people">${tones.join("")}</ul>` +
