@@ -9,6 +9,8 @@ pixel coordinates of an ``H x W x 3`` uint8 RGB image; boxes are
   selfie model on a 256-px letterboxed square).
 * :func:`person_candidates`: ``(box, cut by the frame bottom)`` per person
   component, a component wider than 0.9 x its height split once.
+* :func:`given_boxes`, :func:`candidates`: person boxes found elsewhere (the
+  object detector's ``person`` class) added to the segmentation's candidates.
 * :func:`pose_by_roi`: mediapipe pose (``pose_landmark_full``) run on a square
   ROI around a candidate, because mediapipe's own pose detector needs a face
   and misses chin-cropped shots -> 33 landmarks ``[x px, y px, visibility,
@@ -18,6 +20,7 @@ Tested in ``tests/test_people.py`` and ``tests/test_body_type.py``.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 
 import cv2
@@ -30,6 +33,11 @@ PERSON_MIN_AREA, PERSON_MIN_HEIGHT = 0.01, 0.3   # of the image area / height
 EDGE_MARGIN, SPLIT_ASPECT, BOTTOM_CUT_WIDTH = 2, 0.9, 0.5      # px; width/height; of the widest row
 HEAD_CUT_VISIBLE, ROI_SCALE = 0.75, 1.4    # chin-to-sole share of a figure; mediapipe's ROI margin
 HEAD_CUT_TOP = 0.1              # a box starting this near the top is head-cut (selfie masks lose the neck)
+SAME_PERSON = 0.5               # two person boxes overlapping by more IoU are one person
+# ROIs tried in turn until pose finds landmarks: the landmark model's presence flips with the
+# framing on wide, headless figures (synthetic "full" figures: 1 in 4 found by the first ROI
+# alone); a second figure share and a looser margin find most of the rest.
+HEAD_CUT_SHARES, ROI_SCALES = (HEAD_CUT_VISIBLE, 0.85), (ROI_SCALE, 1.7)
 
 _POSE_GRAPH = """
 input_stream: "image"
@@ -115,14 +123,21 @@ def person_candidates(prob: np.ndarray, max_people: int) -> list[tuple[Box, bool
     return sorted(((b, c) for _, b, c in found), key=lambda t: t[0].x1)
 
 
-def pose_by_roi(pose, rgb: np.ndarray, box: Box):
-    """``(33 x 4 [x px, y px, visibility, presence], person mask H x W bool)`` or None (no pose)."""
+def pose_by_roi(pose, rgb: np.ndarray, box: Box, retry: bool = False):
+    """``(33 x 4 [x px, y px, visibility, presence], person mask H x W bool)`` or None (no pose).
+
+    ``retry``: when the first ROI finds no pose, try the other figure shares
+    and margins (``HEAD_CUT_SHARES``, ``ROI_SCALES``): more people found, and
+    more poses on objects, so only for callers that verify the pose (body type).
+    """
     from mediapipe.framework.formats import rect_pb2
 
     h, w = rgb.shape[:2]
     head_cut = box.y1 <= HEAD_CUT_TOP * h
-    full = box.height / HEAD_CUT_VISIBLE if head_cut else box.height
-    rois = [(box.y2 - full / 2, ROI_SCALE * full)] + ([(h / 3, ROI_SCALE * h / HEAD_CUT_VISIBLE)] * head_cut)
+    shares = HEAD_CUT_SHARES if head_cut else (1.0,)
+    rois = [(box.y2 - box.height / share / 2, scale * box.height / share)
+            for share, scale in itertools.product(shares, ROI_SCALES)][:None if retry else 1]
+    rois += [(h / 3, ROI_SCALE * h / HEAD_CUT_VISIBLE)] * head_cut
     for cy, size in rois:
         roi = rect_pb2.NormalizedRect(x_center=(box.x1 + box.x2) / 2 / w, y_center=cy / h,
                                       width=size / w, height=size / h, rotation=0.0)
@@ -131,3 +146,27 @@ def pose_by_roi(pose, rgb: np.ndarray, box: Box):
             pts = np.array([[p.x * w, p.y * h, p.visibility, p.presence] for p in res.landmarks.landmark])
             return pts, res.mask > 0.5
     return None
+
+
+def given_boxes(people, scale: float = 1.0) -> list[Box]:
+    """Person boxes handed in (Box, [x1, y1, x2, y2] or a detection's ``.box``), scaled by ``scale``."""
+    boxes = []
+    for p in people or ():
+        box = getattr(p, "box", p)
+        box = box if isinstance(box, Box) else Box(*(float(v) for v in box))
+        if box.width > 0 and box.height > 0:
+            boxes.append(box.scale(scale))
+    return boxes
+
+
+def candidates(own: list[tuple[Box, bool]], given: list[Box], height: int,
+               max_people: int) -> list[tuple[Box, bool]]:
+    """Segmentation's candidates plus the given boxes that add a person (IoU <= ``SAME_PERSON``
+    with every candidate), the ``max_people`` largest.  A given box is cut by the frame
+    bottom when it reaches it and starts below the top ``HEAD_CUT_TOP`` (a head in frame)."""
+    out = list(own)
+    for box in sorted(given, key=lambda b: -b.area):
+        if all(box.iou(b) <= SAME_PERSON for b, _ in out):
+            cut = box.y2 >= height - 1 - EDGE_MARGIN and box.y1 > HEAD_CUT_TOP * height
+            out.append((box, cut))
+    return sorted(out, key=lambda t: -t[0].area)[:max_people]

@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     add_eval_arguments(esub.add_parser("colors", help="dominant colour under each lighting condition"))
     add_eval_arguments(esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, "
                                                         "synthetic people)"), scenes=600)   # ~50-75 faces a range
-    add_eval_arguments(esub.add_parser("body-type", help="per-range body type figures (synthetic people)"))
+    add_eval_arguments(esub.add_parser("body-type", help="per-range body type figures (synthetic people)"),
+                       scenes=600)   # ~30 full-body people a range
     from lens.diversity_eval import add_arguments as add_diversity_arguments
     from lens.text_eval import add_text_eval_arguments
 
@@ -292,7 +293,7 @@ def cmd_eval(args, config) -> int:
     if args.evaluation == "body-type":
         from lens.understanding.body_eval import body_type_eval
 
-        emit(body_type_eval(args), args.json_out)
+        emit(body_type_eval(args, config), args.json_out)
         return 0
     folder = ev.eval_catalog(args)
     if args.evaluation == "colors":

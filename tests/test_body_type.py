@@ -137,3 +137,83 @@ def test_body_type_figures_match_estimates_by_box():
     f = body_type_figures(fake, [sample])
     assert f["curvy recall"] == 1.0 and f["straight recall"] == 0.0 and f["straight abstain"] == 1.0
     assert f["abstain, torso not fully visible"] == 1.0
+
+
+def test_given_person_boxes_are_measured_when_segmentation_misses(estimator):
+    from lens.boxes import Box
+
+    rgb, rec = scene(4)       # a wide 'full' figure the selfie segmentation does not see
+    (person,) = rec["people"]
+    assert person["framing"] == "full_body" and person["body_type"] == "full"
+    assert all(r.status == "unknown" for r in estimator(rgb))
+    (result,) = [r for r in estimator(rgb, [Box(*person["box"])]) if r.status == "ok"]   # a detector's box
+    assert result.name == "full" and Box(*result.person_box).iou(Box(*person["box"])) > 0.6
+
+
+def test_candidates_add_given_boxes_that_are_new_people():
+    from lens.boxes import Box
+    from detection.pose import candidates, given_boxes
+
+    own = [(Box(10, 0, 110, 300), False)]
+    given = given_boxes([[12, 2, 108, 298],                       # the same person: dropped
+                         Box(200, 100, 300, 480),                 # a new one, head in frame, cut at the bottom
+                         [400, 0, 400, 300]], scale=1.0)          # empty: ignored
+    assert len(given) == 2
+    out = candidates(own, given, height=480, max_people=3)
+    assert out == [(Box(200, 100, 300, 480), True), (Box(10, 0, 110, 300), False)]   # largest first
+    assert candidates(own, given, 480, max_people=1) == out[:1]
+    assert given_boxes([[0, 0, 100, 200]], scale=0.5) == [Box(0, 0, 50, 100)]
+
+
+def test_a_garment_photo_is_not_a_person(estimator, monkeypatch):
+    import lens.understanding.body as body
+    from lens.synth.render import product_photo
+    from lens.synth.spec import make_product
+
+    rec = make_product(0, 29)                 # a dress on a plain backdrop: pose fits it like a torso
+    assert rec["category"] == "dress"
+    rgb = product_photo(rec["render"])
+    assert all(r.status == "unknown" for r in estimator(rgb))
+    monkeypatch.setattr(body, "_stands_on_feet", lambda *args: True)   # without the feet check
+    assert any(r.status == "ok" for r in estimator(rgb))
+
+
+def test_figures_report_outfits_and_false_body_types():
+    def fake(rgb):
+        if rgb.mean() > 100:                  # a people-free image given a body type
+            return [BodyType("ok", "", 2, "straight", 0.3, 0.2, 0.2, 0.5, [0, 0, 10, 10])]
+        if rgb.mean() > 10:                   # one given none
+            return [BodyType("unknown", "no person")]
+        return [BodyType("ok", "", 1, "slim", 0.25, 0.18, 0.2, 0.9, [0, 0, 100, 400])]
+
+    dark, light = np.zeros((480, 640, 3), np.uint8), np.full((480, 640, 3), 200, np.uint8)
+    grey = np.full((480, 640, 3), 50, np.uint8)
+    person = {"box": [0, 0, 100, 400], "range": 1, "torso_visible": True, "outfit": "trousers"}
+    samples = [{"image": dark, "kind": "scene", "people": [person]},
+               {"image": dark, "kind": "scene", "people": [{**person, "range": 3, "outfit": "dress"}]},
+               {"image": light, "kind": "product", "people": []},
+               {"image": grey, "kind": "product", "people": []},
+               {"image": light, "kind": "scene", "people": []}]
+    f = body_type_figures(fake, samples)
+    assert f["body type recall by lower-body garment"] == {
+        "dress": {"recall": 0.0, "support": 1}, "trousers": {"recall": 1.0, "support": 1}}
+    assert f["false body types, product photos"] == 0.5      # the light one
+    assert f["false body types, scenes without people"] == 1.0
+
+
+def test_synthetic_body_set_records_outfits_and_negatives(tmp_path):
+    import json
+
+    from lens.understanding.body_eval import synthetic_body_set
+
+    person = {"box": [0, 0, 10, 40], "body_type": "curvy", "framing": "full_body", "skin_tone_range": 2}
+    lines = [{"id": "s0", "kind": "scene", "image": "scenes/s0.jpg", "people": [person],
+              "objects": [{"category": "top", "worn_by": 0}, {"category": "skirt", "worn_by": 0},
+                          {"category": "vase", "worn_by": None}]},
+             {"id": "s1", "kind": "scene", "image": "scenes/s1.jpg", "people": [], "objects": []},
+             {"id": "p0", "kind": "product", "image": "products/p0.jpg", "category": "dress"}]
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    samples = synthetic_body_set(tmp_path)
+    assert [(s["kind"], len(s["people"])) for s in samples] == [("scene", 1), ("scene", 0), ("product", 0)]
+    assert samples[0]["people"][0]["outfit"] == "skirt" and samples[0]["people"][0]["range"] == 3
+    assert len(synthetic_body_set(tmp_path, negatives=False)) == 1

@@ -28,14 +28,21 @@ Method (``H x W x 3`` uint8 RGB; over ``WORK_SIDE`` px reduced first):
 1. Candidates: mediapipe's general selfie segmentation (letterboxed to 256 px),
    components (p > 0.5) of >= 1 % of the image and >= 30 % of its height; one
    wider than 0.9 x its height is split at its thinnest middle column (two
-   people side by side).  A component cut by the frame bottom whose top is
-   below the top 10 % (a head in frame: the waist-up portraits) abstains.
+   people side by side).  Plus the person boxes the caller already has (the
+   object detector's ``person`` class: :class:`lens.facade.Lens` and the index
+   pass them) that overlap no candidate by IoU > 0.5; the 3 largest are
+   measured.  A candidate cut by the frame bottom whose top is below the top
+   10 % (a head in frame: the waist-up portraits) abstains.
 2. Pose by ROI: mediapipe pose (``pose_landmark_full``) on a square ROI of
    1.4 x the figure height (mediapipe's margin) centred on the figure; figure =
    box height, or / 0.75 when the box starts in the top 10 % (chin-cropped shots:
-   chin-to-sole ~ 75 % of a figure).  mediapipe's own detector needs a face and
-   misses every chin-cropped shot.  No pose, or landmarks that do not sit on the
-   silhouette like a standing person's (``POSE_FIT``): not a person, dropped.
+   chin-to-sole ~ 75 % of a figure); if no pose, a 1.7 margin and a 0.85 share
+   (:func:`detection.pose.pose_by_roi` with ``retry``).  mediapipe's own
+   detector needs a face and misses every chin-cropped shot.  No pose,
+   landmarks that do not sit on the silhouette like a standing person's
+   (``POSE_FIT``), or a silhouette that ends in one hem wider than 1.2 x its
+   hips instead of feet (a garment on its own: ``_stands_on_feet``): not a
+   person, dropped.
 3. Lines on the pose's person mask (row widths of the run through the body axis):
    shoulder line = first row >= 60 % of the widest in the top quarter; soles =
    last row; ``D`` = shoulder-to-sole; height = ``D / 0.70`` (synthetic figures,
@@ -51,13 +58,17 @@ Method (``H x W x 3`` uint8 RGB; over ``WORK_SIDE`` px reduced first):
    boundary / 0.03 (clipped) x the lowest shoulder/hip visibility (halved when
    the height came from the neck).
 
-Limitations: the selfie model misses ~25 % of headless synthetic figures
-(generator 1.1: ~35 % at MST 1-3, ~10 % at MST 7, 8, 10; most get a person
-probability near 0) and sees people in ~1.5 % of product photos.  Tried: pose
-on the whole frame when segmentation finds nobody -- per-range recall +0.03 to
-+0.15 on seeds 0-2, skin tone range 1 +0.03 to +0.08, but false body types on
-product photos 1.5 % -> 4 %: not adopted; people who touch may merge (one pose per
-component); sitting or lying people and knee-up shots are not measured.
+Limitations: the selfie model alone misses ~25 % of headless synthetic
+figures (generator 1.1: ~35 % at MST 1-3, ~10 % at MST 7, 8, 10; most get a
+person probability near 0): the detector's person boxes find most of them
+(synthetic Faster R-CNN: 94-97 % of full-body people).  A dress or a flared
+skirt hides the hips: on synthetic people, recall is ~0.75 in trousers and
+0.25-0.45 in a dress or skirt (``lens eval body-type`` reports it by garment).
+Tried: pose on the whole frame when segmentation finds nobody (false body
+types on product photos 1.5 % -> 4 %) and abstaining when the silhouette
+flares below the hips (precision of ranges 1-3 +0.2, their recall -0.2 to
+-0.3): neither adopted.  People who touch may merge (one pose per candidate);
+sitting or lying people and knee-up shots are not measured.
 """
 from __future__ import annotations
 
@@ -67,7 +78,8 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from detection.pose import HEAD_CUT_TOP, PeopleGraphs, person_candidates, pose_by_roi, segment_people
+from detection.pose import (HEAD_CUT_TOP, SAME_PERSON, PeopleGraphs, candidates, given_boxes,
+                            person_candidates, pose_by_roi, segment_people)
 from lens.boxes import Box
 from lens.imageio import MIN_SIDE, checked_rgb, is_uniform
 
@@ -90,6 +102,7 @@ SHOULDERS, HIPS, ANKLES = (11, 12), (23, 24), (27, 28)   # mediapipe pose landma
 # model takes for people (vases, garments on a plain background) fail it 3 times in 4.
 POSE_FIT = {"shoulders": 0.12, "hips": (0.30, 0.60), "ankles": (-0.30, 0.10), "neck": (0.20, 0.45)}
 NOT_A_PERSON = "not a person (the pose does not fit the silhouette)"
+FEET_ROWS, FEET_MAX_WIDTH = 0.06, 1.2     # feet: the lowest 6 % of D; one run over 1.2 x the hips is a hem
 CUT_BOTTOM = "torso not fully visible (cut by the frame bottom)"
 # Soles cut: the mask's last row is the frame's and at least this share of the shoulder width
 # (a hem; two shins are ~1/3).  Height then comes from the neck width: 0.076 x height on the
@@ -147,7 +160,10 @@ class BodyTypeEstimator:
             models.resolve("selfie_segmentation")
         return cls(int(getattr(config, "body_max_people", MAX_PEOPLE)))
 
-    def __call__(self, image) -> list[BodyType]:
+    def __call__(self, image, people=None) -> list[BodyType]:
+        """Body types in ``image``; ``people``: person boxes already found on it (pixel
+        x1, y1, x2, y2 as :class:`~lens.boxes.Box`, lists or detections with ``.box``),
+        e.g. the object detector's ``person`` class, measured as candidates too."""
         rgb, reason = checked_rgb(image)
         if rgb is None:
             return [_unknown(reason)]
@@ -159,9 +175,11 @@ class BodyTypeEstimator:
         with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)   # protobuf deprecation noise, per call
             seg, pose = self._people.graphs()
+            own = person_candidates(segment_people(seg, rgb), self.max_people)
             found = [self._one(pose, rgb, box, cut, scale)
-                     for box, cut in person_candidates(segment_people(seg, rgb), self.max_people)]
-        return _dedupe([r for r in found if r is not None]) or [_unknown("no person")]
+                     for box, cut in candidates(own, given_boxes(people, scale), rgb.shape[0], self.max_people)]
+        kept = _dedupe([r for r in found if r is not None])     # largest candidate first
+        return sorted(kept, key=lambda r: r.person_box[0] if r.person_box else 0.0) or [_unknown("no person")]
 
     def close(self) -> None:
         self._people.close()
@@ -170,7 +188,7 @@ class BodyTypeEstimator:
         """The body type of one candidate; None when no pose is found (not a person)."""
         if cut and box.y1 > HEAD_CUT_TOP * rgb.shape[0]:
             return _unknown(CUT_BOTTOM, box, scale)
-        found = pose_by_roi(pose, rgb, box)
+        found = pose_by_roi(pose, rgb, box, retry=True)
         m = NOT_A_PERSON if found is None else measure(found[1], found[0], rgb)
         if m == NOT_A_PERSON:
             return _unknown(CUT_BOTTOM, box, scale) if cut else None
@@ -183,11 +201,11 @@ class BodyTypeEstimator:
 
 
 def _dedupe(results: list[BodyType]) -> list[BodyType]:
-    """Drop a result whose box overlaps an earlier one by IoU > 0.5 (pose found the same person)."""
+    """Drop a result whose box overlaps an earlier one by IoU > ``SAME_PERSON`` (pose found the same person)."""
     kept: list[BodyType] = []
     for r in results:
         if r.person_box is None or all(k.person_box is None or Box(*k.person_box).iou(Box(*r.person_box))
-                                       <= 0.5 for k in kept):
+                                       <= SAME_PERSON for k in kept):
             kept.append(r)
     return kept
 
@@ -200,6 +218,24 @@ def _central_width(row: np.ndarray, cx: int) -> int:
         return 0
     i = int(np.maximum(starts - cx, cx - ends + 1).clip(0).argmin())
     return int(ends[i] - starts[i])
+
+
+def _stands_on_feet(body: np.ndarray, bottom: int, d: float, hip_px: float) -> bool:
+    """Do the silhouette's lowest rows look like feet: two runs, or one narrower than the hips?
+
+    A garment alone (a dress or trousers laid flat or hung) ends in one hem
+    at least as wide as its hips; a standing person ends in two feet, or in
+    feet together narrower than the hips (``FEET_MAX_WIDTH``).
+    """
+    rows = body[max(0, bottom - int(FEET_ROWS * d)):bottom + 1]
+    counts, widths = [], []
+    for row in rows:
+        d_ = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(d_ == 1), np.flatnonzero(d_ == -1)
+        runs = (ends - starts)[(ends - starts) >= 3]
+        counts.append(len(runs))
+        widths.append(int(runs.max()) if len(runs) else 0)
+    return bool(np.median(counts) >= 2 or np.median(widths) <= FEET_MAX_WIDTH * hip_px)
 
 
 def _without_skin(rgb: np.ndarray, body: np.ndarray, top: int, shoulder_y: int, gap: int) -> np.ndarray:
@@ -299,6 +335,8 @@ def measure(mask: np.ndarray, points: np.ndarray, rgb: np.ndarray | None = None)
         out.update(waist=band(WAIST_BAND, np.min, body), hip=band(HIP_BAND, np.mean, body))
     if not all(PLAUSIBLE[0] <= v <= PLAUSIBLE[1] for v in out.values()):
         return "silhouette implausible (segmentation failed)"
+    if not from_neck and not _stands_on_feet(body, bottom, d, out["hip"] * height):
+        return NOT_A_PERSON
     xs = np.flatnonzero(body.any(0))
     return {**out, "height": height, "from_neck": from_neck, "visibility": visibility,
             "box": Box(float(xs[0]), float(top), float(xs[-1] + 1), float(bottom + 1))}

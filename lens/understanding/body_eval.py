@@ -32,28 +32,40 @@ from lens.boxes import Box
 from lens.understanding.body import RANGES
 
 MATCH_IOU = 0.3          # the person box (mask of body + clothes) vs. the recorded box
+OUTFITS = ("dress", "skirt", "trousers")   # lower-body garments: a dress or a flared skirt hides the hips
 NAME_TO_RANGE = {name: r for r, name in RANGES.items()}
 
 
-def synthetic_body_set(catalog_dir) -> list[dict]:
-    """Samples ``{"image": path, "people": [{"box", "range", "framing", "torso_visible", "skin_tone_range"}]}``.
+def synthetic_body_set(catalog_dir, negatives: bool = True) -> list[dict]:
+    """Samples ``{"image": path, "kind", "people": [{"box", "range", "framing", "torso_visible",
+    "skin_tone_range", "outfit"}]}``.
 
     One sample per scene with people; ``range`` comes from the recorded
     ``body_type`` (slim 1, straight 2, curvy 3, full 4).  ``torso_visible`` is
-    False for the waist-up ``portrait`` framing.
+    False for the waist-up ``portrait`` framing; ``outfit`` is the lower-body
+    garment worn (``dress``, ``skirt``, ``trousers``; ``OUTFITS``).  With
+    ``negatives``, every product photo and scene without people is a sample
+    with ``people == []`` (any body type found there is false).
     """
     from lens.evaluation import read_manifest
 
     folder = Path(catalog_dir)
     samples = []
     for rec in read_manifest(folder):
-        if rec.get("kind") != "scene" or not rec.get("people"):
+        kind = rec.get("kind")
+        if kind not in ("scene", "product") or (not rec.get("people") and not negatives):
             continue
         people = [{"box": p["box"], "range": NAME_TO_RANGE[p["body_type"]], "framing": p["framing"],
-                   "torso_visible": p["framing"] == "full_body",
-                   "skin_tone_range": p.get("skin_tone_range")} for p in rec["people"]]
-        samples.append({"image": str(folder / rec["image"]), "people": people})
+                   "torso_visible": p["framing"] == "full_body", "skin_tone_range": p.get("skin_tone_range"),
+                   "outfit": _outfit(rec, k)} for k, p in enumerate(rec.get("people", []))]
+        samples.append({"image": str(folder / rec["image"]), "kind": kind, "people": people})
     return samples
+
+
+def _outfit(rec: dict, k: int) -> str | None:
+    """The lower-body garment person ``k`` of a scene wears (``OUTFITS``), or None."""
+    worn = {o["category"] for o in rec.get("objects", []) if o.get("worn_by") == k}
+    return next((name for name in OUTFITS if name in worn), None)
 
 
 def match(people: list[dict], results: list) -> list[int | None]:
@@ -102,39 +114,79 @@ def figures_from_pairs(pairs: list[tuple]) -> dict:
     figures["accuracy, full body (alongside per-range)"] = (round(float(np.trace(conf[:, :4])) / len(full), 4)
                                                            if full else 0.0)
     figures["confusion (rows true 1-4; cols 1-4, unknown)"] = conf.tolist()
-    by_skin = {}
-    for skin in (1, 2, 3, 4):
-        rows = [t == p for t, p, visible, *rest in pairs if visible and rest and rest[0] == skin]
-        if rows:
-            by_skin[str(skin)] = {"recall": round(float(np.mean(rows)), 4), "support": len(rows)}
-    if by_skin:
-        figures["body type recall by skin tone range"] = by_skin
+    for title, column, keys in (("body type recall by skin tone range", 0, (1, 2, 3, 4)),
+                                ("body type recall by lower-body garment", 1, OUTFITS)):
+        groups = {}
+        for key in keys:
+            rows = [t == p for t, p, visible, *rest in pairs if visible and len(rest) > column and rest[column] == key]
+            if rows:
+                groups[str(key)] = {"recall": round(float(np.mean(rows)), 4), "support": len(rows)}
+        if groups:
+            figures[title] = groups
     return figures
+
+
+def false_body_types(counts: dict[str, list[int]]) -> dict:
+    """``{kind: [images with a body type, images]}`` -> the share of people-free images given one."""
+    return {f"false body types, {label}": round(found / total, 4) if total else 0.0
+            for kind, label in (("product", "product photos"), ("scene", "scenes without people"))
+            for found, total in [counts.get(kind, [0, 0])]}
 
 
 def body_type_figures(estimator, samples: list[dict], progress: bool = False) -> dict:
     """Run ``estimator`` (rgb -> list of BodyType) over ``samples`` and compute the figures.
 
     A sample is ``{"image": path or H x W x 3 uint8 RGB, "people": [{"box", "range",
-    "torso_visible"}]}`` (see :func:`synthetic_body_set`).
+    "torso_visible"}]}`` (see :func:`synthetic_body_set`); one without people
+    (``"kind"`` ``product`` or ``scene``) counts towards the false body types.
     """
     from lens.imageio import load_image
 
-    pairs = []
+    pairs, negatives = [], {}
     for s in tqdm(samples, desc="body type", disable=not progress):
         rgb = s["image"] if isinstance(s["image"], np.ndarray) else load_image(s["image"])
-        for person, pred in zip(s["people"], match(s["people"], estimator(rgb))):
-            pairs.append((person["range"], pred, person["torso_visible"], person.get("skin_tone_range")))
-    return figures_from_pairs(pairs)
+        results = estimator(rgb)
+        if not s["people"]:
+            count = negatives.setdefault(s.get("kind", "scene"), [0, 0])
+            count[0] += any(r.status == "ok" for r in results)
+            count[1] += 1
+        for person, pred in zip(s["people"], match(s["people"], results)):
+            pairs.append((person["range"], pred, person["torso_visible"], person.get("skin_tone_range"),
+                          person.get("outfit")))
+    figures = figures_from_pairs(pairs)
+    if negatives:
+        figures.update(false_body_types(negatives))
+    return figures
 
 
-def body_type_eval(args: argparse.Namespace, progress: bool = True):
-    """``lens eval body-type``: figures on the catalog of ``args`` (see :func:`lens.evaluation.eval_catalog`)."""
+def with_detector(estimator, detector):
+    """``rgb -> estimator(rgb, people=the detector's person boxes)``, as :class:`lens.facade.Lens` runs it."""
+    if detector is None:
+        return estimator
+    return lambda rgb: estimator(rgb, [d.box for d in detector(rgb) if d.label == "person"])
+
+
+def body_type_eval(args: argparse.Namespace, config=None, progress: bool = True):
+    """``lens eval body-type``: figures on the catalog of ``args`` (see :func:`lens.evaluation.eval_catalog`).
+
+    Candidates as the façade finds them: the person segmentation, plus the
+    ``person`` boxes of the config's Faster R-CNN when it has one (``-c demo``:
+    the synthetic checkpoint, trained on seed 0's first 300 scenes: judge it on
+    other seeds).
+    """
+    from detection.rcnn import ObjectDetector
+    from lens.config import LensConfig
     from lens.evaluation import EvalReport, eval_catalog
     from lens.models import ModelStore
     from lens.understanding.body import BodyTypeEstimator
 
+    config = config or LensConfig()
     folder = eval_catalog(args, progress)
-    estimator = BodyTypeEstimator.from_config(None, ModelStore())
-    figures = body_type_figures(estimator, synthetic_body_set(folder), progress)
-    return EvalReport(f"body type on {folder}", figures)
+    models = ModelStore.from_config(config.models)
+    estimator = BodyTypeEstimator.from_config(config.understanding, models)
+    detector = ObjectDetector.from_config(config.detection, models)
+    has_person = detector is not None and "person" in detector.labels
+    figures = body_type_figures(with_detector(estimator, detector if has_person else None),
+                                synthetic_body_set(folder), progress)
+    source = "person segmentation" + (" + Faster R-CNN person boxes" if has_person else "")
+    return EvalReport(f"body type on {folder} (candidates: {source})", figures)
