@@ -207,8 +207,9 @@ class Lens:
         """The query's understanding and the region dicts (in original pixels), crops understood."""
         logit = (lambda i: None) if logits is None else (lambda i: logits[i])
         faces = [r for r in regions if r.label == "face"] if digest is not None else None
+        persons = [r for r in regions if r.label == "person"] if digest is not None else None
         key = digest if digest is not None and factor == 1.0 else None   # target is the decoded image
-        understanding = self.understanding(target, vectors[0], logit(0), faces, image_key=key)
+        understanding = self.understanding(target, vectors[0], logit(0), faces, image_key=key, persons=persons)
         region_dicts = [_in_original(d, factor) for d in regions]
         if not self.config.understanding.crops:
             return understanding, region_dicts

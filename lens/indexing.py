@@ -142,21 +142,27 @@ class IndexMapper:
             except ValueError as exc:
                 failures.append((item["image"], str(exc)))
         vectors, logits = self.embedder.embed_and_classify(images)
-        records = []
+        records, found = [], []
         for i, (item, rgb) in enumerate(zip(kept, images)):
-            u = self.understanding(rgb, vectors[i], None if logits is None else logits[i])
+            # detect first, as a query does: the understanding measures the detected faces and people
+            found.append(None if self.detector is None or item.get("kind") == "product" else self.detector(rgb))
+            faces, persons = ([d for d in found[-1] if d.label == label] if found[-1] is not None else None
+                              for label in ("face", "person"))
+            u = self.understanding(rgb, vectors[i], None if logits is None else logits[i], faces,
+                                   persons=persons)
             records.append({**item, "width": rgb.shape[1], "height": rgb.shape[0],
                             "image_hash": image_hash(rgb), "understanding": summarize(u)})
-        crop_ids, crop_vectors = self._crops(records, images)
+        crop_ids, crop_vectors = self._crops(records, images, found)
         return MappedBatch(records, vectors, failures, crop_ids, crop_vectors)
 
-    def _crops(self, records: list[dict], images: list[np.ndarray]) -> tuple[list[str], np.ndarray | None]:
-        """Detect, crop and embed the objects of every non-product record (sets ``record["crops"]``)."""
+    def _crops(self, records: list[dict], images: list[np.ndarray],
+               found: list[list | None]) -> tuple[list[str], np.ndarray | None]:
+        """Crop and embed the detected objects of every non-product record (sets ``record["crops"]``)."""
         ids, pixels = [], []
-        for record, rgb in zip(records, images):
-            if self.detector is None or record.get("kind") == "product":
+        for record, rgb, detections in zip(records, images, found):
+            if detections is None:
                 continue
-            crops = make_crops(self.detector(rgb), rgb.shape[1], rgb.shape[0], self.limits, record["id"])
+            crops = make_crops(detections, rgb.shape[1], rgb.shape[0], self.limits, record["id"])
             record["crops"] = [{"id": crop_id(record["id"], n), **{k: v for k, v in c.to_dict().items()
                                                                    if k != "parent_id"}}
                                for n, c in enumerate(crops)]

@@ -72,3 +72,36 @@ def test_api_returns_skin_tone(lens_factory):
     body = client.post("/api/v1/lens", data={"image": (io.BytesIO(encode_jpeg(skimage.data.astronaut())),
                                                        "a.jpg")}).get_json()
     assert body["understanding"]["skin_tones"][0]["range"] in (1, 2, 3, 4)
+
+
+def test_index_time_understanding_measures_the_detected_faces_and_people(tmp_path):
+    """Scenes are detected before they are understood (as a query is); product photos are not."""
+    from detection.types import Detection
+    from lens.boxes import Box
+    from lens.indexing import IndexMapper
+    from lens.understanding import Understanding
+
+    class Embedder:
+        def embed_and_classify(self, images):
+            return np.zeros((len(images), 4), np.float32), None
+
+        def embed(self, images):
+            return np.zeros((len(images), 4), np.float32)
+
+    calls = []
+
+    def understand(rgb, vector, logits, faces=None, persons=None, **kw):
+        calls.append((faces, persons))
+        return Understanding(rgb.shape[1], rgb.shape[0])
+
+    found = [Detection(Box(10, 10, 60, 120), "person", 0.9, "rcnn"), Detection(Box(20, 12, 40, 30), "face", 0.8, "faces"),
+             Detection(Box(70, 70, 110, 110), "bag", 0.7, "rcnn")]
+    path = tmp_path / "a.png"
+    cv2.imwrite(str(path), np.full((128, 128, 3), 90, np.uint8))
+    mapper = IndexMapper(Embedder(), understand, detector=lambda rgb: found)
+    batch = mapper([{"id": "s1", "kind": "scene", "image": str(path)},
+                    {"id": "p1", "kind": "product", "image": str(path)}])
+    (faces, persons), (p_faces, p_persons) = calls
+    assert [d.label for d in faces] == ["face"] and [d.label for d in persons] == ["person"]
+    assert p_faces is None and p_persons is None            # products: no detection, the estimators look
+    assert len(batch.records[0]["crops"]) >= 1 and "crops" not in batch.records[1]

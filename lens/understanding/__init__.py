@@ -158,12 +158,15 @@ class QueryUnderstanding:
 
     def __call__(self, rgb: np.ndarray, vector: np.ndarray | None = None,
                  logits: np.ndarray | None = None, faces: list | None = None,
-                 people: bool = True, image_key: str | None = None) -> Understanding:
+                 people: bool = True, image_key: str | None = None,
+                 persons: list | None = None) -> Understanding:
         """Understand ``rgb`` (H x W x 3 uint8; grey, 1/4-channel, 16-bit and float arrays are converted).
 
         ``vector``/``logits`` come from the embedder; ``faces`` are face
         detections already made on ``rgb`` (else the skin estimator finds
-        them); ``people=False`` skips skin tone, body type and OCR (object
+        them); ``persons`` are person boxes already found (the detector's
+        ``person`` class), measured for body type alongside the estimator's
+        own candidates; ``people=False`` skips skin tone, body type and OCR (object
         crops: the whole image's OCR already reads their text); ``image_key``
         is ``image_hash(rgb)`` when the caller already computed it.
         """
@@ -179,7 +182,7 @@ class QueryUnderstanding:
         result.notes += image_notes(rgb)
         result.skin_tones = [t.to_dict() for t in tones]
         if people and self.body is not None:
-            result.body_types = [b.to_dict() for b in self.body(rgb)]
+            result.body_types = [b.to_dict() for b in self.body(rgb, persons)]
         with self._lock:
             self._cache[key] = copy.deepcopy(result)
             while len(self._cache) > self.cache_size:
