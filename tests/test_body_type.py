@@ -217,3 +217,20 @@ def test_synthetic_body_set_records_outfits_and_negatives(tmp_path):
     assert [(s["kind"], len(s["people"])) for s in samples] == [("scene", 1), ("scene", 0), ("product", 0)]
     assert samples[0]["people"][0]["outfit"] == "skirt" and samples[0]["people"][0]["range"] == 3
     assert len(synthetic_body_set(tmp_path, negatives=False)) == 1
+
+
+def test_portrait_candidates_abstain_before_pose():
+    """A candidate reaching the frame bottom with its head in frame needs no pose (~18 ms)."""
+    from lens.boxes import Box
+    from lens.understanding.body import _torso_cut
+
+    prob = np.zeros((480, 640), np.float32)
+    prob[30:, 200:400] = 1.0                                  # head top at 30 px, cut by the bottom
+    box = Box(200, 30, 400, 480)
+    assert _torso_cut(prob, box, cut=False, given=False)
+    assert not _torso_cut(prob, box, cut=False, given=True)   # a detector's box: pose decides
+    chin = prob.copy()
+    chin[:30, 270:330] = 0.3                                  # a faint neck running off the top
+    assert not _torso_cut(chin, box, cut=False, given=False)
+    assert not _torso_cut(prob, Box(200, 30, 400, 470), cut=False, given=False)   # feet in frame
+    assert _torso_cut(prob, Box(200, 100, 400, 480), cut=True, given=True)        # head well inside

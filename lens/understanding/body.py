@@ -102,6 +102,10 @@ SHOULDERS, HIPS, ANKLES = (11, 12), (23, 24), (27, 28)   # mediapipe pose landma
 # model takes for people (vases, garments on a plain background) fail it 3 times in 4.
 POSE_FIT = {"shoulders": 0.12, "hips": (0.30, 0.60), "ankles": (-0.30, 0.10), "neck": (0.20, 0.45)}
 NOT_A_PERSON = "not a person (the pose does not fit the silhouette)"
+# A candidate reaching the frame bottom whose person probability stays under this along the
+# frame's top rows has its head in frame (a portrait: abstain without pose).  Chin-cropped
+# synthetic figures run off the top at 0.25-0.5 where the selfie model sees their neck at all.
+HEAD_IN_FRAME_PROB = 0.2
 FEET_ROWS, FEET_MAX_WIDTH = 0.06, 1.2     # feet: the lowest 6 % of D; one run over 1.2 x the hips is a hem
 CUT_BOTTOM = "torso not fully visible (cut by the frame bottom)"
 # Soles cut: the mask's last row is the frame's and at least this share of the shoulder width
@@ -175,20 +179,29 @@ class BodyTypeEstimator:
         with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)   # protobuf deprecation noise, per call
             seg, pose = self._people.graphs()
-            own = person_candidates(segment_people(seg, rgb), self.max_people)
-            found = [self._one(pose, rgb, box, cut, scale)
-                     for box, cut in candidates(own, given_boxes(people, scale), rgb.shape[0], self.max_people)]
+            prob = segment_people(seg, rgb)
+            given = given_boxes(people, scale)
+            found = [self._one(pose, rgb, box, cut, scale, box in given, _torso_cut(prob, box, cut, box in given))
+                     for box, cut in candidates(person_candidates(prob, self.max_people), given,
+                                                rgb.shape[0], self.max_people)]
         kept = _dedupe([r for r in found if r is not None])     # largest candidate first
         return sorted(kept, key=lambda r: r.person_box[0] if r.person_box else 0.0) or [_unknown("no person")]
 
     def close(self) -> None:
         self._people.close()
 
-    def _one(self, pose, rgb: np.ndarray, box: Box, cut: bool, scale: float) -> BodyType | None:
-        """The body type of one candidate; None when no pose is found (not a person)."""
-        if cut and box.y1 > HEAD_CUT_TOP * rgb.shape[0]:
+    def _one(self, pose, rgb: np.ndarray, box: Box, cut: bool, scale: float,
+             retry: bool = False, torso_cut: bool = False) -> BodyType | None:
+        """The body type of one candidate; None when no pose is found (not a person).
+
+        ``cut``: the candidate reaches the frame bottom; ``torso_cut`` (:func:`_torso_cut`) abstains before pose runs (~18 ms a
+        ROI).  ``retry`` (a box a detector called a person): more pose ROIs
+        when the first finds none; segmentation's own candidates get one (most
+        that fail are objects).
+        """
+        if torso_cut:
             return _unknown(CUT_BOTTOM, box, scale)
-        found = pose_by_roi(pose, rgb, box, retry=True)
+        found = pose_by_roi(pose, rgb, box, retry=retry)
         m = NOT_A_PERSON if found is None else measure(found[1], found[0], rgb)
         if m == NOT_A_PERSON:
             return _unknown(CUT_BOTTOM, box, scale) if cut else None
@@ -198,6 +211,24 @@ class BodyTypeEstimator:
         conf *= m["visibility"] * (NECK_CONFIDENCE if m["from_neck"] else 1.0)
         return BodyType("ok", "", rng, RANGES[rng], round(m["shoulder"], 4), round(m["waist"], 4),
                         round(m["hip"], 4), round(conf, 3), _box_list(m["box"], scale))
+
+
+def _torso_cut(prob: np.ndarray, box: Box, cut: bool, given: bool) -> bool:
+    """Is the candidate's torso cut by the frame bottom with its head in frame (a portrait)?
+
+    ``cut`` (:func:`detection.pose.candidates`) and a top below ``HEAD_CUT_TOP``;
+    or, for segmentation's own candidates, a box reaching the frame bottom
+    whose person probability stays under ``HEAD_IN_FRAME_PROB`` along the frame's top rows (the
+    head is in frame: chin-cropped figures run off the top).  A full-body
+    person whose soles touch the frame bottom exactly is taken for a portrait.
+    """
+    h = prob.shape[0]
+    if cut and box.y1 > HEAD_CUT_TOP * h:
+        return True
+    if given or box.y2 < h - 1 - EDGE_MARGIN or box.y1 <= EDGE_MARGIN:
+        return False
+    x1, _, x2, _ = box.to_int()
+    return float(prob[:EDGE_MARGIN + 1, max(0, x1):x2].max(initial=0.0)) < HEAD_IN_FRAME_PROB
 
 
 def _dedupe(results: list[BodyType]) -> list[BodyType]:
