@@ -16,7 +16,7 @@ Sections (each a function returning a dict of named figures):
 * ``diversity``: ``lens eval diversity`` (40 queries) with diversity off and on,
   the goal check, and the theta sweep plotted to ``results/diversity_sweep.png``;
 * ``understanding``: median / p95 ms of each query-understanding signal and
-  of the whole layer (OCR excluded; skin tone on; the trained heads and the
+  of the whole layer (OCR excluded; skin tone and body type on; the trained heads and the
   ImageNet taxonomy on the embedding's vector and logits, made before the
   clock) on 640-px images (goal: 60 ms median);
 * ``colors``: ``lens eval colors`` per lighting condition (goal: name right
@@ -146,14 +146,18 @@ def bench_understanding(folder: Path, n: int = 40) -> dict:
     from lens.models import ModelStore
     from lens.understanding.skin import SkinToneEstimator
 
+    from lens.understanding.body import BodyTypeEstimator
+
     skin = SkinToneEstimator.from_config(UnderstandingConfig(), ModelStore())
-    times = []
-    for rgb in images:
-        start = time.perf_counter()
-        skin(rgb)
-        times.append((time.perf_counter() - start) * 1000)
-    out["skin tone"] = _ms(times)
-    # the default layer: OCR excluded (issue 3's budget), skin tone on, body type off, with the
+    body = BodyTypeEstimator.from_config(UnderstandingConfig(), ModelStore())
+    for name, estimator in (("skin tone", skin), ("body type", body)):
+        times = []
+        for rgb in images:
+            start = time.perf_counter()
+            estimator(rgb)
+            times.append((time.perf_counter() - start) * 1000)
+        out[name] = _ms(times)
+    # the default layer: OCR excluded (issue 3's budget), skin tone and body type on, with the
     # embedding's vector and logits (computed before the clock: embedding is its own stage) for
     # the trained heads (when the heads section has saved them) and the ImageNet taxonomy
     from lens.config import EmbedderConfig
@@ -166,13 +170,13 @@ def bench_understanding(folder: Path, n: int = 40) -> dict:
     heads = {f: CategoryHead.load(WORK / f"{f}_head.pt", embedder.settings())
              for f in ("category", "pattern") if (WORK / f"{f}_head.pt").is_file()}
     layer = QueryUnderstanding(cfg.colors, cfg.categories_top_k, embedder.categories, heads,
-                               TextReader("off"), skin)
+                               TextReader("off"), skin, body)
     layer.cache_size, times = 0, []
     for rgb, vector, logit in zip(images, vectors, logits):
         start = time.perf_counter()
         layer(rgb, vector, logit)
         times.append((time.perf_counter() - start) * 1000)
-    out["whole layer (OCR off, skin tone on)"] = _ms(times) | {"heads": sorted(heads) or "none saved yet"}
+    out["whole layer (OCR off, skin tone and body type on)"] = _ms(times) | {"heads": sorted(heads) or "none saved yet"}
     return out
 
 

@@ -143,10 +143,13 @@ class UnderstandingConfig:
     # body type per full-body person.  Nothing filters people by them unless a
     # user asks for a range (the opt-in skin_tone_range / body_type_range filters).
     skin_tone: bool = True
-    # Off by default: per-range recall is 0.21-0.50 on the synthetic people
-    # (generator 1.1, seeds 0-2; our bar to turn it on: 0.8), lowest for light
-    # skin (0.28-0.36), at 25-45 ms an image; `lens eval body-type` measures it.
-    body_type: bool = False
+    # On: the DPP's body type dimension and the body_type_range filter need it
+    # stored at index time.  A weak signal, weighted so (blend.lens.w_body_type):
+    # per-range recall 0.32-0.68, precision 0.45-0.85 on synthetic full-body
+    # people (0.76 in trousers; a dress or skirt hides the hips), body types on
+    # 2-4 % of people-free images; `lens eval body-type` measures it.  ~30 ms an
+    # image with people (make bench).
+    body_type: bool = True
 
 
 @dataclass

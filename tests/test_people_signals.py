@@ -19,8 +19,9 @@ def understanding():
     return QueryUnderstanding.from_config(UnderstandingConfig(body_type=True), None, ModelStore())
 
 
-def test_body_type_is_off_by_default():
-    assert QueryUnderstanding.from_config(UnderstandingConfig(), None, ModelStore()).body is None
+def test_body_type_is_on_by_default_and_can_be_switched_off():
+    assert QueryUnderstanding.from_config(UnderstandingConfig(), None, ModelStore()).body is not None
+    assert QueryUnderstanding.from_config(UnderstandingConfig(body_type=False), None, ModelStore()).body is None
 
 
 def test_real_face_gets_a_skin_tone_and_no_identity_data(understanding):
