@@ -15,10 +15,19 @@ a person with no matching result counts as "unknown" (missed).  Figures:
 * body type recall per *skin tone* range of the same full-body people: the
   person segmentation finds light-skinned synthetic figures less often
   (generator 1.1, seeds 0-2: ~65 % found at MST 1-3, ~90 % at MST 7, 8, 10),
-  and a signal that serves representation must show such gaps.
+  and a signal that serves representation must show such gaps (the
+  detector's person boxes close most of it);
+* body type recall per lower-body garment (dress, skirt, trousers): a dress
+  or a flared skirt hides the hips;
+* false body types: the share of product photos and of scenes without
+  people given any body type.
 
-A full-body catalog needs ~600 scenes for ~30 people per range (1 scene in 6
-is a full-body shot).  Tested in ``tests/test_body_type.py``.
+Candidates are found as :class:`lens.facade.Lens` finds them: person
+segmentation, plus the config's Faster R-CNN ``person`` boxes when it has
+that class (``lens -c demo eval body-type``: the synthetic checkpoint, trained
+on seed 0's first 300 scenes, so judge it on seeds 1 and 2).  A full-body
+catalog needs ~600 scenes (the default) for ~30 people per range (1 scene in
+6 is a full-body shot).  Tested in ``tests/test_body_type.py``.
 """
 from __future__ import annotations
 
