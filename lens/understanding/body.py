@@ -181,9 +181,12 @@ class BodyTypeEstimator:
             seg, pose = self._people.graphs()
             prob = segment_people(seg, rgb)
             given = given_boxes(people, scale)
-            found = [self._one(pose, rgb, box, cut, scale, box in given, _torso_cut(prob, box, cut, box in given))
-                     for box, cut in candidates(person_candidates(prob, self.max_people), given,
-                                                rgb.shape[0], self.max_people)]
+            found = []
+            for box, cut in candidates(person_candidates(prob, self.max_people), given, rgb.shape[0],
+                                       self.max_people):
+                confirmed = any(box.iou(g) > SAME_PERSON for g in given)    # a detector's person too
+                found.append(self._one(pose, rgb, box, cut, scale, confirmed,
+                                       _torso_cut(prob, box, cut, confirmed)))
         kept = _dedupe([r for r in found if r is not None])     # largest candidate first
         return sorted(kept, key=lambda r: r.person_box[0] if r.person_box else 0.0) or [_unknown("no person")]
 
