@@ -23,6 +23,9 @@ Sections (each a function returning a dict of named figures):
   and CIEDE2000 <= 10 for 90%);
 * ``heads``: held-out accuracy of the category and pattern heads (goal: 90%),
   saved for the understanding section (which runs after it);
+* ``body type``: ``lens -c demo eval body-type`` on seed 1 (600 scenes, held
+  out from the synthetic detector's training): recall per range, per skin
+  tone range and per garment, false body types on people-free images;
 * ``skin tone vs stone``: per-range recall and ms per image of our skin tone
   estimator and of PyPI ``skin-tone-classifier`` (GPL, benchmark only) on the
   re-toned face photos;
@@ -188,6 +191,18 @@ def bench_colors(folder: Path, n: int = 300) -> dict:
     return color_figures(products, seed=0, progress=False)
 
 
+def bench_body_type(config) -> dict:
+    """``lens -c demo eval body-type`` on seed 1 (held out from the synthetic detector's training):
+    per-range, per skin tone range and per garment recall, and false body types."""
+    import argparse
+
+    from lens.understanding.body_eval import body_type_eval
+
+    args = argparse.Namespace(catalog=None, products=200, scenes=600, seed=1)
+    figures = body_type_eval(args, config, progress=False).figures
+    return {k: v for k, v in figures.items() if not k.startswith("confusion")}
+
+
 def bench_heads(config, folder: Path) -> dict:
     from lens.embeddings import make_embedder
     from lens.models import ModelStore
@@ -256,10 +271,12 @@ def rerun_section(args) -> int:
                 "sources": lambda: bench_sources_100k(Lens.from_config(config, str(folder / "catalog")), folder),
                 "diversity": lambda: bench_diversity(Lens.from_config(config, str(folder / "catalog")), folder),
                 "heads": lambda: bench_heads(config, folder), "colors": lambda: bench_colors(folder),
+                "body type": lambda: bench_body_type(config),
                 "dpp": bench_dpp,                      # needs no catalog
                 "labeling": lambda: __import__("labeling_bench").bench_labeling(config, folder),
                 "load": lambda: __import__("load_bench").bench_load()}   # builds its own small catalog
-    if args.only not in sections or (args.only not in ("dpp", "load")
+    args.only = args.only.replace("-", " ")                # --only body-type
+    if args.only not in sections or (args.only not in ("dpp", "load", "body type")
                                      and not (folder / "manifest.jsonl").is_file()):
         raise SystemExit(f"--only {args.only}: expected one of {list(sections)} after a full run")
     report = json.loads((RESULTS / "latest.json").read_text())
@@ -300,6 +317,8 @@ def main(argv=None) -> int:
     print(f"understanding: {sections['understanding']}", flush=True)
     sections["colors"] = bench_colors(folder)
     print(f"colors: {sections['colors']}", flush=True)
+    sections["body type"] = bench_body_type(config)
+    print(f"body type: {sections['body type']}", flush=True)
     from skin_tone import bench_skin_tone
 
     sections["skin tone vs stone"] = bench_skin_tone()

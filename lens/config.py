@@ -145,10 +145,11 @@ class UnderstandingConfig:
     skin_tone: bool = True
     # On: the DPP's body type dimension and the body_type_range filter need it
     # stored at index time.  A weak signal, weighted so (blend.lens.w_body_type):
-    # per-range recall 0.32-0.68, precision 0.45-0.85 on synthetic full-body
-    # people (0.76 in trousers; a dress or skirt hides the hips), body types on
-    # 2-4 % of people-free images; `lens eval body-type` measures it.  ~30 ms an
-    # image with people (make bench).
+    # on synthetic full-body people (seeds 0-2) per-range recall 0.32-0.68 and
+    # precision 0.45-0.85 with a detector's person boxes (-c demo), recall
+    # 0.18-0.50 with segmentation alone; 0.76-0.84 in trousers (a dress or skirt
+    # hides the hips); body types on 0-2.3 % of people-free images.
+    # `lens eval body-type` measures it; ~9 ms median an image (make bench).
     body_type: bool = True
 
 

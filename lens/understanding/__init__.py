@@ -22,8 +22,9 @@
    (:mod:`~lens.understanding.annotations`), for text search;
 7. people (whole images, not crops): skin tone per face
    (:mod:`~lens.understanding.skin`) and body type per full-body person
-   (:mod:`~lens.understanding.body`), each abstaining with a reason when
-   unsure.  They serve representation and diversity only; no identity data
+   (:mod:`~lens.understanding.body`; with the person boxes a detector
+   already found, as the façade and the index pass them), each abstaining
+   with a reason when unsure.  They serve representation and diversity only; no identity data
    (no landmarks, crops or embeddings of people) is kept.
 
 Any image array is accepted (:func:`as_image`: grey, 1/4-channel, 16-bit and

@@ -114,7 +114,7 @@ def figures_from_pairs(pairs: list[tuple]) -> dict:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         figures.update({f"{name} precision": round(precision, 4), f"{name} recall": round(recall, 4),
                         f"{name} F1": round(f1, 4), f"{name} support": support,
-                        f"{name} abstain": round(conf[r - 1, 4] / support, 4) if support else 0.0})
+                        f"{name} abstain": round(float(conf[r - 1, 4]) / support, 4) if support else 0.0})
     recalls = [figures[f"{n} recall"] for n in RANGES.values() if figures[f"{n} support"]]
     figures["recall gap (best - worst range)"] = round(max(recalls) - min(recalls), 4) if recalls else 0.0
     figures["abstain, full body"] = round(float(conf[:, 4].sum()) / len(full), 4) if full else 0.0
