@@ -144,12 +144,11 @@ class IndexMapper:
         vectors, logits = self.embedder.embed_and_classify(images)
         records, found = [], []
         for i, (item, rgb) in enumerate(zip(kept, images)):
-            # detect first, as a query does: the understanding measures the detected faces and people
+            # detect first: body type measures the detected people too.  Skin tone finds its own faces
+            # here (its thresholds were chosen per range on its own detector), as it always has
             found.append(None if self.detector is None or item.get("kind") == "product" else self.detector(rgb))
-            faces, persons = ([d for d in found[-1] if d.label == label] if found[-1] is not None else None
-                              for label in ("face", "person"))
-            u = self.understanding(rgb, vectors[i], None if logits is None else logits[i], faces,
-                                   persons=persons)
+            persons = None if found[-1] is None else [d for d in found[-1] if d.label == "person"]
+            u = self.understanding(rgb, vectors[i], None if logits is None else logits[i], persons=persons)
             records.append({**item, "width": rgb.shape[1], "height": rgb.shape[0],
                             "image_hash": image_hash(rgb), "understanding": summarize(u)})
         crop_ids, crop_vectors = self._crops(records, images, found)

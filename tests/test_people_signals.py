@@ -75,8 +75,8 @@ def test_api_returns_skin_tone(lens_factory):
     assert body["understanding"]["skin_tones"][0]["range"] in (1, 2, 3, 4)
 
 
-def test_index_time_understanding_measures_the_detected_faces_and_people(tmp_path):
-    """Scenes are detected before they are understood (as a query is); product photos are not."""
+def test_index_time_understanding_measures_the_detected_people(tmp_path):
+    """Scenes are detected before they are understood, for body type; product photos are not."""
     from detection.types import Detection
     from lens.boxes import Box
     from lens.indexing import IndexMapper
@@ -103,6 +103,6 @@ def test_index_time_understanding_measures_the_detected_faces_and_people(tmp_pat
     batch = mapper([{"id": "s1", "kind": "scene", "image": str(path)},
                     {"id": "p1", "kind": "product", "image": str(path)}])
     (faces, persons), (p_faces, p_persons) = calls
-    assert [d.label for d in faces] == ["face"] and [d.label for d in persons] == ["person"]
+    assert faces is None and [d.label for d in persons] == ["person"]   # skin tone finds its own faces
     assert p_faces is None and p_persons is None            # products: no detection, the estimators look
     assert len(batch.records[0]["crops"]) >= 1 and "crops" not in batch.records[1]
