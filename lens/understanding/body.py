@@ -197,10 +197,11 @@ class BodyTypeEstimator:
              retry: bool = False, torso_cut: bool = False) -> BodyType | None:
         """The body type of one candidate; None when no pose is found (not a person).
 
-        ``cut``: the candidate reaches the frame bottom; ``torso_cut`` (:func:`_torso_cut`) abstains before pose runs (~18 ms a
-        ROI).  ``retry`` (a box a detector called a person): more pose ROIs
-        when the first finds none; segmentation's own candidates get one (most
-        that fail are objects).
+        ``cut``: cut by the frame bottom (:func:`detection.pose.candidates`);
+        ``torso_cut`` (:func:`_torso_cut`): abstain before pose runs (~18 ms a
+        ROI); ``retry`` (a detector called it a person too): more pose ROIs
+        when the first finds none.  Segmentation's other candidates get one:
+        most that fail are objects.
         """
         if torso_cut:
             return _unknown(CUT_BOTTOM, box, scale)
@@ -220,10 +221,11 @@ def _torso_cut(prob: np.ndarray, box: Box, cut: bool, given: bool) -> bool:
     """Is the candidate's torso cut by the frame bottom with its head in frame (a portrait)?
 
     ``cut`` (:func:`detection.pose.candidates`) and a top below ``HEAD_CUT_TOP``;
-    or, for segmentation's own candidates, a box reaching the frame bottom
-    whose person probability stays under ``HEAD_IN_FRAME_PROB`` along the frame's top rows (the
-    head is in frame: chin-cropped figures run off the top).  A full-body
-    person whose soles touch the frame bottom exactly is taken for a portrait.
+    or, unless ``given`` (a detector called it a person too: pose decides), a
+    box reaching the frame bottom whose person probability stays under
+    ``HEAD_IN_FRAME_PROB`` along the frame's top rows (the head is in frame:
+    chin-cropped figures run off the top).  A full-body person whose soles
+    touch the frame bottom exactly is taken for a portrait.
     """
     h = prob.shape[0]
     if cut and box.y1 > HEAD_CUT_TOP * h:
