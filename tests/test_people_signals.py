@@ -106,3 +106,27 @@ def test_index_time_understanding_measures_the_detected_people(tmp_path):
     assert faces is None and [d.label for d in persons] == ["person"]   # skin tone finds its own faces
     assert p_faces is None and p_persons is None            # products: no detection, the estimators look
     assert len(batch.records[0]["crops"]) >= 1 and "crops" not in batch.records[1]
+
+
+def test_facade_measures_the_detectors_people_for_body_type(lens_factory):
+    """Scene 4: a wide 'full' figure the segmentation misses and the (synthetic) R-CNN finds."""
+    from lens.facade import Lens
+    from lens.synth.scene import render_scene
+
+    img, rec = render_scene(0, 4, 24)
+    rgb = (img * 255 + 0.5).astype(np.uint8)
+    assert rec["people"][0]["body_type"] == "full"
+    from detection.pipeline import DetectionPipeline
+
+    base = lens_factory()                     # the demo config: its R-CNN is the synthetic checkpoint
+    detector = DetectionPipeline.from_config(base.config.detection, ModelStore.from_config(base.config.models))
+    understanding = QueryUnderstanding.from_config(base.config.understanding, base.embedder, ModelStore())
+
+    def without_people(image):
+        return [d for d in detector(image) if d.label != "person"]
+
+    with_people = Lens(base.config, base.embedder, detector, understanding, base.catalog)
+    assert [b["name"] for b in with_people(rgb).understanding["body_types"] if b["status"] == "ok"] == ["full"]
+    understanding._cache.clear()
+    blind = Lens(base.config, base.embedder, without_people, understanding, base.catalog)
+    assert all(b["status"] == "unknown" for b in blind(rgb).understanding["body_types"])
