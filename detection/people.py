@@ -27,7 +27,7 @@ import warnings
 import cv2
 import numpy as np
 
-from detection.pose import PeopleGraphs, person_candidates, pose_by_roi, segment_people
+from detection.pose import SOURCE, PeopleGraphs, person_candidates, pose_by_roi, segment_people
 from detection.types import Detection
 from lens.boxes import Box
 from lens.imageio import MIN_SIDE, is_uniform
@@ -154,7 +154,7 @@ def person_regions(points: np.ndarray, mask: np.ndarray, rgb: np.ndarray) -> lis
     if len(ys) < 50 or not _visible(points, SHOULDERS):
         return []
     person = Box(float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-    out = [Detection(person, "person", _score(points, SHOULDERS + HIPS), "people")]
+    out = [Detection(person, "person", _score(points, SHOULDERS + HIPS), SOURCE)]
     sx = np.sort(points[list(SHOULDERS), 0])
     shoulder_y, shoulder_w = float(points[list(SHOULDERS), 1].mean()), max(4.0, float(sx[1] - sx[0]))
     q = shoulder_w / 4      # the central half between the shoulders: no arms
@@ -171,7 +171,7 @@ def person_regions(points: np.ndarray, mask: np.ndarray, rgb: np.ndarray) -> lis
     top_end = garment_end(colours, chest, bottom, gap, int(MIN_LOWER * person.height)) if hips else bottom
     upper = _row_box(mask, shoulder_y - UPPER_ABOVE * shoulder_w, top_end)
     if upper is not None:
-        out.append(Detection(upper, "upper_body", _score(points, SHOULDERS), "people"))
+        out.append(Detection(upper, "upper_body", _score(points, SHOULDERS), SOURCE))
     lower_end = bottom
     if top_end < bottom - 2 * gap and hips:
         seg_start = lower_end = top_end
@@ -180,7 +180,7 @@ def person_regions(points: np.ndarray, mask: np.ndarray, rgb: np.ndarray) -> lis
             lower_end = garment_end(colours, seg_start + gap, bottom, gap, gap)
         lower = _row_box(mask, top_end, lower_end)
         if lower is not None and lower.height >= MIN_LOWER * person.height:
-            out.append(Detection(lower, "lower_body", _score(points, HIPS), "people"))
+            out.append(Detection(lower, "lower_body", _score(points, HIPS), SOURCE))
         else:
             lower_end = bottom
     feet = _feet(points, mask, person)
@@ -194,7 +194,7 @@ def _feet_by_mask(mask: np.ndarray, top: int, bottom: int, score: float) -> list
     part = mask[top:bottom].astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(part)
     return [Detection(Box(float(x), float(top + y), float(x + w), float(top + y + h)), "footwear",
-                      score * FEET_BY_MASK, "people")
+                      score * FEET_BY_MASK, SOURCE)
             for x, y, w, h, area in stats[1:n] if area >= 0.2 * stats[1:n, 4].max()][:2]
 
 
@@ -210,5 +210,5 @@ def _feet(points: np.ndarray, mask: np.ndarray, person: Box) -> list[Detection]:
         x2, y2 = p.max(0) + pad
         if y1 < person.y2 and y2 > person.y1 + 0.7 * person.height:   # feet are at the bottom
             out.append(Detection(Box(float(x1), float(y1), float(x2), min(float(y2), person.y2 + pad)).clip(
-                mask.shape[1], mask.shape[0]), "footwear", _score(points, foot), "people"))
+                mask.shape[1], mask.shape[0]), "footwear", _score(points, foot), SOURCE))
     return out

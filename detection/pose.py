@@ -34,6 +34,7 @@ EDGE_MARGIN, SPLIT_ASPECT, BOTTOM_CUT_WIDTH = 2, 0.9, 0.5      # px; width/heigh
 HEAD_CUT_VISIBLE, ROI_SCALE = 0.75, 1.4    # chin-to-sole share of a figure; mediapipe's ROI margin
 HEAD_CUT_TOP = 0.1              # a box starting this near the top is head-cut (selfie masks lose the neck)
 SAME_PERSON = 0.5               # two person boxes overlapping by more IoU are one person
+SOURCE = "people"               # detection.people's source: boxes made from these very candidates
 # ROIs tried in turn until pose finds landmarks: the landmark model's presence flips with the
 # framing on wide, headless figures (synthetic "full" figures: 1 in 4 found by the first ROI
 # alone); a second figure share and a looser margin find most of the rest.
@@ -149,9 +150,15 @@ def pose_by_roi(pose, rgb: np.ndarray, box: Box, retry: bool = False):
 
 
 def given_boxes(people, scale: float = 1.0) -> list[Box]:
-    """Person boxes handed in (Box, [x1, y1, x2, y2] or a detection's ``.box``), scaled by ``scale``."""
+    """Person boxes handed in (Box, [x1, y1, x2, y2] or a detection's ``.box``), scaled by ``scale``.
+
+    Detections of :mod:`detection.people` (``SOURCE``) are left out: they come
+    from the same segmentation and pose, so they would only be measured twice.
+    """
     boxes = []
     for p in people or ():
+        if getattr(p, "source", None) == SOURCE:
+            continue
         box = getattr(p, "box", p)
         box = box if isinstance(box, Box) else Box(*(float(v) for v in box))
         if box.width > 0 and box.height > 0:

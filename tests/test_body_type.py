@@ -163,6 +163,10 @@ def test_candidates_add_given_boxes_that_are_new_people():
     assert out == [(Box(200, 100, 300, 480), True), (Box(10, 0, 110, 300), False)]   # largest first
     assert candidates(own, given, 480, max_people=1) == out[:1]
     assert given_boxes([[0, 0, 100, 200]], scale=0.5) == [Box(0, 0, 50, 100)]
+    from detection.types import Detection
+
+    rcnn, own = (Detection(Box(0, 0, 100, 200), "person", 0.9, source) for source in ("rcnn", "people"))
+    assert given_boxes([rcnn, own]) == [Box(0, 0, 100, 200)]     # the people detector's: our own candidates
 
 
 def test_a_garment_photo_is_not_a_person(estimator, monkeypatch):

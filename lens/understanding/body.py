@@ -246,10 +246,15 @@ def _dedupe(results: list[BodyType]) -> list[BodyType]:
     return kept
 
 
+def _runs(row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, ends)`` (end exclusive) of the True runs of a boolean row."""
+    d = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
 def _central_width(row: np.ndarray, cx: int) -> int:
     """Width of the mask run at (or nearest to) column ``cx`` of a boolean row; 0 when empty."""
-    d = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    starts, ends = _runs(row)
     if not len(starts):
         return 0
     i = int(np.maximum(starts - cx, cx - ends + 1).clip(0).argmin())
@@ -266,8 +271,7 @@ def _stands_on_feet(body: np.ndarray, bottom: int, d: float, hip_px: float) -> b
     rows = body[max(0, bottom - int(FEET_ROWS * d)):bottom + 1]
     counts, widths = [], []
     for row in rows:
-        d_ = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
-        starts, ends = np.flatnonzero(d_ == 1), np.flatnonzero(d_ == -1)
+        starts, ends = _runs(row)
         runs = (ends - starts)[(ends - starts) >= 3]
         counts.append(len(runs))
         widths.append(int(runs.max()) if len(runs) else 0)

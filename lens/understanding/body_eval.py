@@ -172,7 +172,7 @@ def with_detector(estimator, detector):
     """``rgb -> estimator(rgb, people=the detector's person boxes)``, as :class:`lens.facade.Lens` runs it."""
     if detector is None:
         return estimator
-    return lambda rgb: estimator(rgb, [d.box for d in detector(rgb) if d.label == "person"])
+    return lambda rgb: estimator(rgb, [d for d in detector(rgb) if d.label == "person"])
 
 
 def body_type_eval(args: argparse.Namespace, config=None, progress: bool = True):
