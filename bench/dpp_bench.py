@@ -109,7 +109,7 @@ def bench_blend_stage(runs: int = 200, n: int = 500, page: int = 20) -> dict:
     from blender.blend import blend
     from blender.calibrate import Calibration
     from blender.dpp import DiversityFeatures, dpp_rerank
-    from blender.sources import Candidate
+    from lens.types import Candidate
 
     rng = np.random.default_rng(1)
     vecs, scores, skin, body, colour = candidates(64)

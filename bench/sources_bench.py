@@ -93,9 +93,10 @@ def grow_catalog(source, config, embedder_settings: dict, directory: Path, n: in
 
 def bench_sources(lens, folder: Path, work: Path, n: int = 100_000, queries: int = 40, log=print) -> dict:
     """Per-source median / p95 ms over ``n`` items, diversity off and on; see the module docstring."""
-    from blender.filters import Filters, allowed_ids
+    from blender.filters import allowed_ids
     from lens.evaluation import perturbed_queries, read_manifest
     from lens.facade import Lens
+    from lens.types import Filters
 
     big, seconds = grow_catalog(lens.catalog, lens.config, lens.embedder.settings(), work, n, log=log)
     grown = Lens(lens.config, lens.embedder, lens.detector, lens.understanding, big)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from blender.sources import Candidate
+from lens.types import Candidate
 
 
 @dataclass

@@ -55,7 +55,7 @@ class Calibration:
 
 
 def _query_for(catalog, item_id: str):
-    from blender.sources import SourceQuery
+    from lens.types import SourceQuery
 
     item = catalog.store.get(item_id) or {}
     annotations = (item.get("understanding") or {}).get("annotations") or []

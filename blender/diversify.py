@@ -28,8 +28,9 @@ import numpy as np
 
 from blender.blend import BlendedItem
 from blender.dpp import DiversityFeatures, dpp_rerank
-from blender.filters import Filters, allowed_ids
+from blender.filters import allowed_ids
 from lens.palette import COLOR_FAMILIES, SKIN_TONE_RANGES
+from lens.types import Filters
 
 
 def bucket_filters(filters: Filters) -> list[Filters]:

@@ -27,74 +27,13 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 
-from lens.palette import NAMED_COLORS
+from lens.types import Filters
 
 HEAD_MIN = 0.5      # a trained head's class counts when it is the likely one
 COARSE_MIN = 0.3    # the ImageNet -> coarse taxonomy mapping is vaguer: a lower bar
-RANGES = (1, 2, 3, 4)
 ANSWERS = 256       # filter answers kept per catalog version (a frozenset each); more: start again
-
-
-@dataclass(frozen=True)
-class Filters:
-    category: frozenset[str] = field(default_factory=frozenset)
-    color: frozenset[str] = field(default_factory=frozenset)
-    skin_tone_range: frozenset[int] = field(default_factory=frozenset)
-    body_type_range: frozenset[int] = field(default_factory=frozenset)
-
-    @property
-    def active(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self))
-
-    def to_dict(self) -> dict:
-        return {f.name: sorted(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)}
-
-    @classmethod
-    def parse(cls, data: dict | None) -> "Filters":
-        """From ``{"category": "dress" | [...], "color": ..., "skin_tone_range": 2 | [...], ...}``."""
-        if not data:
-            return cls()
-        if not isinstance(data, dict):
-            raise ValueError(f"filters: expected an object of field -> value(s), got {type(data).__name__}")
-        names = [f.name for f in fields(cls)]
-        values = {}
-        for key, raw in data.items():
-            if key not in names:
-                raise ValueError(f"filters.{key}: unknown filter (valid: {', '.join(names)})")
-            items = raw if isinstance(raw, (list, tuple)) else [raw]
-            values[key] = frozenset(_value(key, v) for v in items)
-        return cls(**values)
-
-    @classmethod
-    def from_pairs(cls, pairs: list[str]) -> "Filters":
-        """From CLI ``key=value`` strings (repeatable; comma-separated values)."""
-        data: dict[str, list] = defaultdict(list)
-        for pair in pairs:
-            key, sep, value = pair.partition("=")
-            if not sep or not value:
-                raise ValueError(f"filter '{pair}': expected key=value, e.g. color=red")
-            data[key.strip()].extend(v.strip() for v in value.split(","))
-        return cls.parse(dict(data))
-
-
-def _value(key: str, value) -> str | int:
-    if key.endswith("_range"):
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            number = None
-        if number not in RANGES or isinstance(value, bool):
-            raise ValueError(f"filters.{key}: {value!r} is not a range (valid: 1, 2, 3, 4)")
-        return number
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"filters.{key}: {value!r} must be a non-empty string")
-    value = value.strip().lower()
-    if key == "color" and value not in NAMED_COLORS:
-        raise ValueError(f"filters.color: '{value}' is not a palette colour "
-                         f"(valid: {', '.join(sorted(NAMED_COLORS))})")
-    return value
 
 
 def item_signals(item: dict) -> dict[str, set]:

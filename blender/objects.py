@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from blender.sources import Candidate, CatalogSource, SourceQuery
 from lens.catalog import Catalog, parent_id
 from lens.index_filter import IdentityCache
+from lens.types import Candidate, CatalogSource, SourceQuery
 
 FETCH = 4   # crops per result: a scene often matches through several of its crops
 

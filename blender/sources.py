@@ -13,50 +13,10 @@ Tested in ``tests/test_blender.py``.
 """
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
-
 from lens.catalog import Catalog
-
-
-@dataclass
-class Candidate:
-    item_id: str
-    score: float
-    source: str
-    provenance: dict = field(default_factory=dict)
-
-
-@dataclass
-class SourceQuery:
-    """What a source may use: the query vector and the query box (if any)."""
-
-    vector: np.ndarray                 # (dim,) unit vector of the image or box crop
-    box: list[float] | None = None     # pixel x1, y1, x2, y2 of the user's box
-    # the query image's object crops: (unit vector (dim,), pixel box, label); empty with a box
-    crops: list[tuple[np.ndarray, list[float], str]] = field(default_factory=list)
-    text: str | None = None            # the user's words for the text source (else: annotations)
-    annotations: list[dict] = field(default_factory=list)   # the query image's {"text", "kind", "score"}
-
-
-class CatalogSource(ABC):
-    """A source over one catalog: subclasses set ``name`` and define ``search``."""
-
-    name = ""
-
-    def __init__(self, catalog: Catalog):
-        self.catalog = catalog
-
-    @classmethod
-    def from_catalog(cls, catalog: Catalog):
-        return cls(catalog)
-
-    @abstractmethod
-    def search(self, query: SourceQuery, k: int, allowed: set[str] | None = None) -> list[Candidate]:
-        """Up to ``k`` candidates, best first, restricted to ``allowed`` ids when given."""
+from lens.types import Candidate, CatalogSource, SourceQuery
 
 
 class VisualSource(CatalogSource):

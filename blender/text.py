@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from blender.sources import Candidate, CatalogSource, SourceQuery
 from lens.text import text_terms
+from lens.types import Candidate, CatalogSource, SourceQuery
 
 QUERY_ANNOTATIONS = 6       # labels a query image contributes: colours, category, pattern and a few more
 QUERY_MIN_SCORE = 0.15      # below the annotations' own floors (0.2) only colours pass: 15 %+ of the image

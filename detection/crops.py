@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.types import Detection
 from lens.boxes import Box
+from lens.types import Crop, Detection
 
 NOT_CROPPED = frozenset({"face", "person"})   # identity-bearing: never embedded or indexed
 
@@ -37,23 +37,6 @@ class CropLimits:
         """From a :class:`lens.config.DetectionConfig`."""
         return cls(config.crop_pad, config.crop_min_side, config.crop_max_aspect,
                    config.cross_source_iou, max(1, config.max_detections))
-
-
-@dataclass(frozen=True)
-class Crop:
-    """One object crop: ``box`` (padded, what is embedded) and ``detection_box`` in parent pixels."""
-
-    parent_id: str | None
-    box: Box
-    detection_box: Box
-    label: str
-    score: float
-    source: str
-
-    def to_dict(self) -> dict:
-        return {"parent_id": self.parent_id, "box": self.box.as_list(),
-                "detection_box": self.detection_box.as_list(), "label": self.label,
-                "score": round(float(self.score), 4), "source": self.source}
 
 
 def _usable(box: Box, limits: CropLimits) -> bool:

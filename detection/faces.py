@@ -1,7 +1,7 @@
 """Faces with mediapipe's BlazeFace (bundled in the mediapipe wheel).
 
 :class:`FaceDetector` takes an ``H x W x 3`` uint8 RGB image and returns
-:class:`~detection.types.Detection` objects labelled ``face`` with pixel boxes
+:class:`~lens.types.Detection` objects labelled ``face`` with pixel boxes
 and six keypoints (eyes, nose tip, mouth, ear tragions).  It runs the short
 range model (faces within ~2 m: close-ups and selfies), the full range model
 (~5 m: the small faces of people in scenes) or both, merged with NMS, keeping
@@ -21,7 +21,7 @@ import numpy as np
 from lens.boxes import Box
 from lens.config import DetectionConfig
 from lens.models import ModelStore
-from detection.types import Detection
+from lens.types import Detection
 
 log = logging.getLogger(__name__)
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")

@@ -1,7 +1,7 @@
 """People and garment regions from person segmentation and pose landmarks.
 
 :class:`PeopleDetector` takes an ``H x W x 3`` uint8 RGB image and returns
-:class:`~detection.types.Detection` objects (source ``people``):
+:class:`~lens.types.Detection` objects (source ``people``):
 
 * ``person``: the pose's person mask box (segmentation candidates whose pose
   does not fit are dropped: vases and garments on plain backgrounds).
@@ -28,9 +28,9 @@ import cv2
 import numpy as np
 
 from detection.pose import SOURCE, PeopleGraphs, person_candidates, pose_by_roi, segment_people
-from detection.types import Detection
 from lens.boxes import Box
 from lens.imageio import MIN_SIDE, is_uniform
+from lens.types import Detection
 
 WORK_SIDE = 1024                # pose and segmentation work on <= 1024 px (they see 256 px anyway)
 MAX_PEOPLE = 4                  # hotspots per image stay readable

@@ -24,9 +24,9 @@ from typing import Callable
 
 import numpy as np
 
-from detection.types import Detection
 from lens.config import DetectionConfig
 from lens.models import ModelStore
+from lens.types import Detection
 
 log = logging.getLogger(__name__)
 NMS_IOU = 0.6   # two boxes of one label overlapping this much are the same object

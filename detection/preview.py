@@ -7,8 +7,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from detection.crops import Crop
-from detection.types import Detection
+from lens.types import Crop
+from lens.types import Detection
 
 COLOURS = {"rcnn": (230, 57, 70), "faces": (42, 157, 143), "people": (233, 196, 106),
            "regions": (69, 123, 157)}          # per detector family, RGB

@@ -35,10 +35,10 @@ import torch
 
 from detection.backbones import (ARCHITECTURES, COCO_ARCHS, MNV2, DetectorSpec, build_model,
                                  check_arch, coco_spec, trainable_state)
-from detection.types import Detection
 from lens.boxes import Box
 from lens.config import DetectionConfig
 from lens.models import ModelStore, load_state_dict
+from lens.types import Detection
 
 log = logging.getLogger(__name__)
 FORMAT = "lens-detector/1"

@@ -9,10 +9,14 @@ __all__ = ["Lens", "LensResult", "load_config"]
 
 
 def __getattr__(name: str):
-    if name in ("Lens", "LensResult"):
+    if name == "Lens":
         from lens import facade
 
-        return getattr(facade, name)
+        return facade.Lens
+    if name == "LensResult":
+        from lens.types import LensResult
+
+        return LensResult
     if name == "load_config":
         from lens.config import load_config
 

@@ -206,7 +206,7 @@ def cmd_query(args, config) -> int:
     lens = Lens.from_config(config, catalog_dir=args.catalog)
     if len(lens.catalog) == 0:
         raise ValueError(f"catalog {lens.catalog.directory} is empty: run `lens index PATH` first")
-    from blender.filters import Filters
+    from lens.types import Filters
 
     sources = [n.strip() for a in args.source or [] for n in a.split(",") if n.strip()] or None
     result = lens(rgb, box=box, k=args.k, sources=sources, filters=Filters.from_pairs(args.filter),

@@ -165,7 +165,7 @@ def object_figures(lens, records: list[dict], folder: Path, progress: bool = Tru
     """A product photo -> the object source -> scenes that contain it: mean recall@20 over the
     products shown in at least one scene."""
     from blender.objects import ObjectSource
-    from blender.sources import SourceQuery
+    from lens.types import SourceQuery
 
     scenes_of: dict[str, set] = {}
     for r in records:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -40,9 +39,9 @@ from blender.blend import blend
 from blender.calibrate import calibration_for
 from blender.category import lift, query_category
 from blender.diversify import bucket_allowed, diversify
-from blender.filters import Filters, allowed_ids
+from blender.filters import allowed_ids
 from blender.ratios import plan
-from blender.sources import SourceQuery, make_sources
+from blender.sources import make_sources
 from detection.crops import CropLimits, crop_pixels, make_crops
 from detection.pipeline import DetectionPipeline
 from lens.boxes import Box, make_box
@@ -52,6 +51,7 @@ from lens.embeddings import Embedder, make_embedder
 from lens.imageio import ImageSource, image_hash, load_image
 from lens.labeling.usercrops import log_user_crop
 from lens.models import ModelStore
+from lens.types import Filters, LensResult, SourceQuery
 from lens.understanding import QueryUnderstanding
 
 log = logging.getLogger(__name__)
@@ -97,22 +97,6 @@ def _people_in_original(understanding: dict, factor: float, query_box: Box | Non
 def _brief(understanding: dict) -> dict:
     """A crop's understanding without the heavy parts (what the UI shows per hotspot)."""
     return {k: understanding[k] for k in ("colors", "categories", "patterns", "annotations", "quality")}
-
-
-@dataclass
-class LensResult:
-    image: dict
-    regions: list[dict]
-    understanding: dict
-    results: list[dict]
-    query_box: list[float] | None = None
-    sources: list[str] = field(default_factory=list)
-    timings_ms: dict = field(default_factory=dict)
-    filters: dict = field(default_factory=dict)
-    blend: dict = field(default_factory=dict)       # ratios, the rule that chose them, its reason, diversity
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class Lens:

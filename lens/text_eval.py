@@ -35,10 +35,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from blender.sources import SourceQuery
 from blender.text import TextSource
 from lens.config import LensConfig
 from lens.textindex import TextIndex
+from lens.types import SourceQuery
 
 log = logging.getLogger(__name__)
 QUERY_TYPES: dict[str, tuple[str, ...]] = {

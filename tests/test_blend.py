@@ -5,11 +5,12 @@ import pytest
 from blender.blend import blend
 from blender.calibrate import Calibration, calibration_for, fit
 from blender.diversify import bucket_filters, diversify
-from blender.filters import Filters
 from blender.ratios import RULES, plan
-from blender.sources import Candidate, make_sources
+from blender.sources import make_sources
 from lens.catalog import Catalog, crop_id
 from lens.config import SurfaceConfig
+from lens.types import Filters
+from lens.types import Candidate
 
 DIM = 16
 

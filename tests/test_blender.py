@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from blender.blend import blend
-from blender.sources import SOURCES, Candidate, SourceQuery, make_sources
+from blender.sources import SOURCES, make_sources
+from lens.types import Candidate, SourceQuery
 
 
 def test_blend_dedupes_and_keeps_every_provenance():

@@ -151,8 +151,8 @@ def test_given_person_boxes_are_measured_when_segmentation_misses(estimator):
 
 
 def test_candidates_add_given_boxes_that_are_new_people():
-    from lens.boxes import Box
     from detection.pose import candidates, given_boxes
+    from lens.boxes import Box
 
     own = [(Box(10, 0, 110, 300), False)]
     given = given_boxes([[12, 2, 108, 298],                       # the same person: dropped
@@ -163,7 +163,7 @@ def test_candidates_add_given_boxes_that_are_new_people():
     assert out == [(Box(200, 100, 300, 480), True), (Box(10, 0, 110, 300), False)]   # largest first
     assert candidates(own, given, 480, max_people=1) == out[:1]
     assert given_boxes([[0, 0, 100, 200]], scale=0.5) == [Box(0, 0, 50, 100)]
-    from detection.types import Detection
+    from lens.types import Detection
 
     rcnn, own = (Detection(Box(0, 0, 100, 200), "person", 0.9, source) for source in ("rcnn", "people"))
     assert given_boxes([rcnn, own]) == [Box(0, 0, 100, 200)]     # the people detector's: our own candidates

@@ -4,8 +4,8 @@ import pytest
 
 from detection.crops import CropLimits, crop_pixels, make_crops
 from detection.preview import draw
-from detection.types import Detection
 from lens.boxes import Box
+from lens.types import Detection
 
 
 def det(box, label="bag", score=0.9, source="rcnn"):

@@ -5,10 +5,10 @@ import skimage.data
 
 from detection.pipeline import DetectionPipeline, merge
 from detection.regions import RegionProposer
-from detection.types import Detection
 from lens.boxes import Box
 from lens.config import DetectionConfig
 from lens.models import ModelStore
+from lens.types import Detection
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """Filter parsing and item signals (blender/filters.py)."""
 import pytest
 
-from blender.filters import Filters, SignalIndex, item_signals
+from blender.filters import SignalIndex, item_signals
+from lens.types import Filters
 
 
 def test_parse_accepts_scalars_lists_and_pairs():

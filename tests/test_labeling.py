@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from detection.types import Detection
 from lens.boxes import Box
 from lens.labeling.mapper import LabelMapper, ShardResult
 from lens.labeling.reader import Shard, make_shards, source_items
 from lens.labeling.textprior import CategoryWords
 from lens.labeling.weak import WeakLabelSettings, category_of, weak_label
 from lens.labeling.writer import ShardWriter, one_box_per_object, read_rows, write_coco
+from lens.types import Detection
 
 COLORS = {"bag": [(200, 30, 40), (220, 60, 70)], "shoe": [(20, 40, 160), (30, 60, 190)],
           "vase": [(30, 160, 60), (60, 190, 80)]}

@@ -77,9 +77,9 @@ def test_api_returns_skin_tone(lens_factory):
 
 def test_index_time_understanding_measures_the_detected_people(tmp_path):
     """Scenes are detected before they are understood, for body type; product photos are not."""
-    from detection.types import Detection
     from lens.boxes import Box
     from lens.indexing import IndexMapper
+    from lens.types import Detection
     from lens.understanding import Understanding
 
     class Embedder:

@@ -10,9 +10,9 @@ import torch
 from detection import rcnn
 from detection.backbones import ARCHITECTURES, COCO_ARCHS, MNV2, DetectorSpec, coco_spec
 from detection.rcnn import ObjectDetector, checkpoint_dict, load_checkpoint, save_checkpoint
-from detection.types import Detection
 from lens.config import DetectionConfig, ModelsConfig
 from lens.models import ModelStore
+from lens.types import Detection
 
 LABELS = ["__background__", "bag", "hat", "person"]
 

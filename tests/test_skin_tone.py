@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import skimage.data
 
-from detection.types import Detection
 from lens.boxes import Box
 from lens.palette import mst_range
 from lens.synth.perturb import apply_lighting
+from lens.types import Detection
 from lens.understanding.skin import SkinTone, SkinToneEstimator
 from lens.understanding.skin_eval import (
     build_retoned_set,

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from blender.filters import Filters
-from blender.sources import SOURCES, SourceQuery, make_sources
+from blender.sources import SOURCES, make_sources
 from lens.catalog import Catalog, crop_id
+from lens.types import Filters
+from lens.types import SourceQuery
 
 DIM = 16
 

@@ -6,11 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from blender.sources import SourceQuery, make_sources
+from blender.sources import make_sources
 from blender.text import TextSource, annotation_query
 from lens import text as T
 from lens.catalog import Catalog
 from lens.textindex import TextIndex
+from lens.types import SourceQuery
 
 VISUAL = {"name": "fake", "dim": 4}        # the visual index is not under test here
 

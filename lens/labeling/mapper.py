@@ -24,13 +24,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from detection.crops import Crop, CropLimits, crop_pixels, make_crops
+from detection.crops import CropLimits, crop_pixels, make_crops
 from lens.boxes import Box
 from lens.catalog import crop_id
 from lens.imageio import image_hash, load_image
 from lens.labeling.reader import Shard
 from lens.labeling.textprior import CategoryWords
 from lens.labeling.weak import WeakLabelSettings, weak_label
+from lens.types import Crop
 
 log = logging.getLogger(__name__)
 

@@ -56,10 +56,10 @@ import cv2
 import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 
-from detection.types import Detection
 from lens.boxes import Box
 from lens.imageio import checked_rgb, is_uniform
 from lens.palette import MST_HEX, hex_to_rgb, mst_range
+from lens.types import Detection
 from lens.understanding.skin_faces import (
     detect_faces,
     face_pixels,

@@ -15,8 +15,8 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from detection.types import Detection
 from lens.boxes import Box
+from lens.types import Detection
 from lens.understanding.skin_light import resize
 
 FACE_MIN_SCORE = 0.5        # below mediapipe's own ~0.6 floor: keep every face it reports
