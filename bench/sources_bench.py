@@ -17,7 +17,7 @@ Diversity off is one search per source, the issue's measure (goal: median
 <= 20 ms each at 100k items on 2 cores); diversity on adds one search per
 skin tone range bucket, reported as the façade's stage times; filtered is
 one search per source under a skin tone range filter (ranges 1-4 in turn),
-the filter FAISS applies inside its search (:mod:`lens.index_filter`).  The first
+the filter FAISS applies inside its search (:mod:`lens.index.selection`).  The first
 few queries are warm-up (calibration, filter signals, MiniLM load).
 """
 from __future__ import annotations

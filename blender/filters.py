@@ -8,7 +8,7 @@ the catalog changes (``Catalog.version``), so a filter costs set operations,
 not a store scan.  :func:`allowed_ids` gives the ids a source may return
 (``None`` = no filter): the same frozenset object for the same filters until
 the catalog changes, so an index reuses the row filter it made for it
-(:mod:`lens.index_filter`).
+(:mod:`lens.index.selection`).
 
 An item's values per field (:func:`item_signals`):
 

@@ -18,7 +18,7 @@ portrait framing cuts at the waist, 26 are worn shoes 17-35 px high.
 
 A filter (``allowed`` items) becomes the set of their crops, made once per
 allowed set and catalog version (:meth:`ObjectSource.crops_of`), which the
-index turns into a FAISS selector once (:mod:`lens.index_filter`).  At 100k
+index turns into a FAISS selector once (:mod:`lens.index.selection`).  At 100k
 items (145k crops, ``make bench --only sources``) one search under a skin
 tone range filter takes 13.3 ms median; the first query of each filter pays
 for the sets (p95 98 ms over 40 queries, four filters).
@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from lens.catalog import Catalog, parent_id
-from lens.index_filter import IdentityCache
+from lens.index.selection import IdentityCache
 from lens.types import Candidate, CatalogSource, SourceQuery
 
 FETCH = 4   # crops per result: a scene often matches through several of its crops

@@ -24,7 +24,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from lens.index_filter import IdentityCache
+from lens.index.selection import IdentityCache
 
 K1, B = 1.2, 0.75
 

@@ -46,7 +46,7 @@ class EmbedderConfig:
 
 @dataclass
 class IndexConfig:
-    # auto | flat | hnsw | ivfpq | binary (lens/index_kinds.py, lens/index_binary.py).
+    # auto | flat | hnsw | ivfpq | binary (lens/index/kinds.py, lens/index/binary.py).
     # auto: exact (flat) while a query scans at most auto_flat_max_mb of
     # vectors, HNSW beyond: flat at 100k x 1280-d takes 45 ms a query on 2
     # cores, HNSW 0.7 ms at recall@10 1.0 (bench/index_bench.py).

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from lens.config import IndexConfig, TextConfig
-from lens.index import VectorIndex, atomic_write_bytes
+from lens.index import VectorIndex
+from lens.index.files import atomic_write_bytes
 from lens.minilm import check_runtime
 from lens.text import (BM25, ENCODERS, PAIR_WEIGHT, PAIR_WINDOW, TITLE_WEIGHT, MiniLM, document_terms,
                        document_text, text_terms)

@@ -44,7 +44,7 @@ def test_item_signals_from_metadata_understanding_and_crops():
     index = SignalIndex([item, {"id": "p", "category": "dress", "color": "red"}])
     assert index.allowed(Filters.parse({"category": "dress"})) == {"s1", "p"}
     assert index.allowed(Filters.parse({"category": "dress", "color": "red"})) == {"p"}
-    # the same filters give the same set object: an index keeps one row filter per set (lens.index_filter)
+    # the same filters give the same set object: an index keeps one row filter per set (lens.index.selection)
     again = index.allowed(Filters.parse({"category": ["dress"]}))
     assert again is index.allowed(Filters.parse({"category": "dress"})) and isinstance(again, frozenset)
     assert index.allowed(Filters()) is None

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from lens.config import IndexConfig
-from lens.index import INDEX_KINDS, VectorIndex, atomic_write_bytes
+from lens.index import INDEX_KINDS, VectorIndex
+from lens.index.files import atomic_write_bytes
 
 EMB = {"name": "test", "dim": 8}
 KINDS = sorted(INDEX_KINDS)
@@ -88,7 +89,7 @@ def test_filtered_search_small_and_large_filters(index):
 
 
 def test_large_filters_search_inside_faiss_and_follow_changes(index, monkeypatch):
-    from lens.index import EXACT_FILTER_ROWS
+    from lens.index.vectors import EXACT_FILTER_ROWS
 
     n = 3 * EXACT_FILTER_ROWS // 2 * 2
     vecs, queries = _clustered(n, 8, 60), _clustered(30, 8, 60, seed=1)
@@ -229,7 +230,7 @@ def test_approximate_kinds_recall(kind, caplog):
     queries = _clustered(50, 32, 30, seed=1)
     config = IndexConfig(kind=kind, pq_nbits=5, hnsw_m=16)     # small: trains at 39 x 32 vectors
     exact, approx = VectorIndex(32, "flat"), VectorIndex(32, config=config)
-    with caplog.at_level(logging.INFO, logger="lens.index_kinds"):
+    with caplog.at_level(logging.INFO, logger="lens.index.kinds"):
         approx.add([f"i{n}" for n in range(1000)], vecs[:1000])
         approx.search(queries[:1], 1)           # too few to train ivfpq: exact
         approx.add([f"i{n}" for n in range(1000, 3000)], vecs[1000:])
@@ -253,7 +254,7 @@ def test_auto_is_exact_while_small_then_switches_to_hnsw(tmp_path, caplog):
     small.add(ids[:1000], vecs[:1000])
     assert auto.search(queries, 10) == small.search(queries, 10) and not auto._kind.graph
     auto.save(tmp_path, "visual")
-    with caplog.at_level(logging.INFO, logger="lens.index_kinds"):
+    with caplog.at_level(logging.INFO, logger="lens.index.kinds"):
         auto = VectorIndex.load(tmp_path, "visual", expect_config=config)
         auto.add(ids[1000:], vecs[1000:])
         assert _recall(auto.search(queries, 10), exact.search(queries, 10)) >= 0.9

@@ -53,7 +53,7 @@ class CategoryHead:
 
         import torch
 
-        from lens.index import atomic_write_bytes
+        from lens.index.files import atomic_write_bytes
 
         buf = io.BytesIO()
         torch.save({"weight": torch.from_numpy(self.weight), "bias": torch.from_numpy(self.bias),

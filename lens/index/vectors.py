@@ -3,7 +3,7 @@
 A :class:`VectorIndex` holds unit vectors keyed by string item ids and
 answers inner-product (cosine) kNN.  ``index.kind`` picks the FAISS structure
 (:data:`INDEX_KINDS`: ``auto``, ``flat``, ``hnsw``, ``ivfpq``, ``binary``; see
-:mod:`lens.index_kinds` and :mod:`lens.index_binary`), ``index.pca_dim`` an
+:mod:`lens.index.kinds` and :mod:`lens.index.binary`), ``index.pca_dim`` an
 optional PCA reduction (fitted on the indexed vectors, applied to every added
 and query vector, rows re-normalised; scores are then in the reduced space).
 
@@ -15,7 +15,7 @@ fitted on under half of today's vectors; otherwise new rows are added to it
 incrementally.  The float vectors are always kept: re-ranking, filtered
 exact search, rebuilds and :meth:`VectorIndex.vector` need them.
 
-Persistence (:mod:`lens.index_files`): a pointer ``visual.json`` plus
+Persistence (:mod:`lens.index.files`): a pointer ``visual.json`` plus
 generation files, written first and switched to atomically.  An index built
 by another embedder, or with another ``index.kind`` / ``index.pca_dim``,
 raises ``ValueError`` naming both (:meth:`VectorIndex.reconfigured` rebuilds
@@ -33,12 +33,12 @@ from typing import Iterable
 import numpy as np
 
 from lens.config import IndexConfig
-from lens.index_binary import BinaryKind, fit_rotation
-from lens.index_files import atomic_write_bytes, load_index, save_index
-from lens.index_filter import EXACT_CHUNK, IdentityCache, RowFilter, exact_top
-from lens.index_kinds import AutoKind, FlatKind, HNSWKind, IVFPQKind, Kind, in_memory, set_threads
+from lens.index.binary import BinaryKind, fit_rotation
+from lens.index.files import load_index, save_index
+from lens.index.kinds import AutoKind, FlatKind, HNSWKind, IVFPQKind, Kind, in_memory, set_threads
+from lens.index.selection import EXACT_CHUNK, IdentityCache, RowFilter, exact_top
 
-__all__ = ["INDEX_KINDS", "VectorIndex", "atomic_write_bytes"]
+__all__ = ["INDEX_KINDS", "VectorIndex"]
 log = logging.getLogger(__name__)
 
 INDEX_KINDS: dict[str, type[Kind]] = {"auto": AutoKind, "flat": FlatKind, "hnsw": HNSWKind,
@@ -245,7 +245,7 @@ class VectorIndex:
         are scored exactly (FAISS's flat scan of the structure's own rows
         with the filter's selector where it keeps float rows, else numpy);
         larger ones go into the FAISS search as a selector
-        (:mod:`lens.index_filter`; the binary kind instead widens its search
+        (:mod:`lens.index.selection`; the binary kind instead widens its search
         until it has ``k`` allowed hits), with exact scoring for any query an
         approximate kind leaves short.  Pass the same frozenset again to
         reuse its row filter.
@@ -292,7 +292,7 @@ class VectorIndex:
 
     def _exact(self, kind: Kind, q: np.ndarray, k: int, rows: RowFilter) -> list[list[tuple[str, float]]]:
         """Exact inner product against ``rows`` only: FAISS's flat scan of the structure's own float rows
-        with the selector, or numpy over a copy of the rows (:func:`lens.index_filter.exact_top`)."""
+        with the selector, or numpy over a copy of the rows (:func:`lens.index.selection.exact_top`)."""
         flat = kind.flat()
         if flat is None:
             return self._hits(*exact_top(q, self._working(), rows.rows, k), k)
@@ -306,7 +306,7 @@ class VectorIndex:
 
     # ---- persistence -------------------------------------------------------
     def _restore(self, structure, ids: list, vectors: np.ndarray, model: dict, work, mapped: bool) -> None:
-        """Adopt a loaded generation (see :mod:`lens.index_files`)."""
+        """Adopt a loaded generation (see :mod:`lens.index.files`)."""
         kind = INDEX_KINDS[self.kind](self.config, self.work_dim)
         kind.restore(structure, model)
         self._buf, self._n, self._ids = vectors, len(vectors), list(ids)

@@ -1,4 +1,4 @@
-"""The FAISS structures behind ``index.kind`` (``binary`` is in :mod:`lens.index_binary`).
+"""The FAISS structures behind ``index.kind`` (``binary`` is in :mod:`lens.index.binary`).
 
 A :class:`Kind` wraps one FAISS index over the *working* vectors (after the
 optional PCA) whose labels are row numbers of the :class:`~lens.index.VectorIndex`;
@@ -19,7 +19,7 @@ the index keeps the ids, the float vectors, tombstones and persistence.
   than k-means needs (39 per centroid) it searches exactly and logs so; it is
   trained on the first build with enough vectors.
 
-Filters (:class:`lens.index_filter.RowFilter`) reach every float kind as a
+Filters (:class:`lens.index.selection.RowFilter`) reach every float kind as a
 FAISS ``IDSelector`` in its search parameters: disallowed rows are skipped
 inside the search.  HNSW widens its beam by 1 / (allowed share), up to
 ``HNSW_FILTER_EF_MAX``: with a quarter of the rows allowed, a beam of 64
@@ -84,7 +84,7 @@ class Kind(ABC):
 
     def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
         """``(scores, rows)`` of shape ``(len(queries), fetch)``; row -1 pads.  ``rows``: an optional
-        :class:`lens.index_filter.RowFilter` (only its rows are returned)."""
+        :class:`lens.index.selection.RowFilter` (only its rows are returned)."""
         return _flat_search(self.index, queries, fetch, rows)
 
     def needs_rebuild(self, rows: int) -> bool:

@@ -23,7 +23,7 @@ import logging
 import numpy as np
 
 from lens.config import IndexConfig
-from lens.index_kinds import Kind, rerank
+from lens.index.kinds import Kind, rerank
 
 log = logging.getLogger(__name__)
 FIT_SAMPLE = 20_000     # rows the covariance is estimated on: 15x the dim is stable; ~2 s at 1280-d on 2 cores
