@@ -5,7 +5,7 @@ list[Candidate]``; ``allowed`` (item ids, from :mod:`blender.filters`)
 restricts what it may return.  ``visual`` is whole-image kNN over the
 catalog's visual index (the query vector comes from the whole image, or from
 the user's box); ``object`` (:mod:`blender.objects`) matches crops to the
-catalog's crops and returns their scenes; ``text`` (:mod:`blender.text`)
+catalog's crops and returns their scenes; ``text`` (:mod:`lens.text.source`)
 scores annotations, titles and descriptions.  ``SOURCES`` maps a name to its
 builder; unknown names list the valid ones.
 
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from typing import Callable
 
+from blender.objects import ObjectSource
 from lens.catalog import Catalog
+from lens.text.source import TextSource
 from lens.types import Candidate, CatalogSource, SourceQuery
 
 
@@ -31,20 +33,9 @@ class VisualSource(CatalogSource):
                 for rank, (item_id, score) in enumerate(hits)]
 
 
-def _object_source(catalog: Catalog):
-    from blender.objects import ObjectSource     # imports this module: built lazily
-
-    return ObjectSource.from_catalog(catalog)
-
-
-def _text_source(catalog: Catalog):
-    from blender.text import TextSource        # imports this module: built lazily
-
-    return TextSource.from_catalog(catalog)
-
-
 SOURCES: dict[str, Callable[[Catalog], object]] = {"visual": VisualSource.from_catalog,
-                                                   "object": _object_source, "text": _text_source}
+                                                   "object": ObjectSource.from_catalog,
+                                                   "text": TextSource.from_catalog}
 
 
 def make_sources(names: list[str], catalog: Catalog) -> list:

@@ -22,7 +22,7 @@ import numpy as np
 from lens.config import LensConfig
 from lens.index import VectorIndex
 from lens.store import Store, make_store
-from lens.textindex import TextIndex
+from lens.text.index import TextIndex
 
 log = logging.getLogger(__name__)
 VISUAL, OBJECTS = "visual", "objects"

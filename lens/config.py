@@ -215,7 +215,7 @@ class TextConfig:
     # models.root: 2.3 ms a query on 2 cores, the text source's 20 ms budget at
     # 100k items needs it; ~1 s to load once exported) or "torch"
     # (sentence-transformers: 8.7 ms a query, 10-20 s to load).  Same
-    # vectors either way (lens/minilm.py), so switching never rebuilds an index.
+    # vectors either way (lens/text/minilm.py), so switching never rebuilds an index.
     runtime: str = "onnx"
     # Weight of BM25 in the hybrid (1 - alpha goes to MiniLM): BM25 is exact on
     # colour and pattern words, which MiniLM blurs (red ~ coral); MiniLM knows

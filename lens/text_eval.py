@@ -35,9 +35,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from blender.text import TextSource
 from lens.config import LensConfig
-from lens.textindex import TextIndex
+from lens.text.index import TextIndex
+from lens.text.source import TextSource
 from lens.types import SourceQuery
 
 log = logging.getLogger(__name__)

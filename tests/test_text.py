@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from blender.sources import make_sources
-from blender.text import TextSource, annotation_query
 from lens import text as T
 from lens.catalog import Catalog
-from lens.textindex import TextIndex
+from lens.text.index import TextIndex
+from lens.text.source import TextSource, annotation_query
 from lens.types import SourceQuery
 
 VISUAL = {"name": "fake", "dim": 4}        # the visual index is not under test here
@@ -116,7 +116,7 @@ def test_bm25_numpy_scores_equal_the_textbook_loop_through_changes():
 
 
 def test_text_index_keeps_the_best_bm25_pool(monkeypatch):
-    import lens.textindex as TI
+    import lens.text.index as TI
 
     index = TextIndex(None)
     index.add([{"id": f"i{n:03d}", "title": "red dress" + " long" * (n % 7)} for n in range(50)])
@@ -285,7 +285,7 @@ SENTENCES = ["red striped dress", "Coral bags, silver, accessories", "a", "NIKE 
 
 def test_minilm_onnx_matches_sentence_transformers(tmp_path):
     """The exported graph gives sentence-transformers' vectors (padding, truncation, pooling)."""
-    from lens.minilm import MiniLM, onnx_path
+    from lens.text.minilm import MiniLM, onnx_path
 
     want = MiniLM(runtime="torch").encode(SENTENCES)
     onnx = MiniLM(runtime="onnx", cache_dir=tmp_path, batch_size=3)      # two batches, padded
@@ -299,14 +299,14 @@ def test_minilm_onnx_matches_sentence_transformers(tmp_path):
 
 
 def test_minilm_falls_back_to_torch_when_onnx_fails(monkeypatch, caplog):
-    import lens.minilm as M
+    import lens.text.minilm as M
 
     def broken(cache_dir):
         raise RuntimeError("no onnxruntime here")
 
     monkeypatch.setattr(M, "onnx_session", broken)
     encoder = M.MiniLM(runtime="onnx")
-    with caplog.at_level("WARNING", logger="lens.minilm"):
+    with caplog.at_level("WARNING", logger="lens.text.minilm"):
         got = encoder.encode(SENTENCES[:2])
     assert got.shape == (2, 384) and encoder.runtime == "torch"
     assert "no onnxruntime here" in caplog.text and "using torch" in caplog.text

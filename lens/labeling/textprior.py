@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from lens.text import tokenize
+from lens.text.terms import tokenize
 
 MIN_PRODUCTS = 3     # a word three products share is vocabulary, not one title's accident
 PURITY = 0.9         # "table" (coffee table, table lamp) names no single category; "lamp" does

@@ -12,7 +12,7 @@ sentence-transformers pipeline on the test sentences, ``tests/test_text.py``):
   case, at most 256 tokens as the package's ``sentence_bert_config.json`` says).
   Measured here on 2 cores: 2.3 ms for one short query against 8.7 ms
   through sentence-transformers, which is what the text source's 20 ms
-  budget at 100k items needed (:mod:`lens.textindex`).  Once the file exists, a new
+  budget at 100k items needed (:mod:`lens.text.index`).  Once the file exists, a new
   process has its first vector in ~0.9 s (measured on a busy machine) without
   importing sentence-transformers (10-20 s cold).
 * ``torch``: sentence-transformers' ``encode``, loaded once per process by

@@ -5,7 +5,7 @@ query image's strongest annotations (:func:`annotation_query`): the top
 ``QUERY_ANNOTATIONS`` labels with score >= ``QUERY_MIN_SCORE``, strongest
 first, each word weighing its label's score in BM25 (a confident "red"
 counts more than a guessed "bowl").  The index is the catalog's
-:class:`lens.textindex.TextIndex` (``catalog.text``); with text search off
+:class:`lens.text.index.TextIndex` (``catalog.text``); with text search off
 (``text.enabled: false``), an empty catalog or no query words the source
 returns nothing.  Provenance: ``via`` ("user text" or "annotations"),
 ``query``, raw ``bm25`` and ``semantic`` (cosine) scores, ``rank``.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from lens.text import text_terms
+from lens.text.terms import text_terms
 from lens.types import Candidate, CatalogSource, SourceQuery
 
 QUERY_ANNOTATIONS = 6       # labels a query image contributes: colours, category, pattern and a few more

