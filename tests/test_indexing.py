@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from lens.store import STORES
+from lens.catalog.store import STORES
 from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
 
 

@@ -1,8 +1,8 @@
 """Both store backends, the Redis one against a real redis-server."""
 import pytest
 
+from lens.catalog.store import STORES, make_store
 from lens.config import StoreConfig
-from lens.store import STORES, make_store
 
 
 @pytest.fixture(params=sorted(STORES))

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lens.catalog.store import Store, make_store
 from lens.config import LensConfig
 from lens.index import VectorIndex
-from lens.store import Store, make_store
 from lens.text.index import TextIndex
 
 log = logging.getLogger(__name__)
