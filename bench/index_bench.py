@@ -37,7 +37,7 @@ def catalog_vectors(folder: Path, cache: Path) -> np.ndarray:
         return np.load(cache)
     from lens.config import EmbedderConfig
     from lens.embeddings import make_embedder
-    from lens.evaluation import read_manifest
+    from lens.evaluation.common import read_manifest
     from lens.imageio import load_image
     from lens.models import ModelStore
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def _timed_run(shards, factory, engine: str, workers: int, out: Path) -> dict:
-    from lens.labeling.engine import run_shards
+    from jobs.runner import run_shards
     from lens.labeling.writer import ShardWriter
 
     writer, arrivals = ShardWriter(out), []
@@ -39,8 +39,9 @@ def _timed_run(shards, factory, engine: str, workers: int, out: Path) -> dict:
 
 def bench_labeling(config, folder: Path, images: int = 24, shard_size: int = 4) -> dict:
     """Crops/s locally and on a local Ray cluster with 1 and 2 workers (see the module docstring)."""
+    from jobs.shards import make_shards
     from lens.labeling.job import MapperFactory
-    from lens.labeling.reader import make_shards, source_items
+    from lens.labeling.reader import source_items
 
     items = source_items(folder)[:images]
     shards = make_shards(items, shard_size)
@@ -50,7 +51,7 @@ def bench_labeling(config, folder: Path, images: int = 24, shard_size: int = 4) 
     try:
         out = {"images": len(items), "shard_size": shard_size,
                "local": _timed_run(shards, lambda: mapper, "local", 1, work / "local")}
-        from lens.labeling.engine import start_ray
+        from jobs.runner import start_ray
 
         start = time.perf_counter()
         ray = start_ray("local")

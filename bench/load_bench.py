@@ -50,8 +50,9 @@ def build_catalog(products: int = 60) -> Path:
         return catalog
     sys.path.insert(0, str(ROOT))
     from lens.config import load_config
-    from lens.facade import Lens
-    from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+    from lens.manifest import read_items
+    from lens.pipeline.facade import Lens
+    from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
     from lens.synth import generate_catalog
 
     shutil.rmtree(WORK, ignore_errors=True)

@@ -84,8 +84,9 @@ def bench_synth(products: int, scenes: int) -> tuple[dict, Path]:
 
 
 def bench_indexing(config, folder: Path):
-    from lens.facade import Lens
-    from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+    from lens.manifest import read_items
+    from lens.pipeline.facade import Lens
+    from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 
     catalog = folder / "catalog"
     shutil.rmtree(catalog, ignore_errors=True)
@@ -100,7 +101,8 @@ def bench_indexing(config, folder: Path):
 
 
 def bench_query(lens, folder: Path, n: int = 60) -> dict:
-    from lens.evaluation import perturbed_queries, read_manifest
+    from lens.evaluation.common import read_manifest
+    from lens.evaluation.retrieval import perturbed_queries
 
     products = [r for r in read_manifest(folder) if r["kind"] == "product"][:n]
     stages: dict[str, list[float]] = {}
@@ -115,7 +117,8 @@ def bench_query(lens, folder: Path, n: int = 60) -> dict:
 
 
 def bench_retrieval(lens, folder: Path) -> dict:
-    from lens.evaluation import read_manifest, retrieval_eval
+    from lens.evaluation.common import read_manifest
+    from lens.evaluation.retrieval import retrieval_eval
 
     return retrieval_eval(lens, read_manifest(folder), folder, seed=0, progress=False)
 
@@ -125,7 +128,7 @@ def bench_understanding(folder: Path, n: int = 40) -> dict:
     import cv2
     import skimage.data
 
-    from lens.evaluation import read_manifest
+    from lens.evaluation.common import read_manifest
     from lens.imageio import load_image
     from lens.understanding import QueryUnderstanding
     from lens.understanding.colors import salient_colors
@@ -176,8 +179,8 @@ def bench_understanding(folder: Path, n: int = 40) -> dict:
 
 
 def bench_colors(folder: Path, n: int = 300) -> dict:
-    from lens.evaluation import read_manifest
-    from lens.understanding.color_eval import color_figures
+    from lens.evaluation.colors import color_figures
+    from lens.evaluation.common import read_manifest
 
     products = [r for r in read_manifest(folder) if r["kind"] == "product"][:n]
     return color_figures(products, seed=0, progress=False)
@@ -188,7 +191,7 @@ def bench_body_type(config) -> dict:
     per-range, per skin tone range and per garment recall, and false body types."""
     import argparse
 
-    from lens.understanding.body_eval import body_type_eval
+    from lens.evaluation.body_type import body_type_eval
 
     args = argparse.Namespace(catalog=None, products=200, scenes=600, seed=1)
     figures = body_type_eval(args, config, progress=False).figures
@@ -222,8 +225,8 @@ def bench_sources_100k(lens, folder: Path) -> dict:
 def bench_diversity(lens, folder: Path) -> dict:
     from argparse import Namespace
 
-    from lens.diversity_eval import diversity_eval
-    from lens.evaluation import read_manifest
+    from lens.evaluation.common import read_manifest
+    from lens.evaluation.diversity import diversity_eval
 
     png = RESULTS / "diversity_sweep.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -250,7 +253,7 @@ def to_markdown(report: dict) -> str:
 def rerun_section(args) -> int:
     """Re-measure one section on the existing bench catalog and update the reports."""
     from lens.config import load_config
-    from lens.facade import Lens
+    from lens.pipeline.facade import Lens
 
     folder = WORK / f"synth-p{args.products}-s{args.scenes}"
     config = load_config("demo", ["models.category_head=", "models.pattern_head="])

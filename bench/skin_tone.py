@@ -1,6 +1,6 @@
 """``make bench`` section: our skin tone estimator vs PyPI ``skin-tone-classifier`` (``stone``).
 
-Both run on the same re-toned photos (:func:`lens.understanding.skin_eval.build_retoned_set`:
+Both run on the same re-toned photos (:func:`lens.evaluation.skin_tone.build_retoned_set`:
 2 packaged face photos x 4 views x 10 Monk Skin Tones x 9 lighting conditions).
 ``stone`` (GPL-3.0) is a benchmark dependency only, called through its public
 ``stone.process(path, image_type="color", tone_palette=MST hex list)`` on PNG
@@ -42,8 +42,8 @@ def _summary(figures: dict, times: dict) -> dict:
 
 
 def _ours(samples) -> dict:
+    from lens.evaluation.skin_tone import skin_tone_figures
     from lens.understanding.skin import SkinToneEstimator
-    from lens.understanding.skin_eval import skin_tone_figures
 
     estimator = SkinToneEstimator()
     estimator(samples[0][0])                       # warm-up: creates the mediapipe graphs
@@ -59,8 +59,8 @@ def _stone(samples) -> dict:
         import stone
         from importlib.metadata import version
 
+        from lens.evaluation.skin_tone import figures_from_pairs
         from lens.palette import MST_HEX
-        from lens.understanding.skin_eval import figures_from_pairs
         labels = [str(m) for m in range(1, 11)]
         rows, times = [], []
         with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +86,7 @@ def bench_skin_tone(limit: int | None = None) -> dict:
 
     ``limit`` takes every n-th sample so that about ``limit`` remain (quick runs).
     """
-    from lens.understanding.skin_eval import build_retoned_set
+    from lens.evaluation.skin_tone import build_retoned_set
 
     samples = build_retoned_set()
     if limit and limit < len(samples):

@@ -94,12 +94,13 @@ def grow_catalog(source, config, embedder_settings: dict, directory: Path, n: in
 def bench_sources(lens, folder: Path, work: Path, n: int = 100_000, queries: int = 40, log=print) -> dict:
     """Per-source median / p95 ms over ``n`` items, diversity off and on; see the module docstring."""
     from blender.filters import allowed_ids
-    from lens.evaluation import perturbed_queries, read_manifest
-    from lens.facade import Lens
+    from lens.evaluation.common import read_manifest
+    from lens.evaluation.retrieval import perturbed_queries
+    from lens.pipeline.facade import Lens
     from lens.types import Filters
 
     big, seconds = grow_catalog(lens.catalog, lens.config, lens.embedder.settings(), work, n, log=log)
-    grown = Lens(lens.config, lens.embedder, lens.detector, lens.understanding, big)
+    grown = Lens(lens.config, lens.models, big)
     products = [r for r in read_manifest(folder) if r["kind"] == "product"][:queries + 3]
     out = {"items": len(big), "crops": len(big.objects), "text documents": len(big.text),
            "grow_s": seconds,

@@ -2,7 +2,7 @@
 
 :func:`add_parsers` adds their sub-parsers and returns ``{name: handler}``;
 each handler takes ``(args, config)`` and returns an exit code, like the
-commands in :mod:`lens.cli`; heavy modules are imported inside the handlers.
+commands in :mod:`cli.main`; heavy modules are imported inside the handlers.
 Tested in ``tests/test_detector_training.py`` and ``tests/test_detector_export.py``.
 """
 from __future__ import annotations

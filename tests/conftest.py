@@ -76,12 +76,19 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def embedder():
-    from lens.config import EmbedderConfig
-    from lens.embeddings import make_embedder
-    from lens.models import ModelStore
+def models():
+    """The session's model bundle (the demo config without its trained detector or heads): every
+    fixture and factory below shares its parts, so each model loads once per test session."""
+    from lens.config import load_config
+    from lens.pipeline.bundle import ModelBundle
 
-    return make_embedder(EmbedderConfig(), ModelStore())
+    return ModelBundle(load_config("demo", ["models.detector_checkpoint=", "models.category_head=",
+                                            "models.pattern_head=", "catalog.path=unused"]))
+
+
+@pytest.fixture(scope="session")
+def embedder(models):
+    return models.embedder
 
 
 @pytest.fixture(scope="session")
@@ -103,26 +110,19 @@ def solid_image(color=(200, 30, 40), size=(120, 160), bg=(250, 250, 250)) -> np.
 
 
 @pytest.fixture(scope="session")
-def detector():
-    from detection.pipeline import DetectionPipeline
-    from lens.config import DetectionConfig
-    from lens.models import ModelStore
-
-    return DetectionPipeline.from_config(DetectionConfig(), ModelStore())
+def detector(models):
+    return models.detector
 
 
 @pytest.fixture
-def lens_factory(config_factory, embedder, detector):
-    """``make(*overrides, catalog_dir=None)`` -> a Lens sharing the session's models."""
-    from lens.catalog import Catalog
-    from lens.facade import Lens
-    from lens.understanding import QueryUnderstanding
+def lens_factory(config_factory, models):
+    """``make(*overrides, catalog_dir=None)`` -> a Lens over the session's models (a part is built
+    anew only when an override changes what it is built from)."""
+    from lens.pipeline.facade import Lens
 
     def make(*overrides: str, catalog_dir=None):
-        config = config_factory("demo", *overrides)
-        catalog = Catalog.open(config, embedder.settings(), catalog_dir)
-        return Lens(config, embedder, detector, QueryUnderstanding.from_config(config.understanding, embedder),
-                    catalog)
+        config = config_factory("demo", "models.detector_checkpoint=", *overrides)
+        return Lens.from_config(config, catalog_dir, models=models)
     return make
 
 

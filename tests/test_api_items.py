@@ -16,15 +16,18 @@ def make_app(tmp_path, embedder, detector, *overrides: str, index_folder=None):
     """A test client over a fresh catalog in ``tmp_path`` sharing the session's models."""
     from lens.catalog import Catalog
     from lens.config import load_config
-    from lens.facade import Lens
-    from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+    from lens.manifest import read_items
+    from lens.pipeline.facade import Lens
+    from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
+    from lens.pipeline.bundle import ModelBundle
     from lens.understanding import QueryUnderstanding
     from web import create_app
 
     config = load_config("demo", [*isolated(tmp_path), "server.max_upload_mb=1", *overrides])
     catalog = Catalog.open(config, embedder.settings())
-    lens = Lens(config, embedder, detector, QueryUnderstanding.from_config(config.understanding, embedder),
-                catalog)
+    models = ModelBundle(config, embedder=embedder, detector=detector,
+                         understanding=QueryUnderstanding.from_config(config.understanding, embedder))
+    lens = Lens(config, models, catalog)
     if index_folder is not None:
         run_indexing(read_items(index_folder), IndexMapper.from_lens(lens), CatalogWriter(catalog),
                      progress=False)

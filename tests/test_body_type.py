@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import skimage.data
 
+from lens.evaluation.body_type import body_type_figures, figures_from_pairs, match
 from lens.understanding.body import RANGES, BodyType, BodyTypeEstimator, classify
-from lens.understanding.body_eval import body_type_figures, figures_from_pairs, match
 
 SEED, PRODUCTS = 0, 24
 # Chin-cropped on-model scenes of render_scene(0, i, 24), two per range, that the
@@ -208,7 +208,7 @@ def test_figures_report_outfits_and_false_body_types():
 def test_synthetic_body_set_records_outfits_and_negatives(tmp_path):
     import json
 
-    from lens.understanding.body_eval import synthetic_body_set
+    from lens.evaluation.body_type import synthetic_body_set
 
     person = {"box": [0, 0, 10, 40], "body_type": "curvy", "framing": "full_body", "skin_tone_range": 2}
     lines = [{"id": "s0", "kind": "scene", "image": "scenes/s0.jpg", "people": [person],

@@ -42,8 +42,9 @@ def served(lens_factory, tmp_path):
     from flask import request
     from werkzeug.serving import make_server
 
-    from lens.evaluation import read_manifest
-    from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+    from lens.evaluation.common import read_manifest
+    from lens.manifest import read_items
+    from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
     from lens.synth import generate_catalog
     from web import create_app
 

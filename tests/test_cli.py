@@ -10,7 +10,7 @@ from tests.conftest import ROOT, no_heads
 
 def run(*args, cwd=None):
     """``lens ARGS`` in a subprocess, ignoring trained heads in the working tree."""
-    proc = subprocess.run([sys.executable, "-m", "lens.cli", *no_heads(), *args], cwd=cwd or ROOT,
+    proc = subprocess.run([sys.executable, "-m", "cli.main", *no_heads(), *args], cwd=cwd or ROOT,
                           capture_output=True, text=True, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
 

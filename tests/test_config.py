@@ -1,13 +1,32 @@
 import pytest
+import yaml
 
-from lens.config import CONFIG_DIR, LensConfig, load_config, parse_override
+from lens.config import CONFIG_DIR, LensConfig, config_to_dict, load_config, parse_override
+
+SHIPPED = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+def _leaves(data: dict, prefix: str = ""):
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def test_the_shipped_configs_are_found():
+    assert {"default", "demo"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_config_loads(name):
     config = load_config(name)
     assert isinstance(config, LensConfig)
     assert config.source_file.endswith(f"{name}.yaml")
+    # every value the file sets is the value the config holds
+    written = dict(_leaves(yaml.safe_load((CONFIG_DIR / f"{name}.yaml").read_text())))
+    loaded = dict(_leaves(config_to_dict(config)))
+    assert written and {key: loaded.get(key) for key in written} == written
 
 
 def test_demo_config_points_at_demo_catalog():

@@ -9,7 +9,8 @@ import time
 import numpy as np
 from PIL import Image
 
-from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+from lens.manifest import read_items
+from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 from tests.conftest import ROOT, isolated, no_heads
 
 
@@ -32,7 +33,7 @@ def test_kill_9_while_indexing_loses_nothing_acknowledged(tmp_path, lens_factory
         img[30:130, 40:160] = rng.integers(0, 255, 3)
         Image.fromarray(img).save(folder / f"img{i:02d}.png")
     sets = [*isolated(tmp_path), "embedder.batch_size=2"]
-    cmd = [sys.executable, "-m", "lens.cli", "--config", "demo", *no_heads(),
+    cmd = [sys.executable, "-m", "cli.main", "--config", "demo", *no_heads(),
            *(a for s in sets for a in ("--set", s)), "index", str(folder)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = tmp_path / "catalog" / "store.sqlite"

@@ -44,7 +44,7 @@ def test_compare_catches_differences():
 
 
 def test_export_command_needs_a_detector(tmp_path, monkeypatch):
-    from lens.cli import main
+    from cli.main import main
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     code = main(["--set", "models.detector_checkpoint=", "--set", "models.coco_detector=",

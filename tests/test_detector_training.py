@@ -83,7 +83,7 @@ def _subset(src: Path, dst: Path, n: int) -> Path:
 
 
 def test_train_steps_checkpoint_resume_and_metrics(small_catalog, coco_files, tmp_path):
-    from lens.cli import main
+    from cli.main import main
 
     train_json = _subset(coco_files[0], tmp_path / "train.json", 4)
     val_json = _subset(coco_files[1], tmp_path / "val.json", 2)
@@ -107,7 +107,7 @@ def test_train_steps_checkpoint_resume_and_metrics(small_catalog, coco_files, tm
 
 
 def test_coco_from_synth_command(small_catalog, tmp_path, capsys):
-    from lens.cli import main
+    from cli.main import main
 
     assert main(["coco-from-synth", str(small_catalog), str(tmp_path / "c")]) == 0
     assert read_coco(tmp_path / "c" / "train.json").labels[-1] == PERSON

@@ -9,25 +9,25 @@ import sys
 
 import pytest
 
-from lens.evaluation import read_manifest, retrieval_figures
-from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+from lens.evaluation.common import read_manifest
+from lens.evaluation.retrieval import retrieval_figures
+from lens.manifest import read_items
+from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 from tests.conftest import ROOT, isolated, no_heads
 
 
 @pytest.fixture(scope="module")
 def indexed(small_catalog, embedder, tmp_path_factory):
     """The demo config's whole pipeline (trained Faster R-CNN included) over the small catalog."""
-    from detection.pipeline import DetectionPipeline
     from lens.catalog import Catalog
     from lens.config import load_config
-    from lens.facade import Lens
-    from lens.models import ModelStore
+    from lens.pipeline.bundle import ModelBundle
+    from lens.pipeline.facade import Lens
     from lens.understanding import QueryUnderstanding
 
     config = load_config("demo", isolated(tmp_path_factory.mktemp("e2e")))
-    detector = DetectionPipeline.from_config(config.detection, ModelStore.from_config(config.models))
-    lens = Lens(config, embedder, detector, QueryUnderstanding(class_names=embedder.categories),
-                Catalog.open(config, embedder.settings()))
+    models = ModelBundle(config, embedder=embedder, understanding=QueryUnderstanding(class_names=embedder.categories))
+    lens = Lens(config, models, Catalog.open(config, embedder.settings()))
     report = run_indexing(read_items(small_catalog), IndexMapper.from_lens(lens),
                           CatalogWriter(lens.catalog), progress=False)
     assert report.failures == [] and report.added == 260
@@ -62,7 +62,7 @@ def test_box_on_a_scene_object_finds_that_product(indexed, small_catalog):
 
 def test_eval_and_demo_commands(small_catalog, tmp_path):
     out = tmp_path / "figures.json"
-    proc = subprocess.run([sys.executable, "-m", "lens.cli", *no_heads(), "--config", "demo", "eval", "retrieval",
+    proc = subprocess.run([sys.executable, "-m", "cli.main", *no_heads(), "--config", "demo", "eval", "retrieval",
                            "--catalog", str(small_catalog), "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -76,7 +76,7 @@ def test_demo_no_serve_prints_results(tmp_path):
     sets = [f"demo.synth_dir={tmp_path / 'synth'}", "demo.products=40", "demo.scenes=12",
             *isolated(tmp_path)]
     proc = subprocess.run(
-        [sys.executable, "-m", "lens.cli", "--config", "demo",
+        [sys.executable, "-m", "cli.main", "--config", "demo",
          *(arg for s in sets for arg in ("--set", s)), "demo", "--no-serve"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr

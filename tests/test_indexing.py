@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from lens.catalog.store import STORES
-from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+from lens.manifest import read_items
+from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 
 
 def test_reader_folder(image_folder):
@@ -48,13 +49,15 @@ def test_reader_empty_and_missing(tmp_path):
         read_items(tmp_path / "x.txt")
 
 
-def test_mapper_alone(embedder, image_folder):
+def test_mapper_alone(models, embedder, image_folder):
+    from lens.pipeline.bundle import ModelBundle
     from lens.understanding import QueryUnderstanding
 
     items = read_items(image_folder)
     (image_folder / "bad.png").write_bytes(b"corrupt")
     items.append({"id": "bad", "image": str(image_folder / "bad.png")})
-    batch = IndexMapper(embedder, QueryUnderstanding(class_names=embedder.categories))(items)
+    bundle = ModelBundle(models.config, embedder=embedder, understanding=QueryUnderstanding(class_names=embedder.categories))
+    batch = IndexMapper.from_models(bundle, detect=False)(items)
     assert len(batch.records) == 6 and batch.vectors.shape == (6, embedder.dim)
     assert batch.failures[0][0].endswith("bad.png") and "bad.png" in batch.failures[0][1]
     red = next(r for r in batch.records if r["id"] == "red")
@@ -68,7 +71,7 @@ def test_index_then_query_then_reopen(request, lens_factory, image_folder, backe
     if backend == "redis":
         overrides.append(f"store.redis_url={request.getfixturevalue('redis_url')}")
     lens = lens_factory(*overrides)
-    mapper, writer = IndexMapper(lens.embedder, lens.understanding), CatalogWriter(lens.catalog)
+    mapper, writer = IndexMapper(lens.analyzer, detect=False), CatalogWriter(lens.catalog)
     report = run_indexing(read_items(image_folder), mapper, writer, batch_size=4, progress=False)
     assert (report.added, report.skipped, report.failures) == (6, 0, [])
     result = lens(str(image_folder / "navy.png"), k=3)
@@ -79,7 +82,7 @@ def test_index_then_query_then_reopen(request, lens_factory, image_folder, backe
     assert any(a["text"] == "navy" for a in result.understanding["annotations"])
     # reopening does not recompute: everything is skipped
     again = lens_factory(*overrides)
-    report = run_indexing(read_items(image_folder), IndexMapper(again.embedder, again.understanding),
+    report = run_indexing(read_items(image_folder), IndexMapper(again.analyzer, detect=False),
                           CatalogWriter(again.catalog), progress=False)
     assert (report.added, report.skipped) == (0, 6)
     assert len(again.catalog) == 6 and len(again.catalog.visual) == 6
@@ -89,7 +92,7 @@ def test_index_then_query_then_reopen(request, lens_factory, image_folder, backe
 
 def test_corrupt_file_loses_nothing_indexed(lens_factory, image_folder):
     lens = lens_factory()
-    mapper, writer = IndexMapper(lens.embedder, lens.understanding), CatalogWriter(lens.catalog)
+    mapper, writer = IndexMapper(lens.analyzer, detect=False), CatalogWriter(lens.catalog)
     run_indexing(read_items(image_folder), mapper, writer, progress=False)
     (image_folder / "zz_corrupt.jpg").write_bytes(b"\xff\xd8\xff garbage")
     report = run_indexing(read_items(image_folder), mapper, writer, progress=False)
@@ -100,7 +103,7 @@ def test_corrupt_file_loses_nothing_indexed(lens_factory, image_folder):
 
 def test_delete_from_catalog(lens_factory, image_folder):
     lens = lens_factory()
-    run_indexing(read_items(image_folder), IndexMapper(lens.embedder, lens.understanding),
+    run_indexing(read_items(image_folder), IndexMapper(lens.analyzer, detect=False),
                  CatalogWriter(lens.catalog), progress=False)
     assert lens.catalog.delete("red") and not lens.catalog.delete("red")
     reopened = lens_factory()
@@ -110,7 +113,7 @@ def test_delete_from_catalog(lens_factory, image_folder):
 
 def test_query_box_and_bad_box(lens_factory, image_folder):
     lens = lens_factory()
-    run_indexing(read_items(image_folder), IndexMapper(lens.embedder, lens.understanding),
+    run_indexing(read_items(image_folder), IndexMapper(lens.analyzer, detect=False),
                  CatalogWriter(lens.catalog), progress=False)
     result = lens(str(image_folder / "teal.png"), box=[30, 20, 130, 100], k=2)
     assert result.query_box == [30, 20, 130, 100]
@@ -132,7 +135,7 @@ def test_large_photo_is_processed_small_and_answered_in_original_pixels(lens_fac
     from tests.conftest import solid_image
 
     lens = lens_factory()
-    run_indexing(read_items(image_folder), IndexMapper(lens.embedder, lens.understanding),
+    run_indexing(read_items(image_folder), IndexMapper(lens.analyzer, detect=False),
                  CatalogWriter(lens.catalog), progress=False)
     big = cv2.resize(solid_image((36, 84, 181)), (4000, 3000), interpolation=cv2.INTER_NEAREST)
     result = lens(big, k=2)

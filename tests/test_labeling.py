@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from jobs.shards import Shard, make_shards
 from lens.boxes import Box
 from lens.labeling.mapper import LabelMapper, ShardResult
-from lens.labeling.reader import Shard, make_shards, source_items
+from lens.labeling.reader import source_items
 from lens.labeling.textprior import CategoryWords
 from lens.labeling.weak import WeakLabelSettings, category_of, weak_label
 from lens.labeling.writer import ShardWriter, one_box_per_object, read_rows, write_coco
@@ -52,9 +53,18 @@ def tiny(tmp_path, config_factory, embedder):
     return config, catalog, scenes, pairs
 
 
+def _analyzer(config, embedder, detector):
+    """The analysis step with the session's embedder and a stand-in detector."""
+    from lens.pipeline.analysis import Analyzer
+    from lens.pipeline.bundle import ModelBundle
+
+    return Analyzer(ModelBundle(config, embedder=embedder, detector=detector))
+
+
 def _mapper(tiny, embedder):
     _, catalog, _, _ = tiny
-    return LabelMapper(embedder, fake_detector, catalog, settings=WeakLabelSettings(sim_floor=0.0, sim_ceil=0.01))
+    return LabelMapper(_analyzer(tiny[0], embedder, fake_detector), catalog,
+                       settings=WeakLabelSettings(sim_floor=0.0, sim_ceil=0.01))
 
 
 def test_weak_label_votes_by_similarity():
@@ -176,7 +186,7 @@ def test_one_box_per_object_keeps_the_surest_of_each_overlapping_group():
 
 def test_writer_resume_and_coco(tiny, embedder, tmp_path):
     from detection.coco import read_coco
-    from lens.labeling.engine import run_shards
+    from jobs.runner import run_shards
 
     shards = make_shards(source_items(tiny[2]), 2)
     writer, calls = ShardWriter(tmp_path / "out"), []
@@ -216,8 +226,8 @@ def test_writer_resume_and_coco(tiny, embedder, tmp_path):
 def test_label_crops_job_and_agreement(tiny, tmp_path):
     import argparse
 
+    from lens.evaluation.labels import agreement_figures, coco_figures
     from lens.labeling.commands import add_eval_parser, add_parsers
-    from lens.labeling.evaluate import agreement_figures, coco_figures
 
     config, catalog, scenes, pairs = tiny
     parser = argparse.ArgumentParser()
@@ -252,14 +262,14 @@ def test_label_crops_job_and_agreement(tiny, tmp_path):
 
 def test_ray_engine_two_shards(tiny, tmp_path):
     ray = pytest.importorskip("ray")
-    from lens.labeling.engine import run_shards
+    from jobs.runner import run_shards
     from lens.labeling.job import MapperFactory
 
     config, catalog, scenes, _ = tiny
     shards = make_shards(source_items(scenes), 3)          # 2 shards
     try:
         ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": str(__import__("lens.labeling.engine").labeling.engine.ROOT)}})
+                 runtime_env={"env_vars": {"PYTHONPATH": str(__import__("jobs.runner").labeling.engine.ROOT)}})
     except Exception as exc:                                 # noqa: BLE001 - any start failure is a skip reason
         pytest.skip(f"ray cannot start here: {exc}")
     try:
@@ -277,7 +287,7 @@ def test_ray_engine_two_shards(tiny, tmp_path):
 
 
 def test_user_crops_off_by_default_and_on_when_configured(config_factory, tmp_path):
-    from lens.labeling.usercrops import log_user_crop, read_user_crops
+    from lens.pipeline.usercrops import log_user_crop, read_user_crops
 
     rgb = np.zeros((40, 50, 3), np.uint8)
     off = config_factory("demo", f"labeling.user_crops_path={tmp_path / 'u.jsonl'}")
@@ -300,7 +310,8 @@ def test_user_crops_become_candidate_regions(tiny, embedder):
 
     _, catalog, scenes, _ = tiny
     digest = image_hash(load_image(scenes / "s0.png"))
-    mapper = LabelMapper(embedder, lambda rgb: [], catalog, settings=WeakLabelSettings(sim_floor=0.0, sim_ceil=0.01),
+    mapper = LabelMapper(_analyzer(tiny[0], embedder, lambda rgb: []), catalog,
+                         settings=WeakLabelSettings(sim_floor=0.0, sim_ceil=0.01),
                          user_boxes={digest: [list(BOXES[0])]})
     crops = mapper(Shard("u", source_items(scenes)[:2])).crops
     assert [(c["item_id"], c["source"], c["label"]) for c in crops] == [("s0", "user", "bag")]

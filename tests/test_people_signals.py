@@ -7,8 +7,8 @@ import pytest
 import skimage.data
 
 from lens.config import UnderstandingConfig
-from lens.indexing import signals, summarize
 from lens.models import ModelStore
+from lens.pipeline.indexing import signals, summarize
 from lens.understanding import QueryUnderstanding
 
 SKIN_KEYS = {"status", "reason", "mst", "range", "ita", "lab", "confidence", "face_box", "method", "pixels"}
@@ -20,7 +20,10 @@ def understanding():
 
 
 def test_body_type_is_on_by_default_and_can_be_switched_off():
-    assert QueryUnderstanding.from_config(UnderstandingConfig(), None, ModelStore()).body is not None
+    from lens.understanding.body import BodyTypeEstimator
+
+    assert isinstance(QueryUnderstanding.from_config(UnderstandingConfig(), None, ModelStore()).body,
+                      BodyTypeEstimator)
     assert QueryUnderstanding.from_config(UnderstandingConfig(body_type=False), None, ModelStore()).body is None
 
 
@@ -29,14 +32,16 @@ def test_real_face_gets_a_skin_tone_and_no_identity_data(understanding):
     (tone,) = result.skin_tones
     assert tone["status"] == "ok" and tone["range"] in (1, 2, 3, 4) and 1 <= tone["mst"] <= 10
     assert set(tone) <= SKIN_KEYS                        # no landmarks, crops or embeddings
-    assert all(b["status"] == "unknown" and b["reason"] for b in result.body_types)   # torso cut
+    assert result.body_types and all(b["status"] == "unknown" and b["range"] is None
+                                     and "torso not fully visible" in b["reason"] for b in result.body_types)
 
 
 def test_crops_and_photos_without_people_abstain(understanding):
-    assert understanding(skimage.data.astronaut(), people=False).skin_tones == []
-    result = understanding(skimage.data.coffee())
-    assert all(t["status"] == "unknown" and t["reason"] for t in result.skin_tones)
-    assert all(b["status"] == "unknown" for b in result.body_types)
+    crop = understanding(skimage.data.astronaut(), people=False)     # a crop: people are not measured
+    assert crop.skin_tones == [] and crop.body_types == [] and crop.colors
+    result = understanding(skimage.data.coffee())                    # a photo: one abstention each
+    assert [(t["status"], t["reason"], t["range"]) for t in result.skin_tones] == [("unknown", "no face", None)]
+    assert [(b["status"], b["reason"], b["range"]) for b in result.body_types] == [("unknown", "no person", None)]
 
 
 def test_stored_signals_keep_ranges_and_drop_abstentions(understanding):
@@ -48,7 +53,7 @@ def test_stored_signals_keep_ranges_and_drop_abstentions(understanding):
 
 
 def test_facade_reports_face_boxes_in_original_pixels(lens_factory):
-    from lens.facade import Lens
+    from lens.pipeline.facade import Lens
 
     base = lens_factory()
     lens = Lens(base.config, base.embedder, base.detector,
@@ -61,8 +66,8 @@ def test_facade_reports_face_boxes_in_original_pixels(lens_factory):
 
 
 def test_api_returns_skin_tone(lens_factory):
-    from lens.facade import Lens
     from lens.imageio import encode_jpeg
+    from lens.pipeline.facade import Lens
     from web import create_app
 
     base = lens_factory()
@@ -75,14 +80,17 @@ def test_api_returns_skin_tone(lens_factory):
     assert body["understanding"]["skin_tones"][0]["range"] in (1, 2, 3, 4)
 
 
-def test_index_time_understanding_measures_the_detected_people(tmp_path):
+def test_index_time_understanding_measures_the_detected_people(tmp_path, models):
     """Scenes are detected before they are understood, for body type; product photos are not."""
+    from lens.pipeline.bundle import ModelBundle
     from lens.boxes import Box
-    from lens.indexing import IndexMapper
+    from lens.pipeline.indexing import IndexMapper
     from lens.types import Detection
     from lens.understanding import Understanding
 
     class Embedder:
+        dim = 4
+
         def embed_and_classify(self, images):
             return np.zeros((len(images), 4), np.float32), None
 
@@ -99,7 +107,8 @@ def test_index_time_understanding_measures_the_detected_people(tmp_path):
              Detection(Box(70, 70, 110, 110), "bag", 0.7, "rcnn")]
     path = tmp_path / "a.png"
     cv2.imwrite(str(path), np.full((128, 128, 3), 90, np.uint8))
-    mapper = IndexMapper(Embedder(), understand, detector=lambda rgb: found)
+    mapper = IndexMapper.from_models(ModelBundle(models.config, embedder=Embedder(), understanding=understand,
+                                                 detector=lambda rgb: found))
     batch = mapper([{"id": "s1", "kind": "scene", "image": str(path)},
                     {"id": "p1", "kind": "product", "image": str(path)}])
     (faces, persons), (p_faces, p_persons) = calls
@@ -110,7 +119,7 @@ def test_index_time_understanding_measures_the_detected_people(tmp_path):
 
 def test_facade_measures_the_detectors_people_for_body_type(lens_factory):
     """Scene 4: a wide 'full' figure the segmentation misses and the (synthetic) R-CNN finds."""
-    from lens.facade import Lens
+    from lens.pipeline.facade import Lens
     from lens.synth.scene import render_scene
 
     img, rec = render_scene(0, 4, 24)
@@ -129,4 +138,5 @@ def test_facade_measures_the_detectors_people_for_body_type(lens_factory):
     assert [b["name"] for b in with_people(rgb).understanding["body_types"] if b["status"] == "ok"] == ["full"]
     understanding._cache.clear()
     blind = Lens(base.config, base.embedder, without_people, understanding, base.catalog)
-    assert all(b["status"] == "unknown" for b in blind(rgb).understanding["body_types"])
+    assert [(b["status"], b["reason"]) for b in blind(rgb).understanding["body_types"]] == [
+        ("unknown", "no person")]

@@ -17,7 +17,7 @@ def _free_port() -> int:
 
 def test_serve_answers_health_and_page(tmp_path):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "lens.cli", *no_heads(), "--config", "demo", "serve",
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", *no_heads(), "--config", "demo", "serve",
                              "--port", str(port), "--catalog", str(tmp_path / "catalog")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -7,17 +7,17 @@ import pytest
 import skimage.data
 
 from lens.boxes import Box
-from lens.palette import mst_range
-from lens.synth.perturb import apply_lighting
-from lens.types import Detection
-from lens.understanding.skin import SkinTone, SkinToneEstimator
-from lens.understanding.skin_eval import (
+from lens.evaluation.skin_tone import (
     build_retoned_set,
     figures_from_pairs,
     retone_photo,
     skin_tone_figures,
     table_rows,
 )
+from lens.palette import mst_range
+from lens.synth.perturb import apply_lighting
+from lens.types import Detection
+from lens.understanding.skin import SkinTone, SkinToneEstimator
 from lens.understanding.skin_light import LINEAR, exposure_gain, illuminant
 
 

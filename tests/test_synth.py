@@ -298,7 +298,7 @@ def test_no_skin_tone_is_tied_to_a_place_in_the_room(seed):
 def test_evaluations_rebuild_a_cached_catalog_of_another_generator(tmp_path, monkeypatch):
     import argparse
 
-    from lens.evaluation import eval_catalog
+    from lens.evaluation.common import eval_catalog
     from lens.synth import VERSION, generator_version
     monkeypatch.chdir(tmp_path)
     args = argparse.Namespace(catalog=None, products=12, scenes=0, seed=0)

@@ -238,7 +238,7 @@ def test_text_source_user_text_annotations_and_filters(config_factory, tmp_path)
 
 
 def test_text_eval_function(tmp_path, config_factory, capsys):
-    from lens.text_eval import add_text_eval_arguments, phrase, text_eval
+    from lens.evaluation.text import add_text_eval_arguments, phrase, text_eval
 
     assert phrase(("color", "pattern", "category"), ("red", "stripes", "dress")) == "red striped dress"
     assert phrase(("color", "pattern"), ("olive", "solid")) == "solid olive"
@@ -261,7 +261,7 @@ def test_text_eval_function(tmp_path, config_factory, capsys):
 
 
 def test_minilm_precision_on_a_synthetic_catalog_and_loaded_once(config_factory, tmp_path):
-    from lens.text_eval import attribute_queries, text_figures
+    from lens.evaluation.text import attribute_queries, text_figures
 
     sessions, torch_loads = T.LOADS["onnx"], T.LOADS["cpu"]
     catalog = open_catalog(config_factory, tmp_path, model="minilm")

@@ -41,11 +41,18 @@ def test_lighting_and_blur_move_the_right_way():
 
 
 @pytest.mark.parametrize("shape", [(5, 5, 3), (1, 300, 3), (64, 64, 3)])
-def test_degenerate_images_give_valid_results(shape):
-    for fill in (0, 255):
-        result = QueryUnderstanding()(np.full(shape, fill, np.uint8))
-        assert result.width == shape[1]
-        assert isinstance(result.to_dict()["colors"], list)
+@pytest.mark.parametrize("fill, name", [(0, "black"), (255, "white")])
+def test_degenerate_images_give_valid_results(shape, fill, name):
+    result = QueryUnderstanding()(np.full(shape, fill, np.uint8)).to_dict()
+    assert (result["width"], result["height"]) == (shape[1], shape[0])
+    assert any(f"uniform image (all {name})" in n for n in result["notes"]), result["notes"]
+    if min(shape[:2]) < 8:                    # too small to measure: nothing made up
+        assert result["colors"] == [] and result["quality"] == {} and result["lighting"] == {}
+        assert any("too small for colours and quality" in n for n in result["notes"]), result["notes"]
+    else:                                     # one flat colour, measured as that
+        assert [(c["name"], c["weight"]) for c in result["colors"]] == [(name, 1.0)]
+        assert result["lighting"]["brightness"] == float(fill == 255)
+        assert result["quality"]["sharpness"] == 0.0
 
 
 def test_categories_from_imagenet(embedder):
@@ -169,7 +176,7 @@ def test_quality_is_monotonic_in_blur_noise_and_jpeg(which, scene_rgb):
 
 
 def test_colour_evaluation_meets_the_goal_on_a_small_set(product_records):
-    from lens.understanding.color_eval import color_figures
+    from lens.evaluation.colors import color_figures
 
     figures = color_figures(product_records, seed=1, progress=False)
     assert figures["products"] == 24
@@ -209,11 +216,16 @@ def test_every_decoded_mode_is_understood(mode):
                                          ((64, 64, 3), 255), ((2, 2, 3), 30)])
 def test_tiny_black_and_white_images_abstain_with_reasons(shape, fill):
     result = QueryUnderstanding()(np.full(shape, fill, np.uint8)).to_dict()
-    assert isinstance(result["colors"], list) and isinstance(result["annotations"], list)
+    notes = result["notes"]
+    assert any("uniform image" in n for n in notes), notes             # every one is flat
+    assert any("under 32 px" in n for n in notes) == (min(shape[:2]) < 32), notes
     if min(shape[:2]) < 8:
-        assert result["notes"]
-    if fill in (0, 255) and min(shape[:2]) >= 8:
-        assert result["quality"]["sharpness"] == 0.0
+        assert result["colors"] == [] and result["annotations"] == [] and result["quality"] == {}
+        assert any("too small for colours and quality" in n for n in notes), notes
+    else:                                     # one colour; nothing sharp, so no quality score
+        assert len(result["colors"]) == 1 and result["colors"][0]["weight"] == 1.0
+        assert result["annotations"] == [{"text": result["colors"][0]["name"], "kind": "color", "score": 1.0}]
+        assert result["quality"]["sharpness"] == 0.0 and result["quality"]["score"] == 0.0
 
 
 def test_over_50_megapixels_is_understood():

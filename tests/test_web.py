@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from lens.imageio import encode_jpeg
-from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+from lens.manifest import read_items
+from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 from web import create_app
 
 

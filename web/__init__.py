@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask, lens) -> None:
-    """Attach a loaded :class:`lens.facade.Lens` (and its cache, metrics) to ``app``."""
+    """Attach a loaded :class:`lens.pipeline.facade.Lens` (and its cache, metrics) to ``app``."""
     from web import metrics
     from web.cache import CatalogToken, QueryCache
 
@@ -38,7 +38,7 @@ def create_app(config=None, lens=None, catalog_dir: str | None = None) -> Flask:
 
     app = Flask(__name__)
     if lens is None:
-        from lens.facade import Lens
+        from lens.pipeline.facade import Lens
 
         lens = Lens.from_config(config or load_config("default"), catalog_dir=catalog_dir)
     init_app(app, lens)

@@ -9,8 +9,8 @@ compared with :func:`hmac.compare_digest`.
 accepted (bulk loads go through ``lens index``).  The image is decoded first
 (size guard), then written to ``server.media_dir`` (default
 ``<catalog>/media``) under a name derived from hashes (never the client's
-file name), mapped with :class:`lens.indexing.IndexMapper` and added with
-:class:`lens.indexing.CatalogWriter`.  Replacing or deleting an item removes
+file name), mapped with :class:`lens.pipeline.indexing.IndexMapper` and added with
+:class:`lens.pipeline.indexing.CatalogWriter`.  Replacing or deleting an item removes
 its old media file when it lies in the media folder.
 
 Writes are serialised by one lock per process; under gunicorn a write
@@ -29,7 +29,7 @@ from pathlib import Path
 from flask import current_app, jsonify, request, url_for
 
 from lens.imageio import load_image
-from lens.indexing import CatalogWriter, IndexMapper
+from lens.pipeline.indexing import CatalogWriter, IndexMapper
 from web.api import _error, _lens, bp
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"   # also a safe file-name stem; no '#', no '/'

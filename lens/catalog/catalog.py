@@ -22,22 +22,11 @@ import numpy as np
 from lens.catalog.store import Store, make_store
 from lens.config import LensConfig
 from lens.index import VectorIndex
+from lens.manifest import CROP_SEP, crop_id, parent_id
 from lens.text.index import TextIndex
 
 log = logging.getLogger(__name__)
 VISUAL, OBJECTS = "visual", "objects"
-CROP_SEP = "#"      # crop ids are "<item id>#<n>"; item ids must not contain it
-
-
-def crop_id(item_id: str, n: int) -> str:
-    return f"{item_id}{CROP_SEP}{n}"
-
-
-def parent_id(crop: str) -> str:
-    """The item id of a crop id (``"s1#2"`` -> ``"s1"``)."""
-    return crop.rsplit(CROP_SEP, 1)[0]
-
-
 class Catalog:
     """Store + indexes of one catalog folder."""
 

@@ -1,9 +1,7 @@
-"""Labelling commands for the ``lens`` CLI: ``label-crops`` and ``eval labels``.
+"""Labelling commands for the ``lens`` CLI: ``label-crops``.
 
 :func:`add_parsers` adds ``label-crops`` and returns ``{name: handler}`` (like
-:mod:`detection.commands`); :func:`add_eval_parser` adds ``labels`` under
-``lens eval`` and :func:`cmd_eval_labels` runs it.  Handlers take
-``(args, config)`` and return an exit code; heavy modules load inside them.
+:mod:`detection.commands`; ``lens eval labels`` is in :mod:`lens.evaluation.commands`).
 Tested in ``tests/test_labeling.py``.
 """
 from __future__ import annotations
@@ -37,19 +35,6 @@ def add_parsers(sub) -> dict:
     return {"label-crops": cmd_label_crops}
 
 
-def add_eval_parser(esub) -> None:
-    """Register ``lens eval labels`` on the ``eval`` sub-parsers."""
-    from lens.evaluation import add_eval_arguments
-
-    e = esub.add_parser("labels", help="weak-label agreement, coverage (and with --train the two mAPs)")
-    add_eval_arguments(e, scenes=300)
-    e.add_argument("--labels", help="a label-crops output folder (default: label the catalog's scenes now)")
-    e.add_argument("--min-confidence", type=float, help="default: labeling.min_confidence")
-    e.add_argument("--train", action="store_true", help="also train detectors on true and on weak boxes "
-                                                        "and compare mAP@0.5 on the val scenes (minutes)")
-    e.add_argument("--epochs", type=int, default=10, help="training epochs for --train (default 10)")
-
-
 def cmd_label_crops(args, config) -> int:
     from lens.labeling.job import label_crops
 
@@ -62,33 +47,3 @@ def cmd_label_crops(args, config) -> int:
           f"{report.shards} shards ({report.skipped_shards} already done), {len(report.failures)} unreadable; "
           f"wrote {report.coco}: {report.boxes} boxes ({report.duplicates} duplicates left out)")
     return 1 if report.failures else 0
-
-
-def cmd_eval_labels(args, config) -> int:
-    from pathlib import Path
-
-    from lens.cli import emit
-    from lens.evaluation import EvalReport, eval_catalog
-    from lens.labeling.evaluate import agreement_figures, coco_figures, detector_maps
-    from lens.labeling.job import label_crops
-    from lens.labeling.writer import read_rows
-    from lens.synth.coco import read_scenes
-
-    folder = eval_catalog(args)
-    threshold = config.labeling.min_confidence if args.min_confidence is None else args.min_confidence
-    out = Path(args.labels or folder / "labels")
-    if not args.labels:
-        from lens.evaluation import build_eval_lens
-
-        build_eval_lens(config, folder)          # index once (products are the label source)
-        label_crops(config, out, catalog_dir=str(folder / "catalog"), min_confidence=threshold,
-                    images_root=str(folder), from_index=True)
-    rows, scenes = list(read_rows(out)), read_scenes(folder)
-    figures = {**agreement_figures(rows, scenes, threshold), **coco_figures(rows, scenes, threshold)}
-    if args.train:
-        from lens.models import ModelStore
-
-        coco = Path(out) / "coco.json"
-        figures.update(detector_maps(folder, coco, out / "train", args.epochs, ModelStore.from_config(config.models)))
-    emit(EvalReport(f"labels on {folder} (min confidence {threshold})", figures), args.json_out)
-    return 0

@@ -15,23 +15,24 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lens.labeling.engine import run_shards
-from lens.labeling.reader import catalog_items, make_shards, source_items
+from jobs.runner import run_shards
+from jobs.shards import make_shards
+from lens.catalog import Catalog
+from lens.labeling.mapper import LabelMapper, product_records
+from lens.labeling.reader import catalog_items, source_items
+from lens.labeling.weak import category_of
 from lens.labeling.writer import ShardWriter, _atomic_write, read_rows, write_coco
+from lens.pipeline.bundle import ModelBundle
+from lens.pipeline.usercrops import read_user_crops
 
 log = logging.getLogger(__name__)
 
 
-def open_catalog(config, catalog_dir):
-    """The catalog read-only-ish: its store and vector indexes (text search off)."""
-    from lens.catalog import Catalog
-    from lens.embeddings import make_embedder
-    from lens.models import ModelStore
-
+def open_catalog(config, catalog_dir, models: ModelBundle | None = None):
+    """The catalog read-only-ish (its store and vector indexes; text search off) and the bundle."""
     config = dataclasses.replace(config, text=dataclasses.replace(config.text, enabled=False))
-    models = ModelStore.from_config(config.models)
-    embedder = make_embedder(config.embedder, models)
-    return Catalog.open(config, embedder.settings(), catalog_dir), embedder, models
+    models = ModelBundle(config, reuse=models)
+    return Catalog.open(config, models.embedder.settings(), catalog_dir), models
 
 
 class MapperFactory:
@@ -41,16 +42,8 @@ class MapperFactory:
         self.config, self.catalog_dir, self.user_boxes, self.reuse = config, catalog_dir, user_boxes, reuse
 
     def __call__(self):
-        from detection.crops import CropLimits
-        from detection.pipeline import DetectionPipeline
-        from lens.labeling.mapper import LabelMapper
-        from lens.labeling.weak import WeakLabelSettings
-
-        c = self.config
-        catalog, embedder, models = open_catalog(c, self.catalog_dir)
-        return LabelMapper(embedder, DetectionPipeline.from_config(c.detection, models), catalog,
-                           CropLimits.from_config(c.detection), WeakLabelSettings.from_config(c.labeling),
-                           c.labeling.neighbours, self.user_boxes, self.reuse)
+        catalog, models = open_catalog(self.config, self.catalog_dir)
+        return LabelMapper.from_models(models, catalog, self.user_boxes, self.reuse)
 
 
 @dataclass
@@ -83,11 +76,9 @@ def label_crops(config, out: str | Path, source: str | None = None, catalog_dir:
                 address: str = "local", workers: int = 2, images_root: str | None = None,
                 progress: bool = True, mapper_factory=None, from_index: bool = False) -> LabelReport:
     """Label the crops of ``source`` (or the catalog's scenes) into ``out``; see the package docstring."""
-    from lens.labeling.usercrops import read_user_crops
-
     threshold = config.labeling.min_confidence if min_confidence is None else min_confidence
     user_boxes = read_user_crops(user_crops) if user_crops else None
-    catalog, _, _ = open_catalog(config, catalog_dir)
+    catalog, _ = open_catalog(config, catalog_dir)
     categories = _categories(catalog)
     shards = make_shards(_items(catalog, source), config.labeling.shard_size)
     writer = ShardWriter(out)
@@ -110,7 +101,4 @@ def label_crops(config, out: str | Path, source: str | None = None, catalog_dir:
 
 def _categories(catalog) -> list[str]:
     """The label set: the catalog products' categories (coarse taxonomy where a product has none)."""
-    from lens.labeling.mapper import product_records
-    from lens.labeling.weak import category_of
-
     return sorted({c for r in product_records(catalog).values() if (c := category_of(r))})

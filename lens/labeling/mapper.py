@@ -1,9 +1,9 @@
 """The labelling job's mapper: one shard of images -> weak labels for their crops.
 
-For each image: decode (unreadable -> a failure naming the file), detect with
-the Lens's :class:`detection.pipeline.DetectionPipeline`, cut crops with
-:func:`detection.crops.make_crops` (plus the users' boxes for that image, by
-image hash, when a user-crop log is given), embed every crop in one batch,
+For each image: the one analysis step (:mod:`lens.pipeline.analysis`,
+:data:`~lens.pipeline.analysis.LABEL`: decode, unreadable -> a failure naming
+the file; detect; crop), plus the users' boxes for that image (by image hash)
+when a user-crop log is given; then every crop of the shard is embedded in one batch,
 search the catalog's ``visual`` index among *products* only (a product photo
 is a single object, so its category is the crop's; the crop's own parent item
 is excluded), and vote (:func:`lens.labeling.weak.weak_label`), with the
@@ -24,13 +24,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from detection.crops import CropLimits, crop_pixels, make_crops
+import numpy as np
+
+from detection.crops import crop_pixels
+from jobs.shards import Shard
 from lens.boxes import Box
 from lens.catalog import crop_id
-from lens.imageio import image_hash, load_image
-from lens.labeling.reader import Shard
 from lens.labeling.textprior import CategoryWords
 from lens.labeling.weak import WeakLabelSettings, weak_label
+from lens.pipeline.analysis import LABEL, Analyzer
+from lens.pipeline.bundle import ModelBundle
 from lens.types import Crop
 
 log = logging.getLogger(__name__)
@@ -60,12 +63,13 @@ def product_records(catalog) -> dict[str, dict]:
 class LabelMapper:
     """Detect, crop, embed and weakly label one shard; see the module docstring."""
 
-    def __init__(self, embedder, detector, catalog, limits: CropLimits = CropLimits(),
-                 settings: WeakLabelSettings = WeakLabelSettings(), k: int = 10,
-                 user_boxes: dict[str, list[list[float]]] | None = None, reuse_index_crops: bool = False):
+    def __init__(self, analyzer: Analyzer, catalog, settings: WeakLabelSettings = WeakLabelSettings(),
+                 k: int = 10, user_boxes: dict[str, list[list[float]]] | None = None,
+                 reuse_index_crops: bool = False):
         self.reuse = reuse_index_crops
-        self.embedder, self.detector, self.catalog = embedder, detector, catalog
-        self.limits, self.settings, self.k = limits, settings, k
+        self.analyzer, self.catalog = analyzer, catalog
+        self.embedder = analyzer.models.embedder
+        self.settings, self.k = settings, k
         self.user_boxes = user_boxes or {}
         self.products = product_records(catalog)
         if not self.products:
@@ -75,10 +79,11 @@ class LabelMapper:
         self.nameable = self.words.categories
 
     @classmethod
-    def from_lens(cls, lens, user_boxes=None, reuse_index_crops: bool = False) -> LabelMapper:
-        """The mapper a :class:`lens.facade.Lens` implies (its models, catalog and config)."""
-        return cls(lens.embedder, lens.detector, lens.catalog, CropLimits.from_config(lens.config.detection),
-                   WeakLabelSettings.from_config(lens.config.labeling), lens.config.labeling.neighbours,
+    def from_models(cls, models: ModelBundle, catalog, user_boxes=None,
+                    reuse_index_crops: bool = False) -> LabelMapper:
+        """The mapper a bundle implies (its models; settings from its config's ``labeling``)."""
+        labeling = models.config.labeling
+        return cls(Analyzer(models), catalog, WeakLabelSettings.from_config(labeling), labeling.neighbours,
                    user_boxes, reuse_index_crops)
 
     def _stored(self, item: dict) -> list[tuple[Crop, object]] | None:
@@ -89,18 +94,12 @@ class LabelMapper:
         return [(Crop(item["id"], Box(*c["box"]), Box(*c["detection_box"]), c["label"], c["score"], c["source"]),
                  self.catalog.objects.vector(c["id"])) for c in stored]
 
-    def crops_of(self, item: dict, rgb) -> list[Crop]:
-        """The detector's crops of one image plus the users' boxes for it (source ``user``)."""
-        h, w = rgb.shape[:2]
-        crops = make_crops(self.detector(rgb), w, h, self.limits, item["id"])
-        return crops + self.user_crops_of(item, rgb)
-
-    def user_crops_of(self, item: dict, rgb) -> list[Crop]:
+    def user_crops_of(self, item: dict, rgb, digest: str) -> list[Crop]:
         """The users' boxes logged for this image (by image hash), as crops of source ``user``."""
         h, w = rgb.shape[:2]
         crops = []
         if self.user_boxes:
-            digest = item.get("image_hash") or image_hash(rgb)
+            digest = item.get("image_hash") or digest
             for box in self.user_boxes.get(digest, []):
                 b = Box(*box).clip(w, h)
                 if b.width >= 1 and b.height >= 1:
@@ -112,25 +111,25 @@ class LabelMapper:
         pending = []                         # (item, crop, pixels or None, stored vector or None)
         for n, item in enumerate(shard.items):
             try:
-                rgb = load_image(item["image"])
+                decoded = self.analyzer.decode(item["image"], item_id=item["id"])
             except (ValueError, OSError) as exc:
                 result.failures.append((item["image"], str(exc)))
                 continue
+            rgb = decoded.rgb
             result.images.append({"id": item["id"], "image": item["image"], "width": int(rgb.shape[1]),
                                   "height": int(rgb.shape[0]), "index": shard.first_index + n})
             stored = self._stored(item)
             if stored is None:
-                pending.extend((item, c, crop_pixels(rgb, c), None) for c in self.crops_of(item, rgb))
+                crops = self.analyzer.analyze([decoded], LABEL)[0].crops
+                pending.extend((item, c, crop_pixels(rgb, c), None) for c in crops)
             else:
                 pending.extend((item, c, None, v) for c, v in stored)
-                pending.extend((item, c, crop_pixels(rgb, c), None) for c in self.user_crops_of(item, rgb))
+            pending.extend((item, c, crop_pixels(rgb, c), None) for c in self.user_crops_of(item, rgb, decoded.digest))
         if pending:
             result.crops = self._label(pending)
         return result
 
     def _label(self, pending: list) -> list[dict]:
-        import numpy as np
-
         todo = [n for n, p in enumerate(pending) if p[3] is None]
         fresh = self.embedder.embed([pending[n][2] for n in todo]) if todo else []
         vectors = [p[3] for p in pending]

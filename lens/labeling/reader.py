@@ -3,7 +3,7 @@
 * :func:`catalog_items`: the indexed, non-product items of a catalog (scenes:
   a product photo is already one labelled object) with their stored image
   paths and hashes;
-* :func:`source_items`: a manifest or image folder (:func:`lens.indexing.read_items`),
+* :func:`source_items`: a manifest or image folder (:func:`lens.pipeline.indexing.read_items`),
   products left out the same way;
 * :func:`make_shards`: items sorted by id, cut into ``size``-item shards; a
   shard's id is its number plus a hash of its item ids, so a finished shard
@@ -13,20 +13,10 @@ Tested in ``tests/test_labeling.py``.
 """
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-
-from lens.indexing import read_items
+from lens.manifest import read_items
 
 # What the mapper needs (crops: --from-index; title, description: the text prior).
 ITEM_FIELDS = ("id", "image", "kind", "image_hash", "crops", "title", "description")
-
-
-@dataclass(frozen=True)
-class Shard:
-    id: str
-    items: list[dict] = field(hash=False)
-    first_index: int = 0            # global position of items[0]: stable COCO image ids
 
 
 def _slim(item: dict) -> dict:
@@ -49,14 +39,3 @@ def source_items(path, include_products: bool = False) -> list[dict]:
     return [_slim(i) for i in read_items(path) if include_products or i.get("kind") != "product"]
 
 
-def make_shards(items: list[dict], size: int) -> list[Shard]:
-    """``items`` sorted by id in shards of ``size``; ids ``shard-00003-<8 hex>``."""
-    if size < 1:
-        raise ValueError(f"labeling.shard_size: expected >= 1, got {size}")
-    items = sorted(items, key=lambda i: i["id"])
-    shards = []
-    for number, start in enumerate(range(0, len(items), size)):
-        part = items[start:start + size]
-        digest = hashlib.sha1("\n".join(i["id"] for i in part).encode()).hexdigest()[:8]
-        shards.append(Shard(f"shard-{number:05d}-{digest}", part, start))
-    return shards

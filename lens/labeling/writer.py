@@ -31,9 +31,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from jobs.shards import Shard
 from lens.boxes import Box
 from lens.labeling.mapper import ShardResult
-from lens.labeling.reader import Shard
 
 
 def _atomic_write(path: Path, text: str) -> None:

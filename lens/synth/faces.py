@@ -164,7 +164,7 @@ def retone_head(mst: int) -> np.ndarray:
     w = asset["skin"]
     core = w > 0.9
     # The mean that becomes the MST colour is taken over the skin's own colour
-    # cluster (the gate of lens.understanding.skin_eval: weighted Lab distance
+    # cluster (the gate of lens.evaluation.skin_tone: weighted Lab distance
     # to the median < 12), not the shadowed jaw and hairline too: with those the
     # lit skin came out 3-4 L* above its swatch at MST 4-5, where the re-toned
     # photos read 0.6-1.4 above (measured, issue 3).

@@ -6,7 +6,7 @@ on its own; the one filter is the opt-in ``body_type_range`` a user asks for
 :class:`BodyType` holds a range, three silhouette width ratios, a confidence and
 a person box: no landmarks, masks, crops or identity data are returned or kept.
 Tested in ``tests/test_body_type.py``; evaluated per range by
-:mod:`lens.understanding.body_eval` (``lens eval body-type``).
+:mod:`lens.evaluation.body_type` (``lens eval body-type``).
 
 Ranges, on *clothed silhouette* widths / estimated height (``s`` shoulders, ``w``
 waist, ``h`` hips), checked in this order:
@@ -29,7 +29,7 @@ Method (``H x W x 3`` uint8 RGB; over ``WORK_SIDE`` px reduced first):
    components (p > 0.5) of >= 1 % of the image and >= 30 % of its height; one
    wider than 0.9 x its height is split at its thinnest middle column (two
    people side by side).  Plus the person boxes the caller already has (the
-   object detector's ``person`` class: :class:`lens.facade.Lens` and the index
+   object detector's ``person`` class: :class:`lens.pipeline.facade.Lens` and the index
    pass them) that overlap no candidate by IoU > 0.5; the 3 largest are
    measured.  A candidate cut by the frame bottom whose top is below the top
    10 % (a head in frame: the waist-up portraits) abstains.

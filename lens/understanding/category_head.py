@@ -121,7 +121,7 @@ def _embed_products(manifest: str | Path, embedder, progress: bool) -> tuple[lis
     from tqdm import tqdm
 
     from lens.imageio import load_image
-    from lens.indexing import read_items
+    from lens.manifest import read_items
 
     items = [i for i in read_items(manifest) if i.get("kind", "product") == "product"]
     if len(items) < 4:

@@ -4,7 +4,7 @@
 :class:`SkinTone` per face (or faceless person).  No identity data is computed
 or kept: a result is a colour, a box and a reason, never landmarks, crops or
 embeddings.  Tested in ``tests/test_skin_tone.py``; evaluated per range by
-:mod:`lens.understanding.skin_eval`, where every threshold below was chosen on
+:mod:`lens.evaluation.skin_tone`, where every threshold below was chosen on
 the per-range figures (re-toned photos x lightings, synthetic people).
 
 1. Input (:func:`lens.imageio.checked_rgb`): grey, 4-channel, 16-bit and

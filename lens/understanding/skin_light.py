@@ -3,7 +3,7 @@
 :func:`illuminant` turns an image into per-channel linear gains (von Kries)
 that undo its exposure and colour cast; the face boxes (padded 25 %) and
 pixels close to a face's skin colour never count as white.  Every threshold
-was chosen on the per-range figures of :mod:`lens.understanding.skin_eval`
+was chosen on the per-range figures of :mod:`lens.evaluation.skin_tone`
 (re-toned photos x lightings, synthetic people) and checked across photos.
 
 Tried and rejected: a local (per-face) exposure from a smooth light field

@@ -18,22 +18,19 @@ over theta.  Tested in ``tests/test_e2e.py``.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
+from lens.evaluation.retrieval import build_eval_lens
+
 log = logging.getLogger(__name__)
 WORN = ("top", "dress", "trousers", "skirt", "shoe", "hat", "bag", "sunglasses")
 THETAS = (0.0, 0.3, 0.6, 0.75, 0.9)
 GOAL_RANGES, GOAL_DROP = 3, 0.05
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--queries", type=int, default=40, help="product photos to query (default 40)")
-    parser.add_argument("--sweep", metavar="PNG", help="also sweep theta and plot it here")
 
 
 def _categories(records: list[dict]) -> dict[str, set]:
@@ -145,3 +142,10 @@ def diversity_eval(lens, folder: Path, records: list[dict], args, progress: bool
     if getattr(args, "sweep", None):
         figures["theta sweep"] = sweep(lens, folder, queries, cats, args.sweep, progress)
     return figures
+
+
+def diversity_command(args, config) -> EvalReport:
+    """``lens eval diversity``."""
+    folder = eval_catalog(args)
+    lens = build_eval_lens(config, folder)
+    return EvalReport(f"diversity on {folder}", diversity_eval(lens, folder, read_manifest(folder), args))

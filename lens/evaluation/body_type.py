@@ -22,7 +22,7 @@ a person with no matching result counts as "unknown" (missed).  Figures:
 * false body types: the share of product photos and of scenes without
   people given any body type.
 
-Candidates are found as :class:`lens.facade.Lens` finds them: person
+Candidates are found as :class:`lens.pipeline.facade.Lens` finds them: person
 segmentation, plus the config's Faster R-CNN ``person`` boxes when it has
 that class (``lens -c demo eval body-type``: the synthetic checkpoint, trained
 on seed 0's first 300 scenes, so judge it on seeds 1 and 2).  A full-body
@@ -56,7 +56,7 @@ def synthetic_body_set(catalog_dir, negatives: bool = True) -> list[dict]:
     ``negatives``, every product photo and scene without people is a sample
     with ``people == []`` (any body type found there is false).
     """
-    from lens.evaluation import read_manifest
+    from lens.evaluation.common import read_manifest
 
     folder = Path(catalog_dir)
     samples = []
@@ -169,7 +169,7 @@ def body_type_figures(estimator, samples: list[dict], progress: bool = False) ->
 
 
 def with_detector(estimator, detector):
-    """``rgb -> estimator(rgb, people=the detector's person boxes)``, as :class:`lens.facade.Lens` runs it."""
+    """``rgb -> estimator(rgb, people=the detector's person boxes)``, as :class:`lens.pipeline.facade.Lens` runs it."""
     if detector is None:
         return estimator
     return lambda rgb: estimator(rgb, [d for d in detector(rgb) if d.label == "person"])
@@ -185,7 +185,7 @@ def body_type_eval(args: argparse.Namespace, config=None, progress: bool = True)
     """
     from detection.rcnn import ObjectDetector
     from lens.config import LensConfig
-    from lens.evaluation import EvalReport, eval_catalog
+    from lens.evaluation.common import EvalReport, eval_catalog
     from lens.models import ModelStore
     from lens.understanding.body import BodyTypeEstimator
 

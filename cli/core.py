@@ -1,38 +1,21 @@
-"""The ``lens`` command line.  Every command prints one line per error and exits non-zero.
+"""The core ``lens`` commands: ``models``, ``synth``, ``index``, ``query``, ``detect``, ``train-categories``, ``demo``.
 
-Commands: ``models`` (list / fetch / prepare), ``synth``, ``index``,
-``query``, ``detect``, ``serve``, ``train-categories``, ``eval retrieval|colors|skin-tone|body-type|text|diversity``,
-``demo``.  Global options:
-``--config NAME|PATH`` and ``--set key=value`` (repeatable) for any config key.
+:func:`add_parsers` registers them and returns ``{name: handler}``; handlers
+take ``(args, config)``, print their output and return an exit code.  Each
+handler imports what it runs inside itself: the modules load torch, FAISS or
+mediapipe, which ``lens --help`` and ``lens models`` must not wait for.
+
+Tested in ``tests/test_cli.py``.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import logging
 import os
 import sys
 
-log = logging.getLogger("lens")
-_EXTRA_COMMANDS: dict = {}   # commands other packages register (detection.commands)
 
-
-def detection_commands(sub) -> dict:
-    """``train-detector`` and ``export-detector`` live with the detector code."""
-    from detection.commands import add_parsers
-
-    return add_parsers(sub)
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lens", description="Lens: visual discovery over your catalog")
-    p.add_argument("-c", "--config", default=os.environ.get("LENS_CONFIG", "default"),
-                   help="config name in configs/ or a YAML path (default: default)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set query.k=50 (repeatable)")
-    p.add_argument("-v", "--verbose", action="store_true")
-    sub = p.add_subparsers(dest="command", required=True)
-
+def add_parsers(sub) -> dict:
+    """Register the core commands on ``sub`` (argparse sub-parsers)."""
     m = sub.add_parser("models", help="list, fetch or prepare model weights")
     m.add_argument("action", nargs="?", default="list", choices=["list", "fetch", "prepare"])
     m.add_argument("names", nargs="*", help="models to fetch")
@@ -75,46 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     dt.add_argument("image")
     dt.add_argument("--preview", metavar="OUT", help="also write an annotated image here (.jpg/.png)")
 
-    v = sub.add_parser("serve", help="run the web UI and REST API (development server)")
-    v.add_argument("--host")
-    v.add_argument("--port", type=int)
-    v.add_argument("--catalog", help="catalog folder (default: catalog.path)")
-
     t = sub.add_parser("train-categories", help="train the category and pattern heads from a manifest")
     t.add_argument("--manifest", required=True, help="a JSONL manifest (or its folder) with labels")
     t.add_argument("--fields", default="category,pattern",
                    help="labelled fields to train heads for (default: category,pattern)")
     t.add_argument("--holdout", type=float, default=0.2, help="share of products held out (0.2)")
     t.add_argument("--seed", type=int, default=0)
-
-    e = sub.add_parser("eval", help="evaluate against the synthetic ground truth")
-    esub = e.add_subparsers(dest="evaluation", required=True)
-    from lens.evaluation import add_eval_arguments
-
-    add_eval_arguments(esub.add_parser("retrieval", help="top-1, scene-crop recall@10, object recall@20"))
-    add_eval_arguments(esub.add_parser("colors", help="dominant colour under each lighting condition"))
-    add_eval_arguments(esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, "
-                                                        "synthetic people)"), scenes=600)   # ~50-75 faces a range
-    add_eval_arguments(esub.add_parser("body-type", help="per-range body type figures (synthetic people)"),
-                       scenes=600)   # ~30 full-body people a range
-    from lens.diversity_eval import add_arguments as add_diversity_arguments
-    from lens.text_eval import add_text_eval_arguments
-
-    dv = esub.add_parser("diversity", help="representation@10 and precision@10, diversity off and on")
-    add_eval_arguments(dv)
-    add_diversity_arguments(dv)
-
-    add_text_eval_arguments(esub.add_parser("text", help="attribute text queries (\"red striped dress\"): "
-                                                          "precision per query type"))
-
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
     d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
-    _EXTRA_COMMANDS.update(detection_commands(sub))
-    from lens.labeling.commands import add_eval_parser, add_parsers as labeling_parsers
-
-    add_eval_parser(esub)
-    _EXTRA_COMMANDS.update(labeling_parsers(sub))
-    return p
+    return {"models": cmd_models, "synth": cmd_synth, "index": cmd_index, "query": cmd_query,
+            "detect": cmd_detect, "train-categories": cmd_train_categories, "demo": cmd_demo}
 
 
 def cmd_models(args, config) -> int:
@@ -159,8 +112,9 @@ def cmd_synth(args, config) -> int:
 
 
 def cmd_index(args, config) -> int:
-    from lens.facade import Lens
-    from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+    from lens.manifest import read_items
+    from lens.pipeline.facade import Lens
+    from lens.pipeline.indexing import CatalogWriter, IndexMapper, index_items, run_indexing
 
     path = args.add or args.path
     if path and args.add and args.path:
@@ -179,8 +133,6 @@ def cmd_index(args, config) -> int:
     if not items:
         return 0
     if args.engine == "ray":
-        from lens.labeling.engine import index_items
-
         report = index_items(items, lens, "ray", args.ray_address, args.workers,
                              config.embedder.batch_size, update=args.update)
     else:
@@ -194,8 +146,8 @@ def cmd_index(args, config) -> int:
 
 
 def cmd_query(args, config) -> int:
-    from lens.facade import Lens
     from lens.imageio import load_image
+    from lens.pipeline.facade import Lens
 
     rgb = load_image(args.image, config.server.max_pixels)   # fail fast on bad input
     box = None
@@ -216,19 +168,19 @@ def cmd_query(args, config) -> int:
 
 
 def cmd_detect(args, config) -> int:
-    from detection.crops import CropLimits, make_crops
-    from detection.pipeline import DetectionPipeline
+    from detection.crops import make_crops
     from lens.imageio import load_image
-    from lens.models import ModelStore
+    from lens.pipeline.bundle import ModelBundle
 
     if args.preview:
         from lens.imageio import check_output_image
 
         check_output_image(args.preview)
     rgb = load_image(args.image, config.server.max_pixels, name=args.image)
-    pipeline = DetectionPipeline.from_config(config.detection, ModelStore.from_config(config.models))
+    models = ModelBundle(config)
+    pipeline = models.detector
     found = pipeline(rgb)
-    crops = make_crops(found, rgb.shape[1], rgb.shape[0], CropLimits.from_config(config.detection))
+    crops = make_crops(found, rgb.shape[1], rgb.shape[0], models.limits)
     if args.preview:
         from detection.preview import draw
         from lens.imageio import save_image
@@ -240,105 +192,21 @@ def cmd_detect(args, config) -> int:
     return 0
 
 
-def cmd_serve(args, config) -> int:
-    from web import create_app
-
-    host = args.host or config.server.host
-    port = args.port or config.server.port
-    app = create_app(config, catalog_dir=args.catalog)
-    print(f"Lens is serving on http://{host}:{port}", flush=True)
-    app.run(host=host, port=port, threaded=True)
-    return 0
-
-
-def emit(report, json_out: str | None = None) -> None:
-    """Print an :class:`lens.evaluation.EvalReport` and, with ``--json``, write its figures."""
-    print("\n".join(report.lines()))
-    if json_out:
-        report.write_json(json_out)
-
-
 def cmd_train_categories(args, config) -> int:
-    from lens.embeddings import make_embedder
-    from lens.evaluation import EvalReport
-    from lens.models import ModelStore
+    from lens.evaluation.commands import emit
+    from lens.evaluation.common import EvalReport
+    from lens.pipeline.bundle import ModelBundle
     from lens.understanding.category_head import head_paths, train_from_manifest
 
     outs = head_paths(config, [f.strip() for f in args.fields.split(",") if f.strip()])
-    embedder = make_embedder(config.embedder, ModelStore.from_config(config.models))
-    figures = train_from_manifest(args.manifest, embedder, outs, args.holdout, args.seed)
+    figures = train_from_manifest(args.manifest, ModelBundle(config).embedder, outs, args.holdout, args.seed)
     emit(EvalReport(f"heads trained on {args.manifest}", {
         f"{field} {name}": value for field, f in figures.items() if isinstance(f, dict)
         for name, value in f.items()}))
     return 0
 
 
-def cmd_eval(args, config) -> int:
-    from lens import evaluation as ev
-
-    if args.evaluation == "skin-tone":
-        from lens.understanding.skin_eval import skin_tone_eval
-
-        emit(skin_tone_eval(args), args.json_out)
-        return 0
-    if args.evaluation == "labels":
-        from lens.labeling.commands import cmd_eval_labels
-
-        return cmd_eval_labels(args, config)
-    if args.evaluation == "text":
-        from lens.text_eval import text_eval
-
-        emit(text_eval(args, config), args.json_out)
-        return 0
-    if args.evaluation == "body-type":
-        from lens.understanding.body_eval import body_type_eval
-
-        emit(body_type_eval(args, config), args.json_out)
-        return 0
-    folder = ev.eval_catalog(args)
-    if args.evaluation == "colors":
-        from lens.understanding.color_eval import color_figures
-
-        figures = color_figures(ev.read_manifest(folder), args.seed)
-    elif args.evaluation == "diversity":
-        from lens.diversity_eval import diversity_eval
-
-        lens = ev.build_eval_lens(config, folder)
-        figures = diversity_eval(lens, folder, ev.read_manifest(folder), args)
-    else:
-        lens = ev.build_eval_lens(config, folder)
-        records = ev.read_manifest(folder)
-        figures = ev.retrieval_eval(lens, records, folder, args.seed)
-    emit(ev.EvalReport(f"{args.evaluation} on {folder}", figures), args.json_out)
-    return 0
-
-
 def cmd_demo(args, config) -> int:
-    from lens.demo import run_demo
+    from cli.demo import run_demo
 
     return run_demo(config, lambda line: print(line, flush=True), serve=not args.no_serve)
-
-
-COMMANDS = {"models": cmd_models, "synth": cmd_synth, "index": cmd_index, "query": cmd_query, "detect": cmd_detect,
-            "serve": cmd_serve, "train-categories": cmd_train_categories, "eval": cmd_eval, "demo": cmd_demo}
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    from lens.config import load_config
-
-    try:
-        config = load_config(args.config, args.overrides)
-        return {**COMMANDS, **_EXTRA_COMMANDS}[args.command](args, config)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        print(f"lens: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("lens: interrupted; everything acknowledged so far is kept", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,6 +13,14 @@ from pathlib import Path
 from typing import Callable
 
 from lens.config import LensConfig
+from lens.imageio import encode_jpeg
+from lens.manifest import read_items
+from lens.pipeline.bundle import ModelBundle
+from lens.pipeline.facade import Lens
+from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
+from lens.synth import VERSION, generate_catalog, generator_version, render_product_view
+from lens.understanding.category_head import HEAD_FIELDS, head_paths, train_from_manifest
+from web import create_app
 
 log = logging.getLogger(__name__)
 SAMPLE_PERTURBATION = {"lighting": "warm", "lighting_strength": 0.6, "blur_sigma": 1.0,
@@ -22,13 +30,8 @@ SAMPLE_PERTURBATION = {"lighting": "warm", "lighting_strength": 0.6, "blur_sigma
 def build_demo_catalog(config: LensConfig, say: Callable[[str], None], progress: bool = True):
     """Synthesise (if needed) and index (what is missing) the demo catalog; returns a Lens.
     ``say`` receives one line per step (the CLI prints them)."""
-    from lens.facade import Lens
-    from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
-    from lens.models import ModelStore
-    from lens.synth import VERSION, generate_catalog, generator_version
-    from lens.understanding.category_head import HEAD_FIELDS, head_paths
-
-    ModelStore.from_config(config.models).verify("mobilenet_v2")
+    models = ModelBundle(config)
+    models.store.verify("mobilenet_v2")
     synth = Path(config.demo.synth_dir)
     made = generator_version(synth)
     if (synth / "manifest.jsonl").is_file() and made != VERSION:
@@ -41,17 +44,13 @@ def build_demo_catalog(config: LensConfig, say: Callable[[str], None], progress:
                          progress=progress)
     heads = {f: p for f, p in head_paths(config, list(HEAD_FIELDS)).items()
              if getattr(config.models, HEAD_FIELDS[f]) and not Path(p).is_file()}
-    if heads:
-        from lens.embeddings import make_embedder
-        from lens.understanding.category_head import train_from_manifest
-
+    if heads:          # before the understanding loads them: bundle parts build on first use
         say(f"training the {' and '.join(heads)} heads -> {', '.join(heads.values())}")
-        figures = train_from_manifest(synth, make_embedder(config.embedder, ModelStore.from_config(
-            config.models)), heads, progress=progress)
+        figures = train_from_manifest(synth, models.embedder, heads, progress=progress)
         for field in heads:
             f = figures[field]
             say(f"  {field}: held-out accuracy {f['held_out_accuracy']:.3f} on {f['held_out']} products")
-    lens = Lens.from_config(config)
+    lens = Lens.from_config(config, models=models)
     report = run_indexing(read_items(synth), IndexMapper.from_lens(lens),
                           CatalogWriter(lens.catalog), config.embedder.batch_size, progress)
     say(f"catalog {lens.catalog.directory}: {len(lens.catalog)} items "
@@ -61,9 +60,6 @@ def build_demo_catalog(config: LensConfig, say: Callable[[str], None], progress:
 
 def sample_query(config: LensConfig, lens) -> tuple[Path, dict]:
     """Write a perturbed re-render of the first product and return (path, its record)."""
-    from lens.imageio import encode_jpeg
-    from lens.synth import render_product_view
-
     synth = Path(config.demo.synth_dir)
     with (synth / "manifest.jsonl").open() as fh:
         record = json.loads(fh.readline())
@@ -77,8 +73,6 @@ def run_demo(config: LensConfig, say: Callable[[str], None], serve: bool = True)
     """Build the demo, then serve it or run one sample query; ``say`` gets every output line."""
     lens = build_demo_catalog(config, say)
     if serve:
-        from web import create_app
-
         app = create_app(config, lens=lens)
         url = f"http://{config.server.host}:{config.server.port}"
         say(f"Lens demo is serving on {url}  (Ctrl-C to stop)")

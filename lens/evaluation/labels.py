@@ -25,6 +25,11 @@ import logging
 from pathlib import Path
 
 from lens.boxes import Box
+from lens.evaluation.common import EvalReport, eval_catalog
+from lens.evaluation.retrieval import build_eval_lens
+from lens.labeling.job import label_crops
+from lens.labeling.writer import read_rows
+from lens.models import ModelStore
 from lens.synth.coco import PERSON, coco_dicts, read_scenes, scene_boxes
 
 log = logging.getLogger(__name__)
@@ -120,3 +125,21 @@ def detector_maps(folder: Path, weak_coco: Path, out: Path, epochs: int, models,
         figures[f"train seconds {name}"] = metrics["train_seconds"]
     figures["mAP@0.5 gap"] = round(figures["mAP@0.5 truth"] - figures["mAP@0.5 weak"], 4)
     return figures
+
+
+def labels_command(args, config) -> EvalReport:
+    """``lens eval labels``: label the catalog's scenes (unless ``--labels``), then agreement, coverage
+    and, with ``--train``, the mAPs of detectors trained on true and on weak boxes."""
+    folder = eval_catalog(args)
+    threshold = config.labeling.min_confidence if args.min_confidence is None else args.min_confidence
+    out = Path(args.labels or folder / "labels")
+    if not args.labels:
+        build_eval_lens(config, folder)          # index once (products are the label source)
+        label_crops(config, out, catalog_dir=str(folder / "catalog"), min_confidence=threshold,
+                    images_root=str(folder), from_index=True)
+    rows, scenes = list(read_rows(out)), read_scenes(folder)
+    figures = {**agreement_figures(rows, scenes, threshold), **coco_figures(rows, scenes, threshold)}
+    if args.train:
+        coco = Path(out) / "coco.json"
+        figures.update(detector_maps(folder, coco, out / "train", args.epochs, ModelStore.from_config(config.models)))
+    return EvalReport(f"labels on {folder} (min confidence {threshold})", figures)

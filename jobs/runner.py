@@ -5,7 +5,8 @@
 ``write(shard, result)`` runs on the driver as results arrive (so a finished
 shard is on disk before the next one is awaited), ``done(shard)`` skips what a
 previous run finished.  ``lens label-crops`` and ``lens index --engine ray``
-(:func:`index_items`) both use it.
+(:func:`lens.pipeline.indexing.index_items`) both use it; nothing here knows
+what a shard holds.
 
 Ray: ``address`` ``"local"`` starts a private cluster on loopback
 (``ray.init(num_cpus=2)``), ``"auto"`` or ``"HOST:PORT"`` joins one.  Shards
@@ -24,7 +25,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]       # the repo: workers import lens/ and detection/ from it
+ROOT = Path(__file__).resolve().parents[1]       # the repo: workers import lens/ and detection/ from it
 LOCAL_CPUS = 2                                   # the development machine's cores
 
 
@@ -90,46 +91,3 @@ def _ray_results(todo: Sequence, make_mapper: Callable, address: str, workers: i
                         concurrency=workers, num_cpus=1)
     for row in ds.iter_rows():
         yield pickle.loads(row["result"])
-
-
-class _IndexShardMapper:
-    """Picklable factory for Ray workers: an IndexMapper (models only, no catalog) over a shard's items."""
-
-    def __init__(self, config):
-        self.config = config
-
-    def __call__(self):
-        from detection.crops import CropLimits
-        from detection.pipeline import DetectionPipeline
-        from lens.embeddings import make_embedder
-        from lens.indexing import IndexMapper
-        from lens.models import ModelStore
-        from lens.understanding import QueryUnderstanding
-
-        c = self.config
-        models = ModelStore.from_config(c.models)
-        embedder = make_embedder(c.embedder, models)
-        mapper = IndexMapper(embedder, QueryUnderstanding.from_config(c.understanding, embedder, models),
-                             DetectionPipeline.from_config(c.detection, models), CropLimits.from_config(c.detection))
-        return lambda shard: mapper(shard.items)
-
-
-def index_items(items: list[dict], lens, engine: str = "local", address: str = "local", workers: int = 2,
-                shard_size: int = 64, update: bool = False, progress: bool = True):
-    """``lens index`` through :func:`run_shards`: mappers anywhere, the catalog written by this process."""
-    from lens.indexing import CatalogWriter, IndexMapper, IndexReport
-    from lens.labeling.reader import make_shards
-
-    report, writer = IndexReport(), CatalogWriter(lens.catalog)
-    todo = items if update else [i for i in items if not lens.catalog.has(i["id"])]
-    report.skipped = len(items) - len(todo)
-
-    def write(shard, batch):
-        report.added += writer(batch)
-        report.failures.extend(batch.failures)
-
-    local = IndexMapper.from_lens(lens)
-    make = (lambda: (lambda s: local(s.items))) if engine == "local" else _IndexShardMapper(lens.config)
-    run_shards(make_shards(todo, shard_size), make, write, engine=engine, address=address,
-               workers=workers, progress=progress)
-    return report

@@ -56,16 +56,6 @@ CUTOFF = 10
 BATCH = 64                  # documents per add, like the indexing writer's batches
 
 
-def add_text_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    from lens.evaluation import add_eval_arguments
-
-    add_eval_arguments(parser)
-    parser.add_argument("--documents", choices=["catalog", "manifest"], default="catalog",
-                        help="index the image-built catalog (default) or the manifest's text alone")
-    parser.add_argument("--queries-per-type", type=int, default=150,
-                        help="at most this many queries per type (seeded sample; default 150)")
-
-
 def phrase(fields: tuple[str, ...], values: tuple[str, ...]) -> str:
     """``("color", "pattern", "category"), ("red", "stripes", "dress")`` -> ``"red striped dress"``."""
     words = dict(zip(fields, values))
@@ -133,7 +123,7 @@ def _row(v: dict) -> str:
 def _documents(args, config: LensConfig, folder: Path, records: list[dict], progress: bool) -> list[dict]:
     if args.documents == "manifest":
         return [{k: r[k] for k in ("id", "title", "description") if k in r} for r in records]
-    from lens.evaluation import build_eval_lens
+    from lens.evaluation.retrieval import build_eval_lens
 
     off = dataclasses.replace(config, text=dataclasses.replace(config.text, enabled=False))
     return list(build_eval_lens(off, folder, progress).catalog.store)   # indexed once, then cached
@@ -142,7 +132,7 @@ def _documents(args, config: LensConfig, folder: Path, records: list[dict], prog
 def text_eval(args: argparse.Namespace, config: LensConfig | None = None, progress: bool = True):
     """``lens eval text``: an :class:`lens.evaluation.EvalReport`, one row per query type."""
     from lens.config import load_config
-    from lens.evaluation import EvalReport, eval_catalog, read_manifest
+    from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
 
     if config is None:
         config = load_config(getattr(args, "config", "default"), getattr(args, "overrides", []))

@@ -53,6 +53,7 @@ import cv2
 import numpy as np
 
 from lens.boxes import Box
+from lens.evaluation.common import EvalReport, eval_catalog
 from lens.palette import SKIN_TONE_RANGES, mst_range
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ def synthetic_people_set(catalog_dir) -> list[tuple[np.ndarray, list[dict], dict
     """
     from PIL import Image
 
-    from lens.evaluation import read_manifest
+    from lens.evaluation.common import read_manifest
     folder = Path(catalog_dir)
     out = []
     for rec in read_manifest(folder):
@@ -441,11 +442,16 @@ def skin_tone_eval(args, progress: bool = True):
     ``seed``).  Returns an :class:`lens.evaluation.EvalReport`: one row per
     range per set, figures ``{"retoned": figures, "synthetic": figures}``.
     """
-    from lens.evaluation import EvalReport, eval_catalog
     from lens.understanding.skin import SkinToneEstimator
+
     estimator = SkinToneEstimator()
     out = {"retoned": skin_tone_figures(estimator, build_retoned_set(), progress),
            "synthetic": skin_tone_figures(estimator, synthetic_people_set(eval_catalog(args, progress)),
                                           progress)}
     rows = {**table_rows("retoned", out["retoned"]), **table_rows("synthetic", out["synthetic"])}
     return EvalReport("skin tone (per range; misses and abstentions count against recall)", out, rows)
+
+
+def skin_tone_command(args, config) -> EvalReport:
+    """``lens eval skin-tone`` (the re-toned photos and the synthetic people need no config)."""
+    return skin_tone_eval(args)

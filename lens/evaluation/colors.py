@@ -13,6 +13,7 @@ import numpy as np
 from skimage.color import deltaE_ciede2000
 from tqdm import tqdm
 
+from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
 from lens.palette import hex_to_rgb
 from lens.understanding.colors import rgb2lab, salient_colors
 
@@ -52,3 +53,9 @@ def color_figures(records: list[dict], seed: int = 0, progress: bool = True) -> 
     figures["all dE<=10"] = round(float(np.mean(close_all)), 4)
     figures["products"] = len(products)
     return figures
+
+
+def colors_command(args, config) -> EvalReport:
+    """``lens eval colors``."""
+    folder = eval_catalog(args)
+    return EvalReport(f"colors on {folder}", color_figures(read_manifest(folder), args.seed))

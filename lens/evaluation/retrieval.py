@@ -1,85 +1,24 @@
-"""The one convention every ``lens eval ...`` command follows.
+"""``lens eval retrieval``: every product photo re-rendered and perturbed, searched.
 
-Each evaluation takes ``--catalog DIR`` (a synthetic catalog folder holding
-``manifest.jsonl``) or builds one with ``--products N --scenes M --seed S``
-(cached under ``data/eval/``; rebuilt when made by another generator version), prints a table of named figures
-(``top-1  0.97``), and with ``--json OUT`` writes the same figures as JSON.
+Every product photo is re-rendered with a small view change and at least one
+recorded perturbation (lighting, blur, noise or JPEG), then searched in the
+visual index: top-1 and recall@10 of the exact product; scene crops against
+the products they show (crop recall@10) and object search (object recall@20).
 
-``retrieval``: every product photo is re-rendered with a small view change
-and at least one recorded perturbation (lighting, blur, noise or JPEG), then
-searched in the visual index: top-1 and recall@10 of the exact product.
-
-Tested in ``tests/test_evaluation.py`` and the end-to-end test.
+Tested in ``tests/test_e2e.py``.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from lens.config import LensConfig
+from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
 
 log = logging.getLogger(__name__)
-
-
-def add_eval_arguments(parser: argparse.ArgumentParser, scenes: int = 60) -> None:
-    """The shared eval options; ``scenes``: the default number of synthetic scenes."""
-    parser.add_argument("--catalog", help="a synthetic catalog folder (holding manifest.jsonl)")
-    parser.add_argument("--products", type=int, default=200, help="products to generate (default 200)")
-    parser.add_argument("--scenes", type=int, default=scenes, help=f"scenes to generate (default {scenes})")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", dest="json_out", help="also write the figures as JSON here")
-
-
-def eval_catalog(args: argparse.Namespace, progress: bool = True) -> Path:
-    """The catalog folder to evaluate: ``--catalog`` or a cached synthetic one."""
-    if args.catalog:
-        folder = Path(args.catalog)
-        if not (folder / "manifest.jsonl").is_file():
-            raise ValueError(f"--catalog {folder}: no manifest.jsonl in this folder")
-        return folder
-    from lens.synth import VERSION, generate_catalog, generator_version
-
-    folder = Path("data/eval") / f"synth-p{args.products}-s{args.scenes}-seed{args.seed}"
-    made = generator_version(folder)
-    if (folder / "manifest.jsonl").is_file() and made != VERSION:
-        # a cache of ours made by another generator: its ground truth differs, so rebuild it
-        log.warning("%s was made by generator %s (now %s): rebuilding it", folder, made, VERSION)
-        shutil.rmtree(folder)
-    if not (folder / "manifest.jsonl").is_file():
-        generate_catalog(folder, args.products, args.scenes, args.seed, progress=progress)
-    return folder
-
-
-def read_manifest(folder: Path) -> list[dict]:
-    with (folder / "manifest.jsonl").open() as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-@dataclass
-class EvalReport:
-    """What an evaluation returns.  ``lens eval`` prints :meth:`lines` (``rows``, default the
-    figures, one ``name  value`` line each) and ``--json`` writes ``figures``."""
-
-    title: str
-    figures: dict
-    rows: dict | None = None
-
-    def lines(self) -> list[str]:
-        rows = self.figures if self.rows is None else self.rows
-        width = max((len(k) for k in rows), default=0)
-        return [self.title] + [f"  {name.ljust(width)}  {value:.4f}" if isinstance(value, float)
-                               else f"  {name.ljust(width)}  {value}" for name, value in rows.items()]
-
-    def write_json(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(self.figures, indent=2, sort_keys=True))
 
 
 def perturbed_queries(records: list[dict], seed: int):
@@ -125,8 +64,9 @@ def retrieval_figures(lens, records: list[dict], seed: int = 0, progress: bool =
 
 def build_eval_lens(config: LensConfig, folder: Path, progress: bool = True):
     """A Lens over ``folder``'s catalog, indexed once under ``folder/catalog``."""
-    from lens.facade import Lens
-    from lens.indexing import CatalogWriter, IndexMapper, read_items, run_indexing
+    from lens.manifest import read_items
+    from lens.pipeline.facade import Lens
+    from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 
     lens = Lens.from_config(config, catalog_dir=str(folder / "catalog"))
     items = read_items(folder)
@@ -186,7 +126,7 @@ def retrieval_eval(lens, records: list[dict], folder: Path, seed: int = 0, progr
     bench's ``retrieval`` section): perturbed product photo -> top-1 / recall@10, scene crop ->
     product recall@10, object search recall@20, and the text source's precision@min(10, R) per
     attribute query type ("red striped dress") over the catalog's own text index (25 a type)."""
-    from lens.text_eval import attribute_queries, text_figures
+    from lens.evaluation.text import attribute_queries, text_figures
 
     figures = {**retrieval_figures(lens, records, seed, progress), **crop_figures(lens, records, folder, progress),
                **object_figures(lens, records, folder, progress)}
@@ -195,3 +135,10 @@ def retrieval_eval(lens, records: list[dict], folder: Path, seed: int = 0, progr
         text = text_figures(lens.catalog.text, products, attribute_queries(products, 25, seed))
         figures.update({f"text {t} P@min(10,R)": v["precision@min(10,R)"] for t, v in text["types"].items()})
     return figures
+
+
+def retrieval_command(args, config: LensConfig) -> EvalReport:
+    """``lens eval retrieval``."""
+    folder = eval_catalog(args)
+    lens = build_eval_lens(config, folder)
+    return EvalReport(f"retrieval on {folder}", retrieval_eval(lens, read_manifest(folder), folder, args.seed))

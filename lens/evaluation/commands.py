@@ -1,0 +1,81 @@
+"""``lens eval retrieval|colors|skin-tone|body-type|text|diversity|labels``: parsers and the handler.
+
+:func:`add_parsers` registers ``eval`` and returns ``{"eval": cmd_eval}``
+(like every package's ``commands`` module); each evaluation's own module loads
+only when it runs.  Every evaluation prints an
+:class:`~lens.evaluation.common.EvalReport` and, with ``--json OUT``, writes
+its figures (:func:`emit`).
+
+Tested in ``tests/test_e2e.py``, ``tests/test_text.py``, ``tests/test_labeling.py``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+
+from lens.evaluation.common import EvalReport, add_eval_arguments
+
+
+def emit(report: EvalReport, json_out: str | None = None) -> None:
+    """Print ``report`` (the command's output) and, with ``--json``, write its figures."""
+    print("\n".join(report.lines()))
+    if json_out:
+        report.write_json(json_out)
+
+
+def add_text_arguments(parser: argparse.ArgumentParser) -> None:
+    """``lens eval text``'s options."""
+    add_eval_arguments(parser)
+    parser.add_argument("--documents", choices=["catalog", "manifest"], default="catalog",
+                        help="index the image-built catalog (default) or the manifest's text alone")
+    parser.add_argument("--queries-per-type", type=int, default=150,
+                        help="at most this many queries per type (seeded sample; default 150)")
+
+
+def add_labels_arguments(parser: argparse.ArgumentParser) -> None:
+    """``lens eval labels``'s options."""
+    add_eval_arguments(parser, scenes=300)
+    parser.add_argument("--labels", help="a label-crops output folder (default: label the catalog's scenes now)")
+    parser.add_argument("--min-confidence", type=float, help="default: labeling.min_confidence")
+    parser.add_argument("--train", action="store_true", help="also train detectors on true and on weak boxes "
+                                                             "and compare mAP@0.5 on the val scenes (minutes)")
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs for --train (default 10)")
+
+
+def add_parsers(sub) -> dict:
+    """Register ``eval`` and its evaluations on ``sub`` (argparse sub-parsers)."""
+    e = sub.add_parser("eval", help="evaluate against the synthetic ground truth")
+    esub = e.add_subparsers(dest="evaluation", required=True)
+    add_eval_arguments(esub.add_parser("retrieval", help="top-1, scene-crop recall@10, object recall@20"))
+    add_eval_arguments(esub.add_parser("colors", help="dominant colour under each lighting condition"))
+    add_eval_arguments(esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, "
+                                                        "synthetic people)"), scenes=600)   # ~50-75 faces a range
+    add_eval_arguments(esub.add_parser("body-type", help="per-range body type figures (synthetic people)"),
+                       scenes=600)   # ~30 full-body people a range
+    dv = esub.add_parser("diversity", help="representation@10 and precision@10, diversity off and on")
+    add_eval_arguments(dv)
+    dv.add_argument("--queries", type=int, default=40, help="product photos to query (default 40)")
+    dv.add_argument("--sweep", metavar="PNG", help="also sweep theta and plot it here")
+    add_text_arguments(esub.add_parser("text", help="attribute text queries (\"red striped dress\"): "
+                                                     "precision per query type"))
+    add_labels_arguments(esub.add_parser("labels", help="weak-label agreement, coverage "
+                                                        "(and with --train the two mAPs)"))
+    return {"eval": cmd_eval}
+
+
+# evaluation -> "module:function" taking (args, config) and returning an EvalReport; a module loads
+# only when its evaluation runs (each imports torch, mediapipe or FAISS: `lens --help` must not)
+EVALUATIONS = {"retrieval": "lens.evaluation.retrieval:retrieval_command",
+               "colors": "lens.evaluation.colors:colors_command",
+               "skin-tone": "lens.evaluation.skin_tone:skin_tone_command",
+               "body-type": "lens.evaluation.body_type:body_type_eval",
+               "text": "lens.evaluation.text:text_eval",
+               "diversity": "lens.evaluation.diversity:diversity_command",
+               "labels": "lens.evaluation.labels:labels_command"}
+
+
+def cmd_eval(args, config) -> int:
+    module, _, function = EVALUATIONS[args.evaluation].partition(":")
+    run = getattr(importlib.import_module(module), function)
+    emit(run(args, config), args.json_out)
+    return 0

@@ -1,0 +1,104 @@
+"""The model bundle: the one place that builds Lens's models from a config.
+
+A :class:`ModelBundle` holds the embedder, the detection pipeline and the
+query understanding (with its trained heads, skin tone and body type) of one
+:class:`lens.config.LensConfig`, each built on first use from the model
+store (:class:`lens.models.ModelStore`).  The façade, the indexing mapper, the
+labelling mapper, Ray actors (which rebuild a bundle from the config they
+were given) and the test fixtures all take one; nothing else constructs a
+model.
+
+Built on first use: a command that only detects never loads the embedder's
+heads, and ``lens demo`` can train the heads with ``bundle.embedder`` before
+``bundle.understanding`` loads them.
+
+``ModelBundle(config, reuse=other)`` shares ``other``'s already-built parts
+whose inputs are unchanged: each part names the config it reads
+(:data:`PART_INPUTS`), so a test or a second catalog with a different
+``catalog.path`` loads no model twice, and a different ``understanding``
+section gets its own understanding over the same embedder.
+
+Thread-safe: parts build under a lock; each model guards itself.
+Tested in ``tests/test_bundle.py``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Callable
+
+from detection.crops import CropLimits
+from detection.pipeline import DetectionPipeline
+from lens.config import LensConfig
+from lens.embeddings import Embedder, make_embedder
+from lens.models import ModelStore
+from lens.understanding import QueryUnderstanding
+
+
+def _models_without_heads(config: LensConfig):
+    """The model-store settings an embedder or detector reads: all but the trained heads."""
+    return dataclasses.replace(config.models, category_head="", pattern_head="")
+
+
+# part -> the config it is built from: two configs with equal inputs share the part
+PART_INPUTS: dict[str, Callable[[LensConfig], tuple]] = {
+    "embedder": lambda c: (c.embedder, _models_without_heads(c)),
+    "detector": lambda c: (c.detection, _models_without_heads(c)),
+    "understanding": lambda c: (c.understanding, c.models, c.embedder),
+}
+
+
+class ModelBundle:
+    """The models of one config, built on first use; see the module docstring."""
+
+    def __init__(self, config: LensConfig, reuse: "ModelBundle | None" = None, **given):
+        """``given``: parts made elsewhere (``embedder=``, ``detector=``, ``understanding=``), e.g. a
+        test's stand-in detector; every other part is built from ``config`` on first use."""
+        unknown = sorted(set(given) - set(PART_INPUTS))
+        if unknown:
+            raise TypeError(f"ModelBundle: unknown parts {unknown} (valid: {', '.join(PART_INPUTS)})")
+        self.config = config
+        self.store = ModelStore.from_config(config.models)
+        self.limits = CropLimits.from_config(config.detection)
+        self._reuse = reuse
+        self._built: dict[str, object] = dict(given)
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_config(cls, config: LensConfig, reuse: "ModelBundle | None" = None) -> "ModelBundle":
+        return cls(config, reuse)
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._part("embedder", lambda: make_embedder(self.config.embedder, self.store))
+
+    @property
+    def detector(self) -> DetectionPipeline:
+        return self._part("detector", lambda: DetectionPipeline.from_config(self.config.detection, self.store))
+
+    @property
+    def understanding(self) -> QueryUnderstanding:
+        return self._part("understanding", lambda: QueryUnderstanding.from_config(
+            self.config.understanding, self.embedder, self.store))
+
+    def built(self) -> list[str]:
+        """The parts built (or shared) so far."""
+        return list(self._built)
+
+    def _part(self, name: str, build: Callable[[], object]):
+        with self._lock:
+            if name not in self._built:
+                shared = self._shared(name)
+                self._built[name] = shared if shared is not None else build()
+            return self._built[name]
+
+    def _shared(self, name: str):
+        """``reuse``'s built part when it was made from the same inputs (and the same embedder)."""
+        other = self._reuse
+        if other is None or name not in other._built:
+            return None
+        if PART_INPUTS[name](other.config) != PART_INPUTS[name](self.config):
+            return None
+        if name == "understanding" and other.embedder is not self.embedder:
+            return None                  # its heads check the embedder they were trained on
+        return other._built[name]
