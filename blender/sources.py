@@ -17,6 +17,7 @@ from typing import Callable
 
 from blender.objects import ObjectSource
 from lens.catalog import Catalog
+from lens.registry import Registry
 from lens.text.source import TextSource
 from lens.types import Candidate, CatalogSource, SourceQuery
 
@@ -33,14 +34,10 @@ class VisualSource(CatalogSource):
                 for rank, (item_id, score) in enumerate(hits)]
 
 
-SOURCES: dict[str, Callable[[Catalog], object]] = {"visual": VisualSource.from_catalog,
-                                                   "object": ObjectSource.from_catalog,
-                                                   "text": TextSource.from_catalog}
+SOURCES: Registry[Callable[[Catalog], CatalogSource]] = Registry("sources", {
+    "visual": VisualSource.from_catalog, "object": ObjectSource.from_catalog, "text": TextSource.from_catalog})
 
 
 def make_sources(names: list[str], catalog: Catalog) -> list:
     """Build the named sources; unknown names list the valid ones."""
-    unknown = [n for n in names if n not in SOURCES]
-    if unknown:
-        raise ValueError(f"sources {unknown}: unknown (valid: {', '.join(sorted(SOURCES))})")
     return [SOURCES[n](catalog) for n in names]

@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
+from lens.registry import Registry
+
 if TYPE_CHECKING:   # torch is imported lazily: the CLI lists these names without it
     import torch
     from torch import nn
@@ -118,12 +120,12 @@ def build_mobilenet_v2_fpn(num_classes: int, min_size: int, max_size: int,
                       **{**INTERNAL, **MNV2_SAMPLING, **kwargs})
 
 
-ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+ARCHITECTURES: Registry[Callable[..., nn.Module]] = Registry("detector architecture", {
     "fasterrcnn_mobilenet_v3_large_320_fpn": _tv_builder("fasterrcnn_mobilenet_v3_large_320_fpn"),
     "fasterrcnn_mobilenet_v3_large_fpn": _tv_builder("fasterrcnn_mobilenet_v3_large_fpn"),
     "fasterrcnn_resnet50_fpn_v2": _tv_builder("fasterrcnn_resnet50_fpn_v2"),
     MNV2: build_mobilenet_v2_fpn,
-}
+})
 # The COCO architectures: torchvision weights enum, and the transform sizes
 # their COCO weights were trained at (torchvision's own defaults).
 COCO_ARCHS = {
@@ -136,10 +138,7 @@ MNV2_SIZES = (360, 480)   # 640x480 scenes at 480x360: 2-core training in minute
 
 def check_arch(name: str) -> str:
     """``name`` if registered, else ``ValueError`` listing the valid names."""
-    if name not in ARCHITECTURES:
-        raise ValueError(f"detector architecture '{name}': unknown "
-                         f"(valid: {', '.join(sorted(ARCHITECTURES))})")
-    return name
+    return ARCHITECTURES.check(name)
 
 
 def coco_labels(arch: str) -> list[str]:

@@ -24,7 +24,6 @@ Tested in ``tests/test_rcnn.py``.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from detection.backbones import (ARCHITECTURES, COCO_ARCHS, MNV2, DetectorSpec, 
                                  check_arch, coco_spec, trainable_state)
 from lens.boxes import Box
 from lens.config import DetectionConfig
+from lens.files import atomic_write
 from lens.models import ModelStore, load_state_dict
 from lens.types import Detection
 
@@ -129,12 +129,7 @@ def checkpoint_dict(model: torch.nn.Module, spec: DetectorSpec, half: bool = Fal
 
 def save_checkpoint(data: dict, path: str | Path) -> Path:
     """Write atomically (temp file + rename), so a killed run never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(data, tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda fh: torch.save(data, fh))
 
 
 def backbone_state(models: ModelStore) -> dict:

@@ -27,6 +27,7 @@ import torch
 from detection.backbones import COCO_ARCHS, MNV2, DetectorSpec, build_model, check_arch
 from detection.coco import IGNORE, CocoDataset, evaluate, read_coco
 from detection.rcnn import backbone_state, checkpoint_dict, load_checkpoint, save_checkpoint
+from lens.files import atomic_write_text
 from lens.models import ModelStore, load_state_dict
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def train(s: TrainSettings, models: ModelStore, progress: bool = True) -> dict:
     """Train per ``s``; returns ``{"checkpoint", "metrics", "history", "seconds"}``."""
     import time
 
-    from tqdm import tqdm
+    from lens.console import progress as progress_bar
 
     check_arch(s.arch)
     if s.epochs < 1 or s.batch_size < 1 or s.checkpoint_every < 1 or s.max_size < 64 or s.lr <= 0:
@@ -213,7 +214,7 @@ def train(s: TrainSettings, models: ModelStore, progress: bool = True) -> dict:
     total = per_epoch * s.epochs
     cache = FeatureCache() if spec.frozen_backbone else None
     model.train()
-    bar = tqdm(total=total, initial=step, desc="train-detector", unit="step", disable=not progress)
+    bar = progress_bar(total=total, initial=step, desc="train-detector", unit="step", disable=not progress)
     while epoch < s.epochs:
         done_in_epoch = step - epoch * per_epoch
         for batch in _batches(len(train_ds), s, epoch)[done_in_epoch:]:
@@ -268,6 +269,4 @@ def _read_history(path: Path) -> list:
 
 
 def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(data, indent=1))

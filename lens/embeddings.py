@@ -23,6 +23,7 @@ import numpy as np
 
 from lens.config import EmbedderConfig
 from lens.models import ModelStore, load_state_dict
+from lens.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +119,11 @@ class MobileNetV2Embedder(Embedder):
                 "weights": "IMAGENET1K_V1", "preprocess": "letterbox-white"}
 
 
-EMBEDDERS: dict[str, Callable[[EmbedderConfig, ModelStore], Embedder]] = {
+EMBEDDERS: Registry[Callable[[EmbedderConfig, ModelStore], Embedder]] = Registry("embedder.name", {
     "mobilenet_v2": MobileNetV2Embedder.from_config,
-}
+})
 
 
 def make_embedder(config: EmbedderConfig, models: ModelStore) -> Embedder:
     """Build the configured embedder; unknown names list the valid ones."""
-    if config.name not in EMBEDDERS:
-        raise ValueError(f"embedder.name '{config.name}': unknown "
-                         f"(valid: {', '.join(sorted(EMBEDDERS))})")
     return EMBEDDERS[config.name](config, models)

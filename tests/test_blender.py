@@ -47,5 +47,5 @@ def test_every_source_on_an_empty_and_a_filled_catalog(name, lens_factory):
 
 
 def test_unknown_source_lists_valid(lens_factory):
-    with pytest.raises(ValueError, match=r"sources \['colour'\]: unknown \(valid: object, text, visual\)"):
+    with pytest.raises(ValueError, match=r"sources 'colour': unknown \(valid: object, text, visual\)"):
         make_sources(["colour"], lens_factory().catalog)

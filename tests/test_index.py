@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from lens.config import IndexConfig
+from lens.files import atomic_write_bytes
 from lens.index import INDEX_KINDS, VectorIndex
-from lens.index.files import atomic_write_bytes
 
 EMB = {"name": "test", "dim": 8}
 KINDS = sorted(INDEX_KINDS)
@@ -40,6 +40,7 @@ def test_exact_neighbours(index):
     vecs = _unit(50)
     index.add([f"i{n}" for n in range(50)], vecs)
     hits = index.search(vecs[:5], 3)
+    assert [len(row) for row in hits] == [3] * 5
     assert [h[0][0] for h in hits] == [f"i{n}" for n in range(5)]
     assert hits[0][0][1] == pytest.approx(1.0, abs=1e-5)
     assert all(a[1] >= b[1] for a, b in zip(hits[0], hits[0][1:]))
@@ -66,7 +67,8 @@ def test_removed_ids_never_return_and_compaction(index):
     for item_id in ids[:150]:                   # over a quarter: rebuilt at the next search
         index.remove(item_id)
     hits = index.search(vecs[:200], 5)
-    assert all(h[0] not in set(ids[:150]) and len(row) == 5 for row in hits for h in row)
+    assert [len(row) for row in hits] == [5] * 200              # removed queries still get 5 others
+    assert not {h[0] for row in hits for h in row} & set(ids[:150])
     assert [row[0][0] for row in hits[150:]] == ids[150:200]
 
 
@@ -113,7 +115,8 @@ def test_large_filters_search_inside_faiss_and_follow_changes(index, monkeypatch
     gone = got[0][0][0]
     index.remove(gone)                          # rows changed: the cached filter is dropped
     assert gone not in {h[0] for h in index.search(queries[:1], 10, allowed=allowed)[0]}
-    assert index._filters.get(allowed, lambda: None) is not None          # ...and rebuilt
+    rebuilt = index._filters.get(allowed, lambda: None)                   # ...and rebuilt
+    assert rebuilt is not None and len(rebuilt.rows) == len(allowed) - 1   # without the removed row
     changing = set(allowed)                     # a plain set may change: never cached
     index.search(queries[:1], 10, allowed=changing)
     changing.discard(got[1][0][0])
@@ -281,7 +284,9 @@ def test_search_threads_setting_keeps_results():
     default = VectorIndex(8, config=IndexConfig(search_threads=0))
     for index in (one, default):
         index.add([f"i{n}" for n in range(500)], vecs)
-    assert one.search(vecs[:5], 5) == default.search(vecs[:5], 5)
+    hits = one.search(vecs[:5], 5)
+    assert [row[0][0] for row in hits] == [f"i{n}" for n in range(5)] and {len(row) for row in hits} == {5}
+    assert hits == default.search(vecs[:5], 5)
 
 
 def test_bad_config_values_name_the_key():

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from flask import current_app, jsonify, request, url_for
 
+from lens.files import atomic_write_bytes
 from lens.imageio import load_image
 from lens.pipeline.indexing import CatalogWriter, IndexMapper
 from web.api import _error, _lens, bp
@@ -95,12 +96,7 @@ def _save_media(folder: Path, item_id: str, data: bytes) -> Path:
     fmt = (Image.open(io.BytesIO(data)).format or "img").lower()
     name = (f"{hashlib.sha256(item_id.encode()).hexdigest()[:16]}-"
             f"{hashlib.sha256(data).hexdigest()[:16]}.{fmt}")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return atomic_write_bytes(folder / name, data)
 
 
 def _drop_media(folder: Path, old: dict | None, keep: Path | None = None) -> None:

@@ -7,6 +7,7 @@ second, so an acknowledged item survives a crash).  See ``lens/catalog/README.md
 """
 from __future__ import annotations
 
-from lens.catalog.catalog import CROP_SEP, Catalog, crop_id, parent_id
+from lens.catalog.catalog import Catalog
+from lens.manifest import CROP_SEP, crop_id, parent_id
 
 __all__ = ["CROP_SEP", "Catalog", "crop_id", "parent_id"]

@@ -22,7 +22,7 @@ import numpy as np
 from lens.catalog.store import Store, make_store
 from lens.config import LensConfig
 from lens.index import VectorIndex
-from lens.manifest import CROP_SEP, crop_id, parent_id
+from lens.manifest import CROP_SEP
 from lens.text.index import TextIndex
 
 log = logging.getLogger(__name__)

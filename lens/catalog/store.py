@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from lens.config import StoreConfig
+from lens.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -209,15 +210,12 @@ class RedisStore(Store):
         self._redis.close()
 
 
-STORES: dict[str, Callable[[StoreConfig, str | Path], Store]] = {
+STORES: Registry[Callable[[StoreConfig, str | Path], Store]] = Registry("store.backend", {
     "sqlite": SQLiteStore.from_config,
     "redis": RedisStore.from_config,
-}
+})
 
 
 def make_store(config: StoreConfig, catalog_dir: str | Path) -> Store:
     """Build the configured backend; unknown names list the valid ones."""
-    if config.backend not in STORES:
-        raise ValueError(f"store.backend '{config.backend}': unknown "
-                         f"(valid: {', '.join(sorted(STORES))})")
     return STORES[config.backend](config, catalog_dir)

@@ -26,33 +26,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from lens.config import IndexConfig
-
-
-def atomic_write(path: Path, write: Callable) -> None:
-    """Call ``write(file)`` on a temporary file, fsync it, then rename over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file, fsync it, then rename over ``path``."""
-    atomic_write(path, lambda fh: fh.write(data))
+from lens.files import atomic_write, atomic_write_bytes
 
 
 def save_index(index, directory, name: str) -> None:

@@ -37,19 +37,19 @@ from lens.index.binary import BinaryKind, fit_rotation
 from lens.index.files import load_index, save_index
 from lens.index.kinds import AutoKind, FlatKind, HNSWKind, IVFPQKind, Kind, in_memory, set_threads
 from lens.index.selection import EXACT_CHUNK, IdentityCache, RowFilter, exact_top
+from lens.registry import Registry
 
 __all__ = ["INDEX_KINDS", "VectorIndex"]
 log = logging.getLogger(__name__)
 
-INDEX_KINDS: dict[str, type[Kind]] = {"auto": AutoKind, "flat": FlatKind, "hnsw": HNSWKind,
-                                      "ivfpq": IVFPQKind, "binary": BinaryKind}
+INDEX_KINDS: Registry[type[Kind]] = Registry("index.kind", {"auto": AutoKind, "flat": FlatKind, "hnsw": HNSWKind,
+                                                             "ivfpq": IVFPQKind, "binary": BinaryKind})
 COMPACT_FRACTION = 0.25     # rebuild once a quarter of the rows are tombstones
 EXACT_FILTER_ROWS = 8192    # filters this small are scanned exactly: ~4 ms a query at 1280-d (a filtered graph search costs more)
 
 
 def _check_config(config: IndexConfig, dim: int) -> None:
-    if config.kind not in INDEX_KINDS:
-        raise ValueError(f"index.kind '{config.kind}': unknown (valid: {', '.join(sorted(INDEX_KINDS))})")
+    INDEX_KINDS.check(config.kind)
     if not 0 <= config.pca_dim < dim and config.pca_dim:
         raise ValueError(f"index.pca_dim {config.pca_dim}: must be 0 (off) or below the vector dim {dim}")
     if config.binary_search not in ("flat", "hnsw"):

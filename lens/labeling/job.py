@@ -18,10 +18,11 @@ from pathlib import Path
 from jobs.runner import run_shards
 from jobs.shards import make_shards
 from lens.catalog import Catalog
+from lens.files import atomic_write_text
 from lens.labeling.mapper import LabelMapper, product_records
 from lens.labeling.reader import catalog_items, source_items
 from lens.labeling.weak import category_of
-from lens.labeling.writer import ShardWriter, _atomic_write, read_rows, write_coco
+from lens.labeling.writer import ShardWriter, read_rows, write_coco
 from lens.pipeline.bundle import ModelBundle
 from lens.pipeline.usercrops import read_user_crops
 
@@ -95,7 +96,7 @@ def label_crops(config, out: str | Path, source: str | None = None, catalog_dir:
     root = root if Path(root).is_dir() else str(Path(root).parent)
     path, info = write_coco(out, categories, threshold, root, ids, rows=rows)
     report.coco, report.boxes, report.duplicates = str(path), info["boxes"], info["duplicates"]
-    _atomic_write(Path(out) / "report.json", json.dumps(report.to_dict(), indent=1))
+    atomic_write_text(Path(out) / "report.json", json.dumps(report.to_dict(), indent=1))
     return report
 
 

@@ -33,14 +33,8 @@ from pathlib import Path
 
 from jobs.shards import Shard
 from lens.boxes import Box
+from lens.files import atomic_write_text
 from lens.labeling.mapper import ShardResult
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class ShardWriter:
@@ -59,7 +53,7 @@ class ShardWriter:
     def __call__(self, shard: Shard, result: ShardResult) -> int:
         rows = [{"type": "image", **img} for img in result.images] + result.crops
         rows += [{"type": "failure", "image": f, "error": e} for f, e in result.failures]
-        _atomic_write(self.path(result.shard_id), "".join(json.dumps(r) + "\n" for r in rows))
+        atomic_write_text(self.path(result.shard_id), "".join(json.dumps(r) + "\n" for r in rows))
         return len(result.crops)
 
 
@@ -149,5 +143,5 @@ def write_coco(out: str | Path, categories: list[str], min_confidence: float, im
     rows = list(read_rows(out, shard_ids)) if rows is None else rows
     data = coco_dict(rows, categories, min_confidence, images_root)
     path = Path(out) / name
-    _atomic_write(path, json.dumps(data))
+    atomic_write_text(path, json.dumps(data))
     return path, data["info"]

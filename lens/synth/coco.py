@@ -18,8 +18,9 @@ Tested in ``tests/test_detector_training.py``.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from lens.files import atomic_write_text
 
 MIN_VISIBLE = 0.5   # the fraction of an object that must be unoccluded
 MIN_SIDE = 8        # px at 640x480; ~6 px at the detector's 480-px input, below its smallest anchor
@@ -95,9 +96,7 @@ def coco_dicts(scenes: list[dict], val_every: int = 5) -> tuple[dict, dict]:
 
 
 def _write_json(data: dict, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data), durable=False)     # rebuilt from the catalog by re-running
 
 
 def write_coco(catalog_dir: str | Path, out_dir: str | Path, val_every: int = 5) -> tuple[Path, Path]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,6 +17,7 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from lens.files import atomic_write
 from lens.synth.materials import bulge_shading
 from lens.synth.render import Rendered, render_object
 from lens.synth.spec import make_product
@@ -78,9 +78,8 @@ def save_cutout(seed: int, index: int, cut: Cutout) -> None:
     rgba = np.round(np.dstack([cut.rgb, cut.alpha]) * 255).astype(np.uint8)
     info = PngInfo()
     info.add_text("anchor", json.dumps(list(cut.anchor)))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    Image.fromarray(rgba, "RGBA").save(tmp, format="PNG", pnginfo=info, compress_level=1)
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: Image.fromarray(rgba, "RGBA").save(fh, format="PNG", pnginfo=info,
+                                                                     compress_level=1), durable=False)   # a cache
 
 
 @functools.lru_cache(maxsize=512)

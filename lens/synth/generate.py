@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import os
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from lens.files import atomic_write, atomic_write_text
 from lens.palette import MST_HEX, NAMED_COLORS
 from lens.synth import faces
 from lens.synth.compose import make_cutout, save_cutout, set_cutout_dir
@@ -68,9 +68,8 @@ def _validate(out_dir, products, scenes, seed, workers) -> Path:
 
 def _save_jpeg(rgb: np.ndarray, path: Path, quality: int) -> None:
     """Write ``rgb`` (H x W x 3 uint8) as a baseline JPEG via a temp file (deterministic bytes)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(rgb).save(tmp, format="JPEG", quality=int(quality))
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: Image.fromarray(rgb).save(fh, format="JPEG", quality=int(quality)),
+                 durable=False)       # regenerated from the seed: an fsync per image buys nothing
 
 
 def product_record(seed: int, index: int, out: Path | None = None) -> dict:
@@ -125,9 +124,9 @@ def _chunks(products: int, scenes: int) -> list[tuple[str, int, int]]:
 
 def _run(jobs, seed, products, out: Path, workers: int, progress: bool, asset, cutouts: Path) -> dict:
     """Run all chunks; returns {(kind, index): record}."""
-    from tqdm import tqdm
+    from lens.console import progress as progress_bar
     total = sum(stop - start for _, start, stop in jobs)
-    bar = tqdm(total=total, desc="synth catalog", unit="item", disable=not progress)
+    bar = progress_bar(total=total, desc="synth catalog", unit="item", disable=not progress)
     results: dict = {}
 
     def collect(kind, start, records):
@@ -163,15 +162,7 @@ def _json_default(value):
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, text, durable=False)     # the manifest is rewritten by re-running
 
 
 def settings(seed: int, products: int, scenes: int) -> dict:

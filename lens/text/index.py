@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from lens.config import IndexConfig, TextConfig
+from lens.files import atomic_write_bytes
 from lens.index import VectorIndex
-from lens.index.files import atomic_write_bytes
 from lens.text.bm25 import BM25
 from lens.text.minilm import MiniLM, check_runtime
 from lens.text.terms import (ENCODERS, PAIR_WEIGHT, PAIR_WINDOW, TITLE_WEIGHT, document_terms, document_text,
@@ -103,12 +103,10 @@ class TextIndex:
         where MiniLM's ONNX graph is kept (``models.root``; None: a temporary folder)."""
         if not config.enabled:
             return None
-        if config.model not in ENCODERS:
-            raise ValueError(f"text.model '{config.model}': unknown (valid: {', '.join(sorted(ENCODERS))})")
+        encoder = ENCODERS[config.model]
         if not 0.0 <= config.alpha <= 1.0:
             raise ValueError(f"text.alpha {config.alpha}: must be within 0..1")
         check_runtime(config.runtime)
-        encoder = ENCODERS[config.model]
         return cls(encoder(runtime=config.runtime, cache_dir=cache_dir) if encoder else None, config.alpha)
 
     @classmethod

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lens.files import atomic_write
+
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("onnx", "torch")
@@ -104,20 +106,16 @@ def export_onnx(path: str | Path) -> Path:
     import warnings
 
     bert = load_minilm("cpu")[0].auto_model.eval()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     ids = torch.ones((2, 8), dtype=torch.int64)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
+
+    def export(fh):
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")         # tracer notes on the HF attention code: not ours
-            torch.onnx.export(Pooled(bert), (ids, torch.ones_like(ids)), tmp, dynamo=False,
+            torch.onnx.export(Pooled(bert), (ids, torch.ones_like(ids)), fh, dynamo=False,
                               opset_version=OPSET, input_names=["ids", "mask"], output_names=["v"],
                               dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "v": {0: "b"}})
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+
+    path = atomic_write(path, export, durable=False)      # re-exported from the package if lost
     log.info("MiniLM exported to %s", path)
     return path
 

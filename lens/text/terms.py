@@ -26,6 +26,7 @@ import re
 from collections import defaultdict
 
 from lens.palette import NAMED_COLORS
+from lens.registry import Registry
 from lens.text.minilm import MiniLM
 
 log = logging.getLogger(__name__)
@@ -104,4 +105,4 @@ def document_text(item: dict) -> str:
     return ". ".join(p.strip() for p in parts if p and p.strip())
 
 
-ENCODERS = {"minilm": MiniLM, "none": None}
+ENCODERS = Registry("text.model", {"minilm": MiniLM, "none": None})   # none: BM25 alone

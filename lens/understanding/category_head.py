@@ -53,7 +53,7 @@ class CategoryHead:
 
         import torch
 
-        from lens.index.files import atomic_write_bytes
+        from lens.files import atomic_write_bytes
 
         buf = io.BytesIO()
         torch.save({"weight": torch.from_numpy(self.weight), "bias": torch.from_numpy(self.bias),
@@ -118,8 +118,7 @@ def stratified_split(labels: list[str], holdout: float, seed: int = 0) -> tuple[
 
 
 def _embed_products(manifest: str | Path, embedder, progress: bool) -> tuple[list[dict], np.ndarray]:
-    from tqdm import tqdm
-
+    from lens.console import progress as progress_bar
     from lens.imageio import load_image
     from lens.manifest import read_items
 
@@ -127,7 +126,7 @@ def _embed_products(manifest: str | Path, embedder, progress: bool) -> tuple[lis
     if len(items) < 4:
         raise ValueError(f"{manifest}: needs at least 4 products to train on")
     vectors = []
-    for start in tqdm(range(0, len(items), 32), desc="embedding", disable=not progress):
+    for start in progress_bar(range(0, len(items), 32), desc="embedding", disable=not progress):
         vectors.append(embedder.embed([load_image(i["image"]) for i in items[start:start + 32]]))
     return items, np.concatenate(vectors)
 
