@@ -52,6 +52,17 @@ def rgb_to_hex(rgb) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+def skin_tone_scale() -> dict:
+    """The scale the UI draws and filters by, from :data:`MST_HEX` and :data:`MST_RANGES`:
+    ``{"mst": [hex of MST 1..10], "ranges": [{"range", "label", "first", "last", "colors"}, ...]}``."""
+    ranges = []
+    for r in SKIN_TONE_RANGES:
+        members = [m for m, rr in sorted(MST_RANGES.items()) if rr == r]
+        ranges.append({"range": r, "label": f"MST {members[0]}-{members[-1]}", "first": members[0],
+                       "last": members[-1], "colors": [MST_HEX[m - 1] for m in members]})
+    return {"mst": list(MST_HEX), "ranges": ranges}
+
+
 def mst_range(mst: int) -> int:
     """The skin tone range (1-4) of a Monk Skin Tone value (1-10)."""
     if mst not in MST_RANGES:

@@ -2,9 +2,10 @@
 // skin tone, why signals abstained), a face's skin tone card, and the results grid (source badges, matched boxes).
 "use strict";
 
-export const MST = ["#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96",
-                    "#a07e56", "#825c43", "#604134", "#3a312a", "#292420"];
-export const RANGES = { 1: [1, 3], 2: [4, 5], 3: [6, 7], 4: [8, 10] };   // range -> MST span
+// The Monk Skin Tone scale and our ranges, as the server defines them (lens.palette.skin_tone_scale)
+const SCALE = JSON.parse(document.getElementById("skin-tone-scale").textContent);
+export const MST = SCALE.mst;                                                     // hex of MST 1..10
+export const RANGES = Object.fromEntries(SCALE.ranges.map((r) => [r.range, [r.first, r.last]]));   // range -> MST span
 
 const esc = (t) => String(t).replace(/[&<>"']/g, (c) =>
   ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
