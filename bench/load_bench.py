@@ -22,7 +22,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -33,14 +32,11 @@ import numpy as np
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))            # the repo: tests/servers.py starts Redis for the tests and for us
+from tests.servers import free_port, start_redis  # noqa: E402
+
 WORK = ROOT / "data" / "bench" / "load"
 HERMETIC = ["models.category_head=", "models.pattern_head=", "text.model=none"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_catalog(products: int = 60) -> Path:
@@ -61,14 +57,6 @@ def build_catalog(products: int = 60) -> Path:
     run_indexing(read_items(WORK / "synth"), IndexMapper.from_lens(lens), CatalogWriter(lens.catalog),
                  progress=False)
     return catalog
-
-
-def start_redis(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port),
-                             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/tmp")
-    _wait(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close(), 10, "redis-server")
-    return proc
 
 
 def start_gunicorn(port: int, catalog: Path, redis_port: int, log) -> subprocess.Popen:
@@ -148,8 +136,8 @@ def run_phase(url: str, images: list[bytes], seconds: float, clients: int = 20, 
 def bench_load(seconds: float = 50, clients: int = 20) -> dict:
     catalog = build_catalog()
     images = [p.read_bytes() for p in sorted((WORK / "synth" / "products").glob("*.jpg"))[:30]]
-    redis_port, port = _free_port(), _free_port()
-    redis_proc = start_redis(redis_port)
+    redis_port, port = free_port(), free_port()
+    redis_proc = start_redis("/tmp", redis_port)[0]
     with open(WORK / "gunicorn.log", "w") as log:
         started = time.monotonic()
         server = start_gunicorn(port, catalog, redis_port, log)

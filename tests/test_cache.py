@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import shutil
-import socket
 import subprocess
 import time
 
@@ -11,29 +9,16 @@ import numpy as np
 import pytest
 import redis
 
+from tests.servers import free_port, start_redis
 from tests.test_api_items import KEY, make_app, png
 from web.cache import QueryCache
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_redis(port: int, workdir) -> subprocess.Popen:
-    proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            return proc
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    pytest.fail("redis-server did not start")
+    try:
+        return start_redis(workdir, port)[0]
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def _query(client, color=(200, 30, 40), **fields):
@@ -65,7 +50,7 @@ def test_second_query_is_cached_and_a_catalog_change_invalidates(tmp_path, embed
 
 
 def test_redis_down_then_back(tmp_path, embedder, detector, image_folder):
-    port = _free_port()
+    port = free_port()
     proc = _start_redis(port, tmp_path)
     app = make_app(tmp_path, embedder, detector, f"server.cache_url=redis://127.0.0.1:{port}/0",
                    "server.cache_retry_s=0.5", index_folder=image_folder)
@@ -90,7 +75,7 @@ def test_redis_down_then_back(tmp_path, embedder, detector, image_folder):
 
 
 def test_dead_cache_is_a_fast_miss():
-    cache = QueryCache(f"redis://127.0.0.1:{_free_port()}/0", timeout_s=0.05, retry_s=60)
+    cache = QueryCache(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.05, retry_s=60)
     start = time.perf_counter()
     assert cache.get("k") is None and cache.set("k", {"a": 1}) is None and cache.get("k") is None
     assert time.perf_counter() - start < 1.0

@@ -1,22 +1,16 @@
 """`lens serve` as a real process: it starts, prints its URL and answers HTTP."""
 import json
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 from tests.conftest import ROOT, no_heads
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.servers import free_port
 
 
 def test_serve_answers_health_and_page(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", *no_heads(), "--config", "demo", "serve",
                              "--port", str(port), "--catalog", str(tmp_path / "catalog")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
