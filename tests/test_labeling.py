@@ -166,8 +166,16 @@ def test_mapper_labels_crops_and_counts_corrupt(tiny, embedder):
 
 def test_mapper_excludes_the_parent_item(tiny, embedder):
     mapper = _mapper(tiny, embedder)
-    product = Shard("p", [{"id": "bag0", "image": str(tiny[2] / "s0.png")}])
-    assert all(n[0] != "bag0" for c in mapper(product).crops for n in c["neighbours"])
+
+    def neighbours(item_id):                  # scene s0's two crops, filed under ``item_id``
+        shard = Shard("p", [{"id": item_id, "image": str(tiny[2] / "s0.png")}])
+        return [[n[0] for n in c["neighbours"]] for c in mapper(shard).crops]
+
+    mine, anyone = neighbours("bag0"), neighbours("s0")
+    assert len(mine) == len(anyone) == 2 and anyone[0][0] == "bag0"      # its bag is bag0's colour
+    for ours, theirs in zip(mine, anyone):    # bag0 left out, the next neighbour moves up
+        others = [i for i in theirs if i != "bag0"]
+        assert "bag0" not in ours and len(ours) == len(theirs) and ours[:len(others)] == others
 
 
 def test_one_box_per_object_keeps_the_surest_of_each_overlapping_group():
@@ -226,14 +234,15 @@ def test_writer_resume_and_coco(tiny, embedder, tmp_path):
 def test_label_crops_job_and_agreement(tiny, tmp_path):
     import argparse
 
+    from lens.evaluation import commands as eval_commands
     from lens.evaluation.labels import agreement_figures, coco_figures
-    from lens.labeling.commands import add_eval_parser, add_parsers
+    from lens.labeling.commands import add_parsers
 
     config, catalog, scenes, pairs = tiny
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")
     handlers = add_parsers(sub)
-    add_eval_parser(sub.add_parser("eval").add_subparsers(dest="evaluation"))
+    eval_commands.add_parsers(sub)
     args = parser.parse_args(["label-crops", str(scenes), "--out", str(tmp_path / "job"), "--catalog",
                               str(catalog.directory), "--min-confidence", "0"])
     assert handlers["label-crops"](args, config) == 0
@@ -262,16 +271,17 @@ def test_label_crops_job_and_agreement(tiny, tmp_path):
 
 def test_ray_engine_two_shards(tiny, tmp_path):
     ray = pytest.importorskip("ray")
-    from jobs.runner import run_shards
+    from jobs.runner import ROOT, run_shards
     from lens.labeling.job import MapperFactory
 
     config, catalog, scenes, _ = tiny
     shards = make_shards(source_items(scenes), 3)          # 2 shards
+    env = {"env_vars": {"PYTHONPATH": str(ROOT)}}          # outside the try: a bad path fails, never skips
     try:
-        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": str(__import__("jobs.runner").labeling.engine.ROOT)}})
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, runtime_env=env)
     except Exception as exc:                                 # noqa: BLE001 - any start failure is a skip reason
-        pytest.skip(f"ray cannot start here: {exc}")
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        pytest.skip(f"ray cannot start here: {type(exc).__name__}{': ' + first if first else ''}")
     try:
         writer = ShardWriter(tmp_path / "ray")
         (writer.labels).mkdir(parents=True)

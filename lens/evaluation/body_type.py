@@ -35,9 +35,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from lens.boxes import Box
+from lens.console import progress as progress_bar
 from lens.understanding.body import RANGES
 
 MATCH_IOU = 0.3          # the person box (mask of body + clothes) vs. the recorded box
@@ -152,7 +152,7 @@ def body_type_figures(estimator, samples: list[dict], progress: bool = False) ->
     from lens.imageio import load_image
 
     pairs, negatives = [], {}
-    for s in tqdm(samples, desc="body type", disable=not progress):
+    for s in progress_bar(samples, desc="body type", disable=not progress):
         rgb = s["image"] if isinstance(s["image"], np.ndarray) else load_image(s["image"])
         results = estimator(rgb)
         if not s["people"]:
@@ -183,17 +183,14 @@ def body_type_eval(args: argparse.Namespace, config=None, progress: bool = True)
     the synthetic checkpoint, trained on seed 0's first 300 scenes: judge it on
     other seeds).
     """
-    from detection.rcnn import ObjectDetector
     from lens.config import LensConfig
     from lens.evaluation.common import EvalReport, eval_catalog
-    from lens.models import ModelStore
-    from lens.understanding.body import BodyTypeEstimator
+    from lens.pipeline.bundle import ModelBundle
 
     config = config or LensConfig()
     folder = eval_catalog(args, progress)
-    models = ModelStore.from_config(config.models)
-    estimator = BodyTypeEstimator.from_config(config.understanding, models)
-    detector = ObjectDetector.from_config(config.detection, models)
+    models = ModelBundle(config)
+    estimator, detector = models.body_type, models.object_detector
     has_person = detector is not None and "person" in detector.labels
     figures = body_type_figures(with_detector(estimator, detector if has_person else None),
                                 synthetic_body_set(folder), progress)

@@ -54,6 +54,7 @@ import numpy as np
 
 from lens.boxes import Box
 from lens.evaluation.common import EvalReport, eval_catalog
+from lens.pipeline.bundle import ModelBundle
 from lens.palette import SKIN_TONE_RANGES, mst_range
 
 log = logging.getLogger(__name__)
@@ -352,9 +353,9 @@ def run_samples(estimator, samples, progress: bool = False) -> dict:
     """Run ``estimator`` on every sample: rows ``(true, pred, detected, reason, visible, lighting,
     light)`` (``light``: the scene's key light at the face, None when unrecorded),
     ms per image, false faces, and images without people with / without a false skin tone."""
-    from tqdm import tqdm
+    from lens.console import progress as progress_bar
     out = {"rows": [], "times": [], "false_faces": 0, "empty": 0, "false_skin": 0}
-    for sample in tqdm(samples, desc="skin tone", disable=not progress):
+    for sample in progress_bar(samples, desc="skin tone", disable=not progress):
         start = time.perf_counter()
         results = estimator(sample[0])
         out["times"].append((time.perf_counter() - start) * 1000)
@@ -435,16 +436,17 @@ def table_rows(name: str, figures: dict) -> dict:
     return rows
 
 
-def skin_tone_eval(args, progress: bool = True):
+def skin_tone_eval(args, progress: bool = True, estimator=None):
     """``lens eval skin-tone``: figures on the re-toned photos and the synthetic people.
 
     ``args``: the eval convention (``catalog``, ``products``, ``scenes``,
     ``seed``).  Returns an :class:`lens.evaluation.EvalReport`: one row per
     range per set, figures ``{"retoned": figures, "synthetic": figures}``.
     """
-    from lens.understanding.skin import SkinToneEstimator
+    if estimator is None:                     # the bundle's, normally (skin_tone_command)
+        from lens.understanding.skin import SkinToneEstimator  # deferred: mediapipe, 3 s, for a caller without a bundle
 
-    estimator = SkinToneEstimator()
+        estimator = SkinToneEstimator()
     out = {"retoned": skin_tone_figures(estimator, build_retoned_set(), progress),
            "synthetic": skin_tone_figures(estimator, synthetic_people_set(eval_catalog(args, progress)),
                                           progress)}
@@ -454,4 +456,4 @@ def skin_tone_eval(args, progress: bool = True):
 
 def skin_tone_command(args, config) -> EvalReport:
     """``lens eval skin-tone`` (the re-toned photos and the synthetic people need no config)."""
-    return skin_tone_eval(args)
+    return skin_tone_eval(args, estimator=ModelBundle(config).skin_tone)

@@ -1,7 +1,8 @@
 """The model bundle: the one place that builds Lens's models from a config.
 
-A :class:`ModelBundle` holds the embedder, the detection pipeline and the
-query understanding (with its trained heads, skin tone and body type) of one
+A :class:`ModelBundle` holds the embedder, the detection pipeline (and its
+Faster R-CNN) and the query understanding (with its trained heads and the
+skin tone and body type estimators, also reachable alone) of one
 :class:`lens.config.LensConfig`, each built on first use from the model
 store (:class:`lens.models.ModelStore`).  The façade, the indexing mapper, the
 labelling mapper, Ray actors (which rebuild a bundle from the config they
@@ -12,8 +13,8 @@ Built on first use: a command that only detects never loads the embedder's
 heads, and ``lens demo`` can train the heads with ``bundle.embedder`` before
 ``bundle.understanding`` loads them.
 
-``ModelBundle(config, reuse=other)`` shares ``other``'s already-built parts
-whose inputs are unchanged: each part names the config it reads
+``ModelBundle(config, reuse=other)`` shares ``other``'s parts (building
+them there first if needed) whose inputs are unchanged: each part names the config it reads
 (:data:`PART_INPUTS`), so a test or a second catalog with a different
 ``catalog.path`` loads no model twice, and a different ``understanding``
 section gets its own understanding over the same embedder.
@@ -29,10 +30,13 @@ from typing import Callable
 
 from detection.crops import CropLimits
 from detection.pipeline import DetectionPipeline
+from detection.rcnn import ObjectDetector
 from lens.config import LensConfig
 from lens.embeddings import Embedder, make_embedder
 from lens.models import ModelStore
 from lens.understanding import QueryUnderstanding
+from lens.understanding.body import BodyTypeEstimator
+from lens.understanding.skin import SkinToneEstimator
 
 
 def _models_without_heads(config: LensConfig):
@@ -45,6 +49,8 @@ PART_INPUTS: dict[str, Callable[[LensConfig], tuple]] = {
     "embedder": lambda c: (c.embedder, _models_without_heads(c)),
     "detector": lambda c: (c.detection, _models_without_heads(c)),
     "understanding": lambda c: (c.understanding, c.models, c.embedder),
+    "skin_tone": lambda c: (c.understanding, _models_without_heads(c)),
+    "body_type": lambda c: (c.understanding, _models_without_heads(c)),
 }
 
 
@@ -78,8 +84,25 @@ class ModelBundle:
 
     @property
     def understanding(self) -> QueryUnderstanding:
+        u = self.config.understanding
         return self._part("understanding", lambda: QueryUnderstanding.from_config(
-            self.config.understanding, self.embedder, self.store))
+            u, self.embedder, self.store, self.skin_tone if u.skin_tone else None,
+            self.body_type if u.body_type else None))
+
+    @property
+    def skin_tone(self) -> SkinToneEstimator:
+        """The skin tone estimator (also when ``understanding.skin_tone`` is off: its evaluation)."""
+        return self._part("skin_tone", lambda: SkinToneEstimator.from_config(self.config.understanding, self.store))
+
+    @property
+    def body_type(self) -> BodyTypeEstimator:
+        """The body type estimator (also when ``understanding.body_type`` is off: its evaluation)."""
+        return self._part("body_type", lambda: BodyTypeEstimator.from_config(self.config.understanding, self.store))
+
+    @property
+    def object_detector(self) -> ObjectDetector | None:
+        """The detection pipeline's Faster R-CNN, or None when the config has none."""
+        return next((d for d in self.detector.detectors if isinstance(d, ObjectDetector)), None)
 
     def built(self) -> list[str]:
         """The parts built (or shared) so far."""
@@ -93,12 +116,11 @@ class ModelBundle:
             return self._built[name]
 
     def _shared(self, name: str):
-        """``reuse``'s built part when it was made from the same inputs (and the same embedder)."""
+        """``reuse``'s part (built there if it is not yet) when both configs give it the same inputs
+        (and, for the understanding, the same embedder), else None."""
         other = self._reuse
-        if other is None or name not in other._built:
-            return None
-        if PART_INPUTS[name](other.config) != PART_INPUTS[name](self.config):
+        if other is None or PART_INPUTS[name](other.config) != PART_INPUTS[name](self.config):
             return None
         if name == "understanding" and other.embedder is not self.embedder:
             return None                  # its heads check the embedder they were trained on
-        return other._built[name]
+        return getattr(other, name)

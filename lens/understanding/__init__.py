@@ -52,10 +52,11 @@ import numpy as np
 from lens.config import UnderstandingConfig
 from lens.imageio import MIN_SIDE, image_hash, is_uniform, load_image
 from lens.models import ModelStore
+from lens.pixels import foreground_mask
 from lens.understanding.annotations import annotations
-from lens.understanding.category_head import HEAD_FIELDS, CategoryHead
 from lens.understanding.categories import categories
-from lens.understanding.colors import SalientColor, color_name, foreground_mask, salient_colors
+from lens.understanding.category_head import HEAD_FIELDS, CategoryHead
+from lens.understanding.colors import SalientColor, color_name, salient_colors
 from lens.understanding.lighting import lighting
 from lens.understanding.ocr import TextReader
 from lens.understanding.quality import quality
@@ -134,9 +135,10 @@ class QueryUnderstanding:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: UnderstandingConfig, embedder=None,
-                    models: ModelStore | None = None) -> "QueryUnderstanding":
-        """Build from config; trained heads come from the model store when present."""
+    def from_config(cls, config: UnderstandingConfig, embedder=None, models: ModelStore | None = None,
+                    skin=None, body=None) -> "QueryUnderstanding":
+        """Build from config; trained heads come from the model store when present; ``skin`` /
+        ``body``: estimators already built (the model bundle's), used when the config turns them on."""
         heads = {}
         for field_name, key in HEAD_FIELDS.items():
             path = models.find(key) if models is not None else None
@@ -145,15 +147,15 @@ class QueryUnderstanding:
                     path, embedder.settings() if embedder is not None else None)
             elif models is not None and getattr(models.config, key):
                 log.warning("%s", str(models.missing(key)))
-        skin = body = None
-        if config.skin_tone:
+        if config.skin_tone and skin is None:
             from lens.understanding.skin import SkinToneEstimator
 
             skin = SkinToneEstimator.from_config(config, models)
-        if config.body_type:
+        if config.body_type and body is None:
             from lens.understanding.body import BodyTypeEstimator
 
             body = BodyTypeEstimator.from_config(config, models)
+        skin, body = (skin if config.skin_tone else None), (body if config.body_type else None)
         return cls(config.colors, config.categories_top_k, getattr(embedder, "categories", ()),
                    heads, TextReader(config.ocr), skin, body)
 
