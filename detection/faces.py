@@ -18,6 +18,7 @@ import threading
 
 import numpy as np
 
+import lens.console  # noqa: F401 -- before mediapipe loads: quiets its native logs
 from lens.boxes import Box
 from lens.config import DetectionConfig
 from lens.models import ModelStore

@@ -26,6 +26,7 @@ import threading
 import cv2
 import numpy as np
 
+import lens.console  # noqa: F401 -- before mediapipe loads: quiets its native logs
 from lens.boxes import Box
 
 SEG_SIDE = 256                  # selfie model input (general model: 256 x 256)

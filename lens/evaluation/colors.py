@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 from skimage.color import deltaE_ciede2000
-from tqdm import tqdm
 
+from lens.console import progress as progress_bar
 from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
 from lens.palette import hex_to_rgb
 from lens.understanding.colors import rgb2lab, salient_colors
@@ -37,7 +37,7 @@ def color_figures(records: list[dict], seed: int = 0, progress: bool = True) -> 
     hits_all, close_all = [], []
     for condition in CONDITIONS:
         hits, close = [], []
-        for i, rec in enumerate(tqdm(products, desc=f"colours/{condition}", disable=not progress)):
+        for i, rec in enumerate(progress_bar(products, desc=f"colours/{condition}", disable=not progress)):
             strength = 0.0 if condition == "none" else float(rng.uniform(0.2, 1.0))
             pert = {"lighting": condition, "lighting_strength": strength}
             colors = salient_colors(render_product_view(rec, pert, view_seed=seed * 7919 + i + 1))

@@ -22,8 +22,8 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from lens.console import progress as progress_bar
 from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
 from lens.evaluation.retrieval import build_eval_lens
 
@@ -56,7 +56,7 @@ def run_setting(lens, folder: Path, queries: list[dict], cats: dict, diversity: 
     """Figures of one setting over ``queries`` (see the module docstring)."""
     rows = []
     items = {}
-    for rec in tqdm(queries, desc=f"diversity {'on' if diversity else 'off'}", disable=not progress):
+    for rec in progress_bar(queries, desc=f"diversity {'on' if diversity else 'off'}", disable=not progress):
         result = lens(str(folder / rec["image"]), k=10, diversity=diversity)
         stored = lens.catalog.items([r["id"] for r in result.results])
         items.update({r["id"]: s for r, s in zip(result.results, stored) if s})

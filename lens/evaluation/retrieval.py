@@ -13,9 +13,9 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from lens.config import LensConfig
+from lens.console import progress as progress_bar
 from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def retrieval_figures(lens, records: list[dict], seed: int = 0, progress: bool =
             hit10 += rec["id"] in ids
         batch.clear()
 
-    for rec, rgb, _ in tqdm(perturbed_queries(products, seed), total=len(products),
+    for rec, rgb, _ in progress_bar(perturbed_queries(products, seed), total=len(products),
                             desc="retrieval", disable=not progress):
         batch.append((rec, rgb))
         if len(batch) == 32:
@@ -89,7 +89,7 @@ def crop_figures(lens, records: list[dict], folder: Path, progress: bool = True)
 
     scenes = [r for r in records if r.get("kind") == "scene"]
     hits = total = 0
-    for scene in tqdm(scenes, desc="scene crops", disable=not progress):
+    for scene in progress_bar(scenes, desc="scene crops", disable=not progress):
         rgb = _load(folder, scene)
         objs = [o for o in scene["objects"] if o.get("visible", 1.0) >= 0.5]
         if not objs:
@@ -113,7 +113,7 @@ def object_figures(lens, records: list[dict], folder: Path, progress: bool = Tru
             scenes_of.setdefault(o["product_id"], set()).add(r["id"])
     products = [r for r in records if r.get("kind") == "product" and r["id"] in scenes_of]
     source, recalls = ObjectSource(lens.catalog), []
-    for rec in tqdm(products, desc="object search", disable=not progress):
+    for rec in progress_bar(products, desc="object search", disable=not progress):
         vector = lens.embedder.embed([_load(folder, rec)])[0]
         found = {c.item_id for c in source.search(SourceQuery(vector), 20)}
         recalls.append(len(found & scenes_of[rec["id"]]) / len(scenes_of[rec["id"]]))

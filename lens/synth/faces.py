@@ -26,6 +26,7 @@ import logging
 import cv2
 import numpy as np
 
+import lens.console  # noqa: F401 -- before mediapipe loads: quiets its native logs
 from lens.palette import MST_HEX, hex_to_rgb
 
 log = logging.getLogger(__name__)

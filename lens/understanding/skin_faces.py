@@ -15,6 +15,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
+import lens.console  # noqa: F401 -- before mediapipe loads: quiets its native logs
 from lens.boxes import Box
 from lens.types import Detection
 from lens.understanding.skin_light import resize
