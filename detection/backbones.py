@@ -81,6 +81,7 @@ class DetectorSpec:
 
 def _tv_builder(fn_name: str) -> Callable[..., nn.Module]:
     def build(num_classes: int, min_size: int, max_size: int, **kwargs) -> nn.Module:
+        # deferred: torchvision loads torch (seconds); every `lens` command's parser imports this module
         from torchvision.models import detection
 
         return getattr(detection, fn_name)(weights=None, weights_backbone=None,
@@ -96,28 +97,24 @@ def build_mobilenet_v2_fpn(num_classes: int, min_size: int, max_size: int,
     ``backbone_state``: the ImageNet ``mobilenet_v2`` state dict (keys
     ``features.N...``); ``None`` leaves the backbone random (tests).
     """
-    from torchvision.models import mobilenet_v2
-    from torchvision.models.detection import FasterRCNN
-    from torchvision.models.detection.anchor_utils import AnchorGenerator
-    from torchvision.models.detection.backbone_utils import BackboneWithFPN
-    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
-    from torchvision.ops import MultiScaleRoIAlign
-    from torchvision.ops.misc import FrozenBatchNorm2d
-    from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+    # deferred: torchvision loads torch (seconds); every `lens` command's parser imports this module
+    from torchvision import models, ops
 
-    net = mobilenet_v2(weights=None, norm_layer=FrozenBatchNorm2d)
+    rcnn = models.detection
+    net = models.mobilenet_v2(weights=None, norm_layer=ops.misc.FrozenBatchNorm2d)
     if backbone_state is not None:
         net.load_state_dict(backbone_state)
     features = net.features.requires_grad_(False)
-    backbone = BackboneWithFPN(features, MNV2_RETURN, MNV2_CHANNELS, FPN_CHANNELS,
-                               extra_blocks=LastLevelMaxPool())
-    anchors = AnchorGenerator(MNV2_ANCHORS, (ASPECTS,) * len(MNV2_ANCHORS))
-    roi_pool = MultiScaleRoIAlign(["0", "1", "2"], output_size=7, sampling_ratio=2)
-    head = TwoMLPHead(FPN_CHANNELS * 7 * 7, HEAD_DIM)
-    return FasterRCNN(backbone, num_classes=None, min_size=min_size, max_size=max_size,
-                      rpn_anchor_generator=anchors, box_roi_pool=roi_pool, box_head=head,
-                      box_predictor=FastRCNNPredictor(HEAD_DIM, num_classes),
-                      **{**INTERNAL, **MNV2_SAMPLING, **kwargs})
+    top = ops.feature_pyramid_network.LastLevelMaxPool()
+    backbone = rcnn.backbone_utils.BackboneWithFPN(features, MNV2_RETURN, MNV2_CHANNELS, FPN_CHANNELS,
+                                                   extra_blocks=top)
+    anchors = rcnn.anchor_utils.AnchorGenerator(MNV2_ANCHORS, (ASPECTS,) * len(MNV2_ANCHORS))
+    roi_pool = ops.MultiScaleRoIAlign(["0", "1", "2"], output_size=7, sampling_ratio=2)
+    head = rcnn.faster_rcnn.TwoMLPHead(FPN_CHANNELS * 7 * 7, HEAD_DIM)
+    return rcnn.FasterRCNN(backbone, num_classes=None, min_size=min_size, max_size=max_size,
+                           rpn_anchor_generator=anchors, box_roi_pool=roi_pool, box_head=head,
+                           box_predictor=rcnn.faster_rcnn.FastRCNNPredictor(HEAD_DIM, num_classes),
+                           **{**INTERNAL, **MNV2_SAMPLING, **kwargs})
 
 
 ARCHITECTURES: Registry[Callable[..., nn.Module]] = Registry("detector architecture", {
@@ -146,6 +143,7 @@ def coco_labels(arch: str) -> list[str]:
 
     Read from torchvision's weights metadata, which needs no download.
     """
+    # deferred: torchvision loads torch (seconds); every `lens` command's parser imports this module
     from torchvision.models import detection
 
     enum_name = COCO_ARCHS[check_arch(arch)][0]

@@ -23,6 +23,9 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from PIL import Image
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 from torch.utils.data import Dataset
 
 
@@ -142,8 +145,6 @@ class CocoDataset(Dataset):
         return len(self.images)
 
     def load_rgb(self, index: int) -> np.ndarray:
-        from PIL import Image
-
         path = self.images_dir / self.images[index]["file_name"]
         try:
             with Image.open(path) as im:
@@ -200,9 +201,6 @@ def evaluate(model, dataset: CocoDataset, batch_size: int = 4) -> dict:
     and ``ap50_per_class`` (name -> AP@0.5, -1 where a class has no ground truth).
     Use the model's low internal score threshold (0.05): mAP needs the low-score tail.
     """
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
     rows = _results(model, dataset, batch_size)
     names = dataset.coco.labels[1:]
     if not rows:

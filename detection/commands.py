@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 
+from detection.backbones import ARCHITECTURES, MNV2   # names only: no torch import
+from lens.models import ModelStore
+from lens.synth.coco import write_coco
+
 
 def add_parsers(sub) -> dict:
     """Register the detector commands on ``sub`` (argparse sub-parsers)."""
-    from detection.backbones import ARCHITECTURES, MNV2   # no torch import: cheap
-
     # Defaults left as None come from detection.train.TrainSettings (not imported
     # here: it pulls in torch, and every `lens` command builds this parser).
     t = sub.add_parser("train-detector", help="fine-tune Faster R-CNN on COCO-format boxes")
@@ -50,8 +52,8 @@ def add_parsers(sub) -> dict:
 
 
 def cmd_train_detector(args, config) -> int:
+    # deferred: torch takes seconds, and cli.main imports this module for every command's parser
     from detection.train import TrainSettings, train
-    from lens.models import ModelStore
 
     given = {k: getattr(args, k) for k in ("val", "epochs", "batch_size", "lr", "out",
                                             "checkpoint_every", "max_size", "seed")}
@@ -67,8 +69,8 @@ def cmd_train_detector(args, config) -> int:
 
 
 def cmd_export_detector(args, config) -> int:
+    # deferred: torch and onnxruntime, which every other command's parser must not wait for
     from detection.export import export_onnx, load_detector, onnx_vs_torch
-    from lens.models import ModelStore
 
     detector = load_detector(config.detection, ModelStore.from_config(config.models),
                              checkpoint=args.checkpoint, arch=args.arch)
@@ -79,8 +81,6 @@ def cmd_export_detector(args, config) -> int:
 
 
 def cmd_coco_from_synth(args, config) -> int:
-    from lens.synth.coco import write_coco
-
     train_json, val_json = write_coco(args.catalog, args.out, args.val_every)
     print(f"wrote {train_json} and {val_json}; train with: lens train-detector --data {train_json} "
           f"--images {args.catalog} --val {val_json}")

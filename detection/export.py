@@ -23,11 +23,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import torch
 
 from detection.backbones import COCO_ARCHS, check_arch, coco_spec
 from detection.rcnn import HOW_TO, ObjectDetector, backbone_state, load_checkpoint, to_tensor
 from lens.config import DetectionConfig
+from lens.imageio import load_image
 from lens.models import ModelStore, load_state_dict
 
 log = logging.getLogger(__name__)
@@ -77,8 +79,6 @@ def export_onnx(detector: ObjectDetector, path: str | Path, opset: int = 17,
 
 def run_onnx(path: str | Path, rgb: np.ndarray) -> dict[str, np.ndarray]:
     """onnxruntime (CPU) on ``rgb`` (``H x W x 3`` uint8): ``boxes``, ``labels``, ``scores``."""
-    import onnxruntime as ort
-
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     boxes, labels, scores = session.run(None, {"image": to_tensor(rgb).numpy()})
     return {"boxes": boxes, "labels": labels, "scores": scores}
@@ -123,8 +123,6 @@ def onnx_vs_torch(detector: ObjectDetector, onnx_path: str | Path, image: str | 
                   min_score: float = 0.2) -> dict:
     """Run torch and onnxruntime on one image (a path, an RGB array, or a built-in sample)."""
     if isinstance(image, (str, Path)):
-        from lens.imageio import load_image
-
         rgb = load_image(image)
     else:
         rgb = _sample_image() if image is None else image

@@ -36,6 +36,7 @@ class FaceDetector:
     """mediapipe face detection with the ``short`` and/or ``full`` range model."""
 
     def __init__(self, models: tuple[str, ...] = ("short", "full"), min_score: float = 0.4):
+        # deferred: mediapipe takes ~3 s to import; the pipeline imports this module even with faces off
         import mediapipe as mp
 
         unknown = [m for m in models if m not in MODELS]

@@ -24,6 +24,9 @@ from typing import Callable
 
 import numpy as np
 
+from detection.faces import FaceDetector
+from detection.people import PeopleDetector
+from detection.regions import RegionProposer
 from lens.config import DetectionConfig
 from lens.models import ModelStore
 from lens.types import Detection
@@ -49,10 +52,8 @@ class DetectionPipeline:
 
     @classmethod
     def from_config(cls, config: DetectionConfig, models: ModelStore) -> "DetectionPipeline":
-        from detection.faces import FaceDetector
-        from detection.people import PeopleDetector
+        # deferred: torch takes seconds; lens.pipeline imports this module but builds detectors on first use
         from detection.rcnn import ObjectDetector
-        from detection.regions import RegionProposer
 
         detectors: list = []
         rcnn = ObjectDetector.from_config(config, models)

@@ -25,6 +25,7 @@ import threading
 
 import cv2
 import numpy as np
+from google.protobuf import text_format
 
 import lens.console  # noqa: F401 -- before mediapipe loads: quiets its native logs
 from lens.boxes import Box
@@ -65,10 +66,10 @@ class PeopleGraphs:
     def graphs(self):
         """``(selfie segmentation, pose-by-ROI graph)``."""
         if self._pose is None:
+            # deferred: mediapipe takes ~3 s to import; importing this module must not load the graphs
             import mediapipe as mp
-            from google.protobuf import text_format
-            from mediapipe.framework import calculator_pb2
-            from mediapipe.python.solution_base import SolutionBase
+            from mediapipe.framework import calculator_pb2  # mediapipe: deferred, as above
+            from mediapipe.python.solution_base import SolutionBase  # mediapipe: deferred, as above
 
             self._seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
             cfg = text_format.Parse(_POSE_GRAPH, calculator_pb2.CalculatorGraphConfig())
@@ -132,7 +133,7 @@ def pose_by_roi(pose, rgb: np.ndarray, box: Box, retry: bool = False):
     and margins (``HEAD_CUT_SHARES``, ``ROI_SCALES``): more people found, and
     more poses on objects, so only for callers that verify the pose (body type).
     """
-    from mediapipe.framework.formats import rect_pb2
+    from mediapipe.framework.formats import rect_pb2  # deferred: mediapipe, see PeopleGraphs.graphs
 
     h, w = rgb.shape[:2]
     head_cut = box.y1 <= HEAD_CUT_TOP * h

@@ -213,6 +213,7 @@ class ObjectDetector:
         return [{k: v.cpu() for k, v in o.items()} for o in outs]
 
     def _detections(self, out: dict, width: int, height: int) -> list[Detection]:
+        # deferred: torchvision costs as much again as torch; `lens models` imports this only to describe it
         from torchvision.ops import batched_nms
 
         scores = object_scores(out["boxes"], out["scores"], self.score_threshold)
@@ -241,6 +242,7 @@ def object_scores(boxes: torch.Tensor, scores: torch.Tensor, threshold: float) -
     hypotheses keep their own low scores and fall under the threshold.
     Scores at or over the threshold are unchanged.
     """
+    # deferred: torchvision costs as much again as torch; `lens models` imports this only to describe it
     from torchvision.ops import box_iou
 
     if len(scores) == 0:

@@ -19,14 +19,17 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from torchvision.ops import box_iou
 
 from detection.backbones import COCO_ARCHS, MNV2, DetectorSpec, build_model, check_arch
 from detection.coco import IGNORE, CocoDataset, evaluate, read_coco
 from detection.rcnn import backbone_state, checkpoint_dict, load_checkpoint, save_checkpoint
+from lens.console import progress as progress_bar
 from lens.files import atomic_write_text
 from lens.models import ModelStore, load_state_dict
 
@@ -127,8 +130,6 @@ def ignore_regions(model) -> None:
     overlapping an ignore region (IoU >= the RPN's background threshold, 0.3)
     become -1 (skipped by its sampler) instead of negatives.
     """
-    from torchvision.ops import box_iou
-
     rpn = model.rpn
     assign = rpn.assign_targets_to_anchors
     near = rpn.proposal_matcher.low_threshold
@@ -183,10 +184,6 @@ def _evaluate(model, val: CocoDataset | None, epoch: int, step: int) -> dict:
 
 def train(s: TrainSettings, models: ModelStore, progress: bool = True) -> dict:
     """Train per ``s``; returns ``{"checkpoint", "metrics", "history", "seconds"}``."""
-    import time
-
-    from lens.console import progress as progress_bar
-
     check_arch(s.arch)
     if s.epochs < 1 or s.batch_size < 1 or s.checkpoint_every < 1 or s.max_size < 64 or s.lr <= 0:
         raise ValueError("train-detector: --epochs, --batch-size, --checkpoint-every >= 1, "
