@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 
+import faiss
 import numpy as np
 
 from lens.config import IndexConfig
@@ -77,8 +78,6 @@ class BinaryKind(Kind):
         return pack_signs((x - self.mean) @ self.rotation, self.nbits)
 
     def _empty(self):
-        import faiss
-
         if self.config.binary_search == "hnsw":
             index = faiss.IndexBinaryHNSW(self.nbits, self.config.hnsw_m)
             index.hnsw.efConstruction = self.config.hnsw_ef_construction

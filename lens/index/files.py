@@ -28,6 +28,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from lens.config import IndexConfig
@@ -35,8 +36,6 @@ from lens.files import atomic_write, atomic_write_bytes
 
 
 def save_index(index, directory, name: str) -> None:
-    import faiss
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     pointer = directory / f"{name}.json"
@@ -79,8 +78,6 @@ def _check_settings(pointer: Path, meta: dict, expect_embedder, expect_config) -
 
 def _read(directory: Path, name: str, meta: dict, mmap: bool):
     """``(structure, ids, vectors, model arrays, work vectors or None)`` of the pointer's generation."""
-    import faiss
-
     stem = directory / f"{name}.{meta['generation']}"
     flags = faiss.IO_FLAG_MMAP_IFC if mmap else 0
     read = faiss.read_index_binary if meta.get("kind") == "binary" else faiss.read_index

@@ -33,6 +33,7 @@ import logging
 import math
 from abc import ABC, abstractmethod
 
+import faiss
 import numpy as np
 
 from lens.config import IndexConfig
@@ -105,14 +106,10 @@ class Kind(ABC):
 
 
 def _flat(dim: int):
-    import faiss
-
     return faiss.IndexFlatIP(dim)
 
 
 def _hnsw(config: IndexConfig, dim: int):
-    import faiss
-
     index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = config.hnsw_ef_construction
     return index
@@ -121,14 +118,10 @@ def _hnsw(config: IndexConfig, dim: int):
 def _flat_search(index, queries: np.ndarray, fetch: int, rows=None):
     if rows is None:
         return index.search(queries, fetch)
-    import faiss
-
     return index.search(queries, fetch, params=faiss.SearchParameters(sel=rows.selector))
 
 
 def _hnsw_search(index, config: IndexConfig, queries: np.ndarray, fetch: int, rows=None):
-    import faiss
-
     ef = max(config.hnsw_ef_search, fetch)
     if rows is None:
         return index.search(queries, fetch, params=faiss.SearchParametersHNSW(efSearch=ef))
@@ -147,8 +140,6 @@ class FlatKind(Kind):
 
 
 def _storage(index):
-    import faiss
-
     return faiss.downcast_index(index.storage)
 
 
@@ -222,13 +213,9 @@ class IVFPQKind(Kind):
 
     def _empty(self):
         """Exact search until there are enough rows to train the IVF lists and PQ codebooks."""
-        import faiss
-
         return faiss.IndexFlatIP(self.dim)
 
     def build(self, work: np.ndarray) -> None:
-        import faiss
-
         need = self.min_train_rows(len(work))
         if len(work) < need:
             log.info("index ivfpq: %d vectors, fewer than the %d needed to train; searching exactly "
@@ -255,8 +242,6 @@ class IVFPQKind(Kind):
         return None if self.trained else self.index
 
     def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
-        import faiss
-
         if not self.trained:
             return _flat_search(self.index, queries, fetch, rows)
         params = faiss.SearchParametersIVF(nprobe=min(self.config.ivf_nprobe, self.index.nlist))
@@ -285,16 +270,12 @@ _threads = [0]       # the FAISS OpenMP thread count last set (0: untouched)
 def set_threads(n: int) -> None:
     """Set FAISS's OpenMP threads for searching (process-wide; 0 = leave FAISS's default)."""
     if n and n != _threads[0]:
-        import faiss
-
         faiss.omp_set_num_threads(n)
         _threads[0] = n
 
 
 def in_memory(kind: Kind):
     """A private, writable copy of a memory-mapped FAISS structure."""
-    import faiss
-
     if kind.binary:
         return faiss.deserialize_index_binary(faiss.serialize_index_binary(kind.index))
     return faiss.deserialize_index(faiss.serialize_index(kind.index))

@@ -24,6 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import faiss
 import numpy as np
 
 EXACT_CHUNK = 16_384    # rows per block of the exact scan (bounded temporaries)
@@ -88,15 +89,11 @@ class RowFilter:
 
     def params(self):
         """FAISS ``SearchParameters`` carrying the selector (flat scans)."""
-        import faiss
-
         return faiss.SearchParameters(sel=self.selector)
 
     @property
     def selector(self):
         if self._selector is None:
-            import faiss
-
             # n is the bitmap's size in bytes: ids past it are simply not members
             self._selector = faiss.IDSelectorBitmap(len(self.bitmap), faiss.swig_ptr(self.bitmap))
         return self._selector
