@@ -20,7 +20,7 @@ from lens.pipeline.facade import Lens
 from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 from lens.synth import VERSION, generate_catalog, generator_version, render_product_view
 from lens.understanding.category_head import HEAD_FIELDS, head_paths, train_from_manifest
-from web import create_app
+from web.app import create_app
 
 log = logging.getLogger(__name__)
 SAMPLE_PERTURBATION = {"lighting": "warm", "lighting_strength": 0.6, "blur_sigma": 1.0,

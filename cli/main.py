@@ -1,11 +1,12 @@
 """The ``lens`` command line: every package's commands under one parser.
 
 Commands come from each package's ``commands`` module (``add_parsers(sub) ->
-{name: handler}``): :mod:`cli.core` (``models``, ``synth``, ``index``,
-``query``, ``detect``, ``train-categories``), :mod:`detection.commands`
+{name: handler}``, a handler being a function or ``"module:function"``):
+:mod:`cli.commands` (``models``, ``synth``, ``index``, ``query``, ``detect``,
+``train-categories``, ``demo``; handlers in :mod:`cli.handlers`), :mod:`detection.commands`
 (``train-detector``, ``export-detector``, ``coco-from-synth``),
 :mod:`lens.labeling.commands` (``label-crops``), :mod:`lens.evaluation.commands`
-(``eval ...``) and :mod:`web.commands` (``serve``); ``demo`` runs :mod:`cli.demo`.
+(``eval ...``) and :mod:`web.commands` (``serve``).
 Global options: ``--config NAME|PATH`` and ``--set key=value`` (repeatable)
 for any config key.  Every error is one line and a non-zero exit.
 
@@ -15,11 +16,12 @@ Tested in ``tests/test_cli.py``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 
-from cli import core
+from cli import commands as core_commands
 from detection import commands as detection_commands
 from lens.config import load_config
 from lens.evaluation import commands as evaluation_commands
@@ -27,7 +29,7 @@ from lens.labeling import commands as labeling_commands
 from web import commands as web_commands
 
 log = logging.getLogger("lens")
-PACKAGES = (core, detection_commands, labeling_commands, evaluation_commands, web_commands)
+PACKAGES = (core_commands, detection_commands, labeling_commands, evaluation_commands, web_commands)
 
 
 def parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -45,6 +47,15 @@ def parser() -> tuple[argparse.ArgumentParser, dict]:
     return p, handlers
 
 
+def resolve(handler):
+    """A handler, importing ``"module:function"`` ones now: their modules load torch, FAISS or
+    mediapipe, so only the command that runs pays for them."""
+    if callable(handler):
+        return handler
+    module, _, function = handler.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def main(argv: list[str] | None = None) -> int:
     p, handlers = parser()
     args = p.parse_args(argv)
@@ -52,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(args.config, args.overrides)
-        return handlers[args.command](args, config)
+        return resolve(handlers[args.command])(args, config)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"lens: error: {exc}", file=sys.stderr)
         return 2

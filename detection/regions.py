@@ -16,8 +16,8 @@ import numpy as np
 
 from lens.boxes import Box
 from lens.config import DetectionConfig
+from lens.pixels import foreground_mask, rgb2lab
 from lens.types import Detection
-from lens.understanding.colors import foreground_mask, rgb2lab
 
 WORK_SIDE = 256   # proposals on a 256-px thumbnail: boxes are scaled back
 

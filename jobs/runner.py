@@ -1,4 +1,4 @@
-"""Run a shard mapper locally (in-process, tqdm bar) or on Ray Data; resumable both ways.
+"""Run a shard mapper locally (in-process, progress bar) or on Ray Data; resumable both ways.
 
 :func:`run_shards` is generic: ``make_mapper()`` builds a callable
 ``shard -> result`` (models load once: once in-process, once per Ray actor),
@@ -22,7 +22,9 @@ import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tqdm import tqdm
+import numpy as np
+
+from lens.console import progress as progress_bar
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]       # the repo: workers import lens/ and detection/ from it
@@ -36,8 +38,6 @@ class _ShardActor:
         self.mapper = make_mapper()
 
     def __call__(self, batch: dict) -> dict:
-        import numpy as np
-
         shards = [pickle.loads(s) for s in batch["shard"]]
         out = [pickle.dumps((shard, self.mapper(shard))) for shard in shards]
         return {"result": np.array(out, dtype=object)}
@@ -45,7 +45,7 @@ class _ShardActor:
 
 def start_ray(address: str, num_cpus: int = LOCAL_CPUS):
     """Connect to (or, for ``local``, start) a Ray cluster; returns the ``ray`` module."""
-    import ray
+    import ray  # deferred: 2.4 s to import, and only --engine ray / --ray-address need it
 
     if ray.is_initialized():
         return ray
@@ -66,7 +66,7 @@ def run_shards(shards: Sequence, make_mapper: Callable, write: Callable, done: C
         log.info("%d of %d shards already done", len(shards) - len(todo), len(shards))
     if not todo:
         return 0
-    bar = tqdm(total=len(todo), desc="shards", unit="shard", disable=not progress)
+    bar = progress_bar(total=len(todo), desc="shards", unit="shard", disable=not progress)
     if engine == "local":
         mapper = make_mapper()
         for shard in todo:

@@ -47,6 +47,8 @@ import sys
 import threading
 import warnings
 
+from tqdm import tqdm
+
 log = logging.getLogger(__name__)
 
 BINDINGS = "mediapipe.python._framework_bindings"    # the extension module holding absl and TFLite
@@ -209,8 +211,6 @@ def progress(iterable=None, **tqdm_kwargs):
     :data:`PIPE_MININTERVAL` seconds at most (``TQDM_MININTERVAL`` or an explicit
     ``mininterval`` wins).  ``disable=True``: writes nothing.
     """
-    from tqdm import tqdm    # here, not at the top: modules importing this one for the logs don't pay
-
     stream = tqdm_kwargs.get("file") or sys.stderr
     if not _is_tty(stream) and "TQDM_MININTERVAL" not in os.environ:
         tqdm_kwargs.setdefault("mininterval", PIPE_MININTERVAL)

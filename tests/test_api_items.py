@@ -21,7 +21,7 @@ def make_app(tmp_path, embedder, detector, *overrides: str, index_folder=None):
     from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
     from lens.pipeline.bundle import ModelBundle
     from lens.understanding import QueryUnderstanding
-    from web import create_app
+    from web.app import create_app
 
     config = load_config("demo", [*isolated(tmp_path), "server.max_upload_mb=1", *overrides])
     catalog = Catalog.open(config, embedder.settings())

@@ -46,7 +46,7 @@ def served(lens_factory, tmp_path):
     from lens.manifest import read_items
     from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
     from lens.synth import generate_catalog
-    from web import create_app
+    from web.app import create_app
 
     folder = tmp_path / "synth"
     generate_catalog(folder, products=16, scenes=4, seed=3, workers=1, progress=False)

@@ -68,7 +68,7 @@ def test_facade_reports_face_boxes_in_original_pixels(lens_factory):
 def test_api_returns_skin_tone(lens_factory):
     from lens.imageio import encode_jpeg
     from lens.pipeline.facade import Lens
-    from web import create_app
+    from web.app import create_app
 
     base = lens_factory()
     lens = Lens(base.config, base.embedder, base.detector,

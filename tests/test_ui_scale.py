@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from lens.palette import MST_HEX, MST_RANGES, skin_tone_scale
-from web import create_app
+from web.app import create_app
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 

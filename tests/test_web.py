@@ -8,7 +8,7 @@ from PIL import Image
 from lens.imageio import encode_jpeg
 from lens.manifest import read_items
 from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
-from web import create_app
+from web.app import create_app
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from werkzeug.exceptions import HTTPException
 from lens.boxes import parse_box
 from lens.imageio import load_image
 from web.cache import cache_key, catalog_state
+from web.metrics import exposition
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
@@ -173,16 +174,7 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    from web.metrics import exposition
-
     return exposition(current_app)
-
-
-@bp.get("/openapi.json")
-def openapi():
-    from web.openapi import document
-
-    return jsonify(document(current_app))
 
 
 def register_error_handlers(app: Flask) -> None:

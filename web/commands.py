@@ -8,8 +8,6 @@ Tested in ``tests/test_serve.py``.
 """
 from __future__ import annotations
 
-from web import create_app
-
 
 def add_parsers(sub) -> dict:
     v = sub.add_parser("serve", help="run the web UI and REST API (development server)")
@@ -20,6 +18,8 @@ def add_parsers(sub) -> dict:
 
 
 def cmd_serve(args, config) -> int:
+    from web.app import create_app  # deferred: the app loads the pipeline (torch); `lens --help` must not
+
     host = args.host or config.server.host
     port = args.port or config.server.port
     app = create_app(config, catalog_dir=args.catalog)

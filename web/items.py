@@ -27,6 +27,7 @@ from functools import wraps
 from pathlib import Path
 
 from flask import current_app, jsonify, request, url_for
+from PIL import Image
 
 from lens.files import atomic_write_bytes
 from lens.imageio import load_image
@@ -91,8 +92,6 @@ def media_dir(lens) -> Path:
 
 def _save_media(folder: Path, item_id: str, data: bytes) -> Path:
     """Write ``data`` under a hash-derived name: one file per item and content."""
-    from PIL import Image
-
     fmt = (Image.open(io.BytesIO(data)).format or "img").lower()
     name = (f"{hashlib.sha256(item_id.encode()).hexdigest()[:16]}-"
             f"{hashlib.sha256(data).hexdigest()[:16]}.{fmt}")

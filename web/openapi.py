@@ -6,9 +6,9 @@ is described and runs schemathesis against it.
 """
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app, jsonify
 
-from web.api import MAX_K
+from web.api import MAX_K, bp
 from web.items import ID_PATTERN, KINDS, TEXT_FIELDS
 
 JSON = "application/json"
@@ -195,3 +195,9 @@ def document(app: Flask) -> dict:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
     }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The document, for this server's config (its route joins the API blueprint, as items' do)."""
+    return jsonify(document(current_app))

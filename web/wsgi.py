@@ -19,7 +19,7 @@ import os
 import shlex
 
 from lens.config import load_config
-from web import create_app
+from web.app import create_app
 
 SERVING_OVERRIDES = ["index.mmap=true"]
 

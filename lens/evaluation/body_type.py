@@ -37,7 +37,11 @@ from pathlib import Path
 import numpy as np
 
 from lens.boxes import Box
+from lens.config import LensConfig
 from lens.console import progress as progress_bar
+from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
+from lens.imageio import load_image
+from lens.pipeline.bundle import ModelBundle
 from lens.understanding.body import RANGES
 
 MATCH_IOU = 0.3          # the person box (mask of body + clothes) vs. the recorded box
@@ -56,8 +60,6 @@ def synthetic_body_set(catalog_dir, negatives: bool = True) -> list[dict]:
     ``negatives``, every product photo and scene without people is a sample
     with ``people == []`` (any body type found there is false).
     """
-    from lens.evaluation.common import read_manifest
-
     folder = Path(catalog_dir)
     samples = []
     for rec in read_manifest(folder):
@@ -149,8 +151,6 @@ def body_type_figures(estimator, samples: list[dict], progress: bool = False) ->
     "torso_visible"}]}`` (see :func:`synthetic_body_set`); one without people
     (``"kind"`` ``product`` or ``scene``) counts towards the false body types.
     """
-    from lens.imageio import load_image
-
     pairs, negatives = [], {}
     for s in progress_bar(samples, desc="body type", disable=not progress):
         rgb = s["image"] if isinstance(s["image"], np.ndarray) else load_image(s["image"])
@@ -183,10 +183,6 @@ def body_type_eval(args: argparse.Namespace, config=None, progress: bool = True)
     the synthetic checkpoint, trained on seed 0's first 300 scenes: judge it on
     other seeds).
     """
-    from lens.config import LensConfig
-    from lens.evaluation.common import EvalReport, eval_catalog
-    from lens.pipeline.bundle import ModelBundle
-
     config = config or LensConfig()
     folder = eval_catalog(args, progress)
     models = ModelBundle(config)

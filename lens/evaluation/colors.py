@@ -15,7 +15,9 @@ from skimage.color import deltaE_ciede2000
 from lens.console import progress as progress_bar
 from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
 from lens.palette import hex_to_rgb
-from lens.understanding.colors import rgb2lab, salient_colors
+from lens.pixels import rgb2lab
+from lens.synth import render_product_view
+from lens.understanding.colors import salient_colors
 
 CONDITIONS = ("none", "dim", "bright", "warm", "cool")
 MAX_DELTA_E = 10.0
@@ -27,8 +29,6 @@ def _true_lab(hex_color: str) -> np.ndarray:
 
 def color_figures(records: list[dict], seed: int = 0, progress: bool = True) -> dict:
     """Per-condition and overall name accuracy and share within CIEDE2000 10."""
-    from lens.synth import render_product_view
-
     products = [r for r in records if r.get("kind", "product") == "product" and "render" in r]
     if not products:
         raise ValueError("colour evaluation: the catalog holds no rendered products")

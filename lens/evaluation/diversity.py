@@ -25,7 +25,7 @@ import numpy as np
 
 from lens.console import progress as progress_bar
 from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
-from lens.evaluation.retrieval import build_eval_lens
+from lens.evaluation.indexed import build_eval_lens
 
 log = logging.getLogger(__name__)
 WORN = ("top", "dress", "trousers", "skirt", "shoe", "hat", "bag", "sunglasses")
@@ -106,10 +106,10 @@ def sweep(lens, folder: Path, queries: list[dict], cats: dict, png: str | None,
 
 
 def _plot(points: list[dict], png: str) -> None:
-    import matplotlib
+    import matplotlib  # deferred: 0.5 s and a font cache, for --sweep's plot only
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after use("Agg"): no display needed
 
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
     thetas = [p["theta"] for p in points]

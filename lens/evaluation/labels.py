@@ -24,11 +24,12 @@ import json
 import logging
 from pathlib import Path
 
+from detection.train import TrainSettings, train
 from lens.boxes import Box
 from lens.evaluation.common import EvalReport, eval_catalog
-from lens.evaluation.retrieval import build_eval_lens
+from lens.evaluation.indexed import build_eval_lens
 from lens.labeling.job import label_crops
-from lens.labeling.writer import read_rows
+from lens.labeling.writer import coco_selection, read_rows
 from lens.models import ModelStore
 from lens.synth.coco import PERSON, coco_dicts, read_scenes, scene_boxes
 
@@ -69,8 +70,6 @@ def agreement_figures(rows: list[dict], scenes: list[dict], min_confidence: floa
 
 def coco_figures(rows: list[dict], scenes: list[dict], min_confidence: float) -> dict:
     """:func:`agreement_figures` over the crops the COCO output keeps, keys prefixed ``coco``."""
-    from lens.labeling.writer import coco_selection
-
     images, kept, _, dropped = coco_selection(rows, min_confidence)
     figures = agreement_figures(list(images.values()) + kept, scenes, min_confidence)
     out = {f"coco {k}": figures[k] for k in ("confident crops", "agreement", "coverage", "unmatched")}
@@ -113,8 +112,6 @@ def training_sets(folder: Path, weak: dict, out: Path, val_every: int = 5) -> di
 
 def detector_maps(folder: Path, weak_coco: Path, out: Path, epochs: int, models, progress: bool = True) -> dict:
     """mAP@0.5 of a detector trained on the true boxes vs one trained on the weak labels."""
-    from detection.train import TrainSettings, train
-
     paths = training_sets(folder, json.loads(Path(weak_coco).read_text()), out)
     figures = {}
     for name in ("truth", "weak"):

@@ -14,17 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
+from blender.objects import ObjectSource
+from detection.crops import crop_pixels
+from lens.boxes import Box
 from lens.config import LensConfig
 from lens.console import progress as progress_bar
 from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
+from lens.evaluation.indexed import build_eval_lens
+from lens.evaluation.text import attribute_queries, text_figures
+from lens.imageio import load_image
+from lens.synth import random_perturbation, render_product_view
+from lens.types import SourceQuery
 
 log = logging.getLogger(__name__)
 
 
 def perturbed_queries(records: list[dict], seed: int):
     """Yield ``(record, rgb, perturbation)``: each product re-rendered, perturbed."""
-    from lens.synth import random_perturbation, render_product_view
-
     rng = np.random.default_rng([seed, 7])
     for i, rec in enumerate(records):
         pert = random_perturbation(rng)
@@ -62,31 +68,13 @@ def retrieval_figures(lens, records: list[dict], seed: int = 0, progress: bool =
     return {"queries": n, "top-1": round(top1 / n, 4), "recall@10": round(hit10 / n, 4)}
 
 
-def build_eval_lens(config: LensConfig, folder: Path, progress: bool = True):
-    """A Lens over ``folder``'s catalog, indexed once under ``folder/catalog``."""
-    from lens.manifest import read_items
-    from lens.pipeline.facade import Lens
-    from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
-
-    lens = Lens.from_config(config, catalog_dir=str(folder / "catalog"))
-    items = read_items(folder)
-    run_indexing(items, IndexMapper.from_lens(lens),
-                 CatalogWriter(lens.catalog), config.embedder.batch_size, progress)
-    return lens
-
-
 def _load(folder: Path, rec: dict):
-    from lens.imageio import load_image
-
     return load_image(folder / rec["image"]) if not Path(rec["image"]).is_absolute() else load_image(rec["image"])
 
 
 def crop_figures(lens, records: list[dict], folder: Path, progress: bool = True) -> dict:
     """A product's crop from a scene (ground-truth box, >= 50 % visible) -> that product in the
     top 10 of the visual source: recall@10 over every such crop."""
-    from detection.crops import crop_pixels
-    from lens.boxes import Box
-
     scenes = [r for r in records if r.get("kind") == "scene"]
     hits = total = 0
     for scene in progress_bar(scenes, desc="scene crops", disable=not progress):
@@ -104,9 +92,6 @@ def crop_figures(lens, records: list[dict], folder: Path, progress: bool = True)
 def object_figures(lens, records: list[dict], folder: Path, progress: bool = True) -> dict:
     """A product photo -> the object source -> scenes that contain it: mean recall@20 over the
     products shown in at least one scene."""
-    from blender.objects import ObjectSource
-    from lens.types import SourceQuery
-
     scenes_of: dict[str, set] = {}
     for r in records:
         for o in r.get("objects", []) if r.get("kind") == "scene" else []:
@@ -126,8 +111,6 @@ def retrieval_eval(lens, records: list[dict], folder: Path, seed: int = 0, progr
     bench's ``retrieval`` section): perturbed product photo -> top-1 / recall@10, scene crop ->
     product recall@10, object search recall@20, and the text source's precision@min(10, R) per
     attribute query type ("red striped dress") over the catalog's own text index (25 a type)."""
-    from lens.evaluation.text import attribute_queries, text_figures
-
     figures = {**retrieval_figures(lens, records, seed, progress), **crop_figures(lens, records, folder, progress),
                **object_figures(lens, records, folder, progress)}
     products = [r for r in records if r.get("kind") == "product"]

@@ -51,11 +51,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from skimage import data
 
 from lens.boxes import Box
-from lens.evaluation.common import EvalReport, eval_catalog
-from lens.pipeline.bundle import ModelBundle
+from lens.console import progress as progress_bar
+from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
 from lens.palette import SKIN_TONE_RANGES, mst_range
+from lens.pipeline.bundle import ModelBundle
+from lens.synth.faces import _feature_masks, _landmarks, mst_lab
+from lens.synth.perturb import apply_lighting
+from lens.understanding.skin import SkinToneEstimator
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +76,6 @@ _GATE_L_WEIGHT = 0.3            # L* counts 0.3x in that distance: shading and w
 def _photo(name: str) -> np.ndarray:
     """A face photo that ships in an installed package: H x W x 3 uint8 RGB."""
     if name == "astronaut":
-        from skimage import data
         return np.ascontiguousarray(data.astronaut()[..., :3])
     if name == "grace_hopper":
         import matplotlib.cbook
@@ -102,7 +106,6 @@ def skin_weight(name: str) -> tuple[np.ndarray, np.ndarray, tuple]:
     < 12 full, > 20 none) so
     hair, glasses frames, collars and background keep their colours; feathered.
     """
-    from lens.synth.faces import _feature_masks, _landmarks
     rgb = _photo(name)
     pts = _landmarks(rgb)
     oval, feats = _feature_masks(rgb.shape[:2], pts)
@@ -135,7 +138,6 @@ def retone_photo(name: str, mst: int) -> np.ndarray:
     :func:`skin_weight`: ``L' = L_t + (L - L_mean) k``, ``k = max(L_t / L_mean,
     0.9)``, ``a', b'`` shifted by the mean difference.  H x W x 3 uint8 RGB.
     """
-    from lens.synth.faces import mst_lab
     rgb, w, _ = skin_weight(name)
     lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
     mean = lab[w > 0.9].mean(0)
@@ -151,7 +153,6 @@ def retone_photo(name: str, mst: int) -> np.ndarray:
 
 def _texture(h: int, w: int, index: int) -> np.ndarray:
     """A textured background (skimage brick / grass / gravel, or a grey gradient)."""
-    from skimage import data
     names = ("brick", "grass", "gravel")
     tex = getattr(data, names[index % 3])()
     tex = np.stack([tex] * 3, -1) if tex.ndim == 2 else tex[..., :3]
@@ -205,7 +206,6 @@ def build_retoned_set(lightings=LIGHTINGS, strengths=STRENGTHS, views=VIEWS, pho
     (defaults: 2 photos x 4 views x 10 MST x 9 conditions = 720 images).
     ``info``: photo, view, lighting, strength and the true ``face_box``.
     """
-    from lens.synth.perturb import apply_lighting
     out = []
     for name in photos or available_photos():
         box = skin_weight(name)[2]
@@ -232,7 +232,6 @@ def synthetic_people_set(catalog_dir) -> list[tuple[np.ndarray, list[dict], dict
     """
     from PIL import Image
 
-    from lens.evaluation.common import read_manifest
     folder = Path(catalog_dir)
     out = []
     for rec in read_manifest(folder):
@@ -353,7 +352,6 @@ def run_samples(estimator, samples, progress: bool = False) -> dict:
     """Run ``estimator`` on every sample: rows ``(true, pred, detected, reason, visible, lighting,
     light)`` (``light``: the scene's key light at the face, None when unrecorded),
     ms per image, false faces, and images without people with / without a false skin tone."""
-    from lens.console import progress as progress_bar
     out = {"rows": [], "times": [], "false_faces": 0, "empty": 0, "false_skin": 0}
     for sample in progress_bar(samples, desc="skin tone", disable=not progress):
         start = time.perf_counter()
@@ -444,8 +442,6 @@ def skin_tone_eval(args, progress: bool = True, estimator=None):
     range per set, figures ``{"retoned": figures, "synthetic": figures}``.
     """
     if estimator is None:                     # the bundle's, normally (skin_tone_command)
-        from lens.understanding.skin import SkinToneEstimator  # deferred: mediapipe, 3 s, for a caller without a bundle
-
         estimator = SkinToneEstimator()
     out = {"retoned": skin_tone_figures(estimator, build_retoned_set(), progress),
            "synthetic": skin_tone_figures(estimator, synthetic_people_set(eval_catalog(args, progress)),

@@ -35,7 +35,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from lens.config import LensConfig
+from lens.config import LensConfig, load_config
+from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
+from lens.evaluation.indexed import build_eval_lens
 from lens.text.index import TextIndex
 from lens.text.source import TextSource
 from lens.types import SourceQuery
@@ -123,17 +125,12 @@ def _row(v: dict) -> str:
 def _documents(args, config: LensConfig, folder: Path, records: list[dict], progress: bool) -> list[dict]:
     if args.documents == "manifest":
         return [{k: r[k] for k in ("id", "title", "description") if k in r} for r in records]
-    from lens.evaluation.retrieval import build_eval_lens
-
     off = dataclasses.replace(config, text=dataclasses.replace(config.text, enabled=False))
     return list(build_eval_lens(off, folder, progress).catalog.store)   # indexed once, then cached
 
 
 def text_eval(args: argparse.Namespace, config: LensConfig | None = None, progress: bool = True):
     """``lens eval text``: an :class:`lens.evaluation.EvalReport`, one row per query type."""
-    from lens.config import load_config
-    from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
-
     if config is None:
         config = load_config(getattr(args, "config", "default"), getattr(args, "overrides", []))
     if args.queries_per_type < 1:

@@ -36,7 +36,7 @@ def add_parsers(sub) -> dict:
 
 
 def cmd_label_crops(args, config) -> int:
-    from lens.labeling.job import label_crops
+    from lens.labeling.job import label_crops  # deferred: the job loads torch and FAISS; the parser must not
 
     report = label_crops(config, args.out, args.source, args.catalog, args.user_crops, args.min_confidence,
                          "ray" if args.ray_address else "local", args.ray_address or "local", args.workers,

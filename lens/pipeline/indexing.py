@@ -27,11 +27,11 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm import tqdm
 
 from jobs.runner import run_shards
 from jobs.shards import make_shards
 from lens.catalog import Catalog
+from lens.console import progress as progress_bar
 from lens.manifest import crop_id
 from lens.pipeline.analysis import INDEX_PRODUCT, INDEX_SCENE, Analyzer, ImageAnalysis
 from lens.pipeline.bundle import ModelBundle
@@ -152,7 +152,7 @@ def run_indexing(items: list[dict], mapper: IndexMapper, writer: CatalogWriter,
     report = IndexReport()
     todo = items if update else [i for i in items if not writer.catalog.has(i["id"])]
     report.skipped = len(items) - len(todo)
-    with tqdm(total=len(todo), desc="indexing", unit="img", disable=not progress) as bar:
+    with progress_bar(total=len(todo), desc="indexing", unit="img", disable=not progress) as bar:
         for start in range(0, len(todo), batch_size):
             batch = mapper(todo[start:start + batch_size])
             report.added += writer(batch)

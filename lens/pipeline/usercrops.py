@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
@@ -40,8 +41,6 @@ def log_user_crop(config, image_rgb: np.ndarray, box, digest: str) -> dict | Non
     if settings.keep_user_images:
         image = path.parent / "user_images" / f"{digest}.png"
         if not image.exists():
-            from PIL import Image
-
             image.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(np.ascontiguousarray(image_rgb)).save(image)
         row["image"] = str(image)

@@ -32,28 +32,13 @@ from skimage.color import deltaE_ciede2000
 
 from lens.boxes import Box
 from lens.palette import NAMED_COLORS, hex_to_rgb, rgb_to_hex
-
-
-
-def rgb2lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB (uint8 0..255 or float 0..1, H x W x 3) -> CIELAB float32 (D65); OpenCV, ~6x skimage."""
-    x = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32)
-    return cv2.cvtColor(np.ascontiguousarray(x), cv2.COLOR_RGB2Lab)
-
-
-def lab2rgb(lab: np.ndarray) -> np.ndarray:
-    """CIELAB (H x W x 3) -> sRGB float 0..1."""
-    return np.clip(cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2RGB), 0, 1)
-
+from lens.pixels import foreground_mask, lab2rgb, rgb2lab, thumbnail
 
 _PALETTE_NAMES = list(NAMED_COLORS)
 _PALETTE_LAB = rgb2lab(np.array([[hex_to_rgb(h) for h in NAMED_COLORS.values()]],
                                 dtype=np.uint8))[0].astype(np.float64)
 WORK_SIDE = 128          # colours on a 128-px thumbnail (16k pixels)
 MAX_PIXELS = 4096        # k-means on at most 4k of them (evenly strided): ~2 ms, same weights
-BG_STEP = 3.0            # CIELAB step between neighbouring border pixels of a backdrop
-SEED_TOL = 15.0          # a border pixel this close to the border's median colour is backdrop
-FILL_STEP = (3, 2, 2)    # flood-fill tolerance to the neighbour in 8-bit L, a, b (~1.2 L*)
 STUDIO_WHITE = 0.86      # linear value of a studio sweep (~L* 94): what the backdrop should read
 GAIN_LIMITS = (0.75, 1.33)   # white-patch chromaticity correction bounds without a backdrop
 SKIN_DE = 10.0           # CIE76 to a face's median: that person's neck, arms and hands (shading included)
@@ -72,50 +57,6 @@ def color_name(lab: np.ndarray) -> str:
     """Nearest palette name of one CIELAB colour, by CIEDE2000."""
     d = deltaE_ciede2000(np.repeat(lab[None, :], len(_PALETTE_LAB), axis=0), _PALETTE_LAB)
     return _PALETTE_NAMES[int(np.argmin(d))]
-
-
-def thumbnail(rgb: np.ndarray, side: int) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    scale = side / max(h, w)
-    if scale >= 1:
-        return rgb
-    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
-                      interpolation=cv2.INTER_AREA)
-
-
-def _border(a: np.ndarray) -> np.ndarray:
-    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
-
-
-def _border_is_backdrop(lab: np.ndarray) -> bool:
-    """A studio backdrop: each border line changes slowly (gradients allowed), no clutter."""
-    lines = [lab[0], lab[-1], lab[:, 0], lab[:, -1]]
-    steps = np.concatenate([np.linalg.norm(np.diff(line, axis=0), axis=1) for line in lines])
-    return float(np.percentile(steps, 90)) < BG_STEP
-
-
-def foreground_mask(lab: np.ndarray) -> np.ndarray | None:
-    """Pixels the backdrop's flood fill does not reach, or ``None`` if there is no backdrop.
-
-    The fill floats (each pixel is compared with its neighbour, ``FILL_STEP``
-    in 8-bit CIELAB units), so smooth studio gradients and soft shadows are
-    background while an object's edge stops it.
-    """
-    if min(lab.shape[:2]) < 8 or not _border_is_backdrop(lab):
-        return None
-    lab8 = np.clip(np.dstack([lab[..., 0] * 2.55, lab[..., 1] + 128, lab[..., 2] + 128]),
-                   0, 255).astype(np.uint8)
-    h, w = lab8.shape[:2]
-    fill = np.zeros((h + 2, w + 2), np.uint8)
-    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8)
-    seeds = [(x, y) for x in range(0, w, 4) for y in (0, h - 1)] + \
-            [(x, y) for y in range(0, h, 4) for x in (0, w - 1)]
-    backdrop = np.median(_border(lab), axis=0)
-    for x, y in seeds:   # only from backdrop-coloured border pixels: objects may touch the edge
-        if fill[y + 1, x + 1] == 0 and np.linalg.norm(lab[y, x] - backdrop) < SEED_TOL:
-            cv2.floodFill(lab8, fill, (x, y), 0, FILL_STEP, FILL_STEP, flags)
-    mask = fill[1:-1, 1:-1] == 0
-    return mask if 0.02 < mask.mean() < 0.98 else None
 
 
 def _linear(rgb01: np.ndarray) -> np.ndarray:

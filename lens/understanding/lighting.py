@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from lens.understanding.colors import WORK_SIDE, rgb2lab, thumbnail
+from lens.pixels import rgb2lab, thumbnail
+from lens.understanding.colors import WORK_SIDE
 
 BLUR_SIDE = 256          # grey statistics at a fixed size so they compare across inputs
 LOW_LIGHT_L = 25.0       # mean L* under 25 reads as a dark photo

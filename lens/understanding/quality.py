@@ -30,7 +30,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lens.understanding.colors import thumbnail
+from lens.pixels import thumbnail
 from lens.understanding.lighting import BLUR_SIDE
 
 NOISE_FLOOR = 2.5        # grey levels of noise nobody sees (and texture reads as)

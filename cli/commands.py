@@ -1,0 +1,68 @@
+"""The core ``lens`` commands' parsers: ``models``, ``synth``, ``index``, ``query``, ``detect``, ``train-categories``, ``demo``.
+
+:func:`add_parsers` registers their parsers and returns ``{name:
+"cli.handlers:cmd_NAME"}``: the handlers live in :mod:`cli.handlers`, which
+loads torch, FAISS and mediapipe, and :mod:`cli.main` imports it only to run
+one of them (``lens --help`` must not wait for them).
+
+Tested in ``tests/test_cli.py``.
+"""
+from __future__ import annotations
+
+import os
+
+
+def add_parsers(sub) -> dict:
+    """Register the core commands on ``sub`` (argparse sub-parsers)."""
+    m = sub.add_parser("models", help="list, fetch or prepare model weights")
+    m.add_argument("action", nargs="?", default="list", choices=["list", "fetch", "prepare"])
+    m.add_argument("names", nargs="*", help="models to fetch")
+    m.add_argument("--json", action="store_true", help="print JSON")
+
+    s = sub.add_parser("synth", help="generate the synthetic ground-truth catalog")
+    s.add_argument("out")
+    s.add_argument("--products", type=int, default=1000)
+    s.add_argument("--scenes", type=int, default=300)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+
+    i = sub.add_parser("index", help="add, update or delete catalog items (resumes where it stopped)")
+    i.add_argument("path", nargs="?", help="a folder of images or a JSONL manifest (same as --add)")
+    i.add_argument("--add", metavar="PATH", help="a folder of images or a JSONL manifest to add")
+    i.add_argument("--update", action="store_true",
+                   help="re-index items already in the catalog (new image, metadata or models)")
+    i.add_argument("--delete", nargs="+", metavar="ID", help="remove these item ids (and their crops)")
+    i.add_argument("--catalog", help="catalog folder (default: catalog.path)")
+    i.add_argument("--rebuild", action="store_true", help="start the catalog from empty")
+    i.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="map batches in this process (default) or on Ray Data")
+    i.add_argument("--ray-address", default="local", help="Ray cluster: local (start one), auto or ADDRESS")
+    i.add_argument("--workers", type=int, default=2, help="Ray actors that map batches (default 2)")
+
+    q = sub.add_parser("query", help="search the catalog with an image; prints JSON")
+    q.add_argument("image")
+    q.add_argument("--box", help="search this region: x1,y1,x2,y2 in pixels")
+    q.add_argument("--k", type=int, help="results to return (default: query.k)")
+    q.add_argument("--catalog", help="catalog folder (default: catalog.path)")
+    q.add_argument("--source", action="append", metavar="NAME",
+                   help="visual, object, text or all (repeatable or comma-separated; default: query.sources)")
+    q.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help="category, color, skin_tone_range or body_type_range (repeatable)")
+    q.add_argument("--text", help="words for the text source (default: the image's annotations)")
+    q.add_argument("--diversity", choices=["on", "off"],
+                   help="DPP diversity over skin tone, body type and colour (default: blend.diversity)")
+
+    dt = sub.add_parser("detect", help="detect objects, faces, people and garments; prints JSON")
+    dt.add_argument("image")
+    dt.add_argument("--preview", metavar="OUT", help="also write an annotated image here (.jpg/.png)")
+
+    t = sub.add_parser("train-categories", help="train the category and pattern heads from a manifest")
+    t.add_argument("--manifest", required=True, help="a JSONL manifest (or its folder) with labels")
+    t.add_argument("--fields", default="category,pattern",
+                   help="labelled fields to train heads for (default: category,pattern)")
+    t.add_argument("--holdout", type=float, default=0.2, help="share of products held out (0.2)")
+    t.add_argument("--seed", type=int, default=0)
+    d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
+    d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
+    return {name: f"cli.handlers:cmd_{name.replace('-', '_')}" for name in
+            ("models", "synth", "index", "query", "detect", "train-categories", "demo")}
