@@ -7,6 +7,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from lens.manifest import read_items
@@ -24,6 +25,7 @@ def _acknowledged(db) -> int:
         return 0
 
 
+@pytest.mark.slow                             # `lens index` in a subprocess over 40 generated images
 def test_kill_9_while_indexing_loses_nothing_acknowledged(tmp_path, lens_factory):
     rng = np.random.default_rng(1)
     folder = tmp_path / "images"

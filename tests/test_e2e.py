@@ -15,6 +15,11 @@ from lens.manifest import read_items
 from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 from tests.conftest import ROOT, isolated, no_heads
 
+# Every test here runs the whole pipeline over a generated catalog: indexing it (the
+# module's ``indexed`` fixture) or the CLI in a subprocess: ~15 minutes in all on 2 cores.
+# `make test` runs them; `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def indexed(small_catalog, embedder, tmp_path_factory):

@@ -155,6 +155,7 @@ def test_batched_equals_one_by_one():
     det.model.roi_heads.detections_per_img = 10_000   # no top-k cut among near-tied random scores
     images = [_image(seed=s) for s in range(3)]
     batched = det.detect_batch(images)
+    assert len(batched) == len(images) and all(batched)     # random heads keep boxes on every image
     for img, dets in zip(images, batched):
         single = det(img)
         assert len(single) == len(dets)

@@ -67,7 +67,7 @@ def test_redis_namespaces_are_per_catalog(redis_url, tmp_path):
     config = StoreConfig(backend="redis", redis_url=redis_url)
     one, two = make_store(config, tmp_path / "one"), make_store(config, tmp_path / "two")
     one.put({"id": "a"})
-    assert two.get("a") is None
+    assert one.get("a") == {"id": "a"} and two.get("a") is None
     one.clear()
 
 
