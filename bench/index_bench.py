@@ -35,13 +35,12 @@ def catalog_vectors(folder: Path, cache: Path) -> np.ndarray:
     """Real embeddings of every catalog image: as is, mirrored, centre 80% crop."""
     if cache.is_file():
         return np.load(cache)
-    from lens.config import EmbedderConfig
-    from lens.embeddings import make_embedder
+    from lens.config import LensConfig
     from lens.evaluation.common import read_manifest
     from lens.imageio import load_image
-    from lens.models import ModelStore
+    from lens.pipeline.bundle import ModelBundle
 
-    embedder = make_embedder(EmbedderConfig(), ModelStore())
+    embedder = ModelBundle(LensConfig()).embedder
     out = []
     for record in read_manifest(folder):
         rgb = load_image(folder / record["image"])

@@ -130,7 +130,6 @@ def bench_understanding(folder: Path, n: int = 40) -> dict:
 
     from lens.evaluation.common import read_manifest
     from lens.imageio import load_image
-    from lens.understanding import QueryUnderstanding
     from lens.understanding.colors import salient_colors
     from lens.understanding.lighting import lighting
     from lens.understanding.quality import quality
@@ -139,13 +138,14 @@ def bench_understanding(folder: Path, n: int = 40) -> dict:
     images = [cv2.resize(load_image(folder / r["image"]), (640, 480)) for r in scenes]
     images += [cv2.resize(getattr(skimage.data, name)(), (640, 480))
                for name in ("astronaut", "coffee", "chelsea", "rocket")]
-    from lens.config import UnderstandingConfig
-    from lens.models import ModelStore
-    from lens.understanding.body import BodyTypeEstimator
-    from lens.understanding.skin import SkinToneEstimator
+    from lens.config import load_config
+    from lens.pipeline.bundle import ModelBundle
 
-    skin = SkinToneEstimator.from_config(UnderstandingConfig(), ModelStore())
-    body = BodyTypeEstimator.from_config(UnderstandingConfig(), ModelStore())
+    # the default config, OCR off (issue 3's budget), with the heads the heads section saved
+    heads = [f for f in ("category", "pattern") if (WORK / f"{f}_head.pt").is_file()]
+    models = ModelBundle(load_config("default", ["understanding.ocr=off", *(
+        f"models.{f}_head={WORK / f'{f}_head.pt'}" for f in heads)]))
+    skin, body = models.skin_tone, models.body_type
     parts = {"colors": salient_colors, "lighting": lighting, "quality": quality, "skin tone": skin, "body type": body}
     out: dict = {"images": len(images), "size": "640x480", "goal_median_ms": 60}
     for name, fn in parts.items():
@@ -158,23 +158,14 @@ def bench_understanding(folder: Path, n: int = 40) -> dict:
     # the default layer: OCR excluded (issue 3's budget), skin tone and body type on, with the
     # embedding's vector and logits (computed before the clock: embedding is its own stage) for
     # the trained heads (when the heads section has saved them) and the ImageNet taxonomy
-    from lens.config import EmbedderConfig
-    from lens.embeddings import make_embedder
-    from lens.understanding.category_head import CategoryHead
-    from lens.understanding.ocr import TextReader
-
-    embedder, cfg = make_embedder(EmbedderConfig(), ModelStore()), UnderstandingConfig(ocr="off")
-    vectors, logits = embedder.embed_and_classify(images)
-    heads = {f: CategoryHead.load(WORK / f"{f}_head.pt", embedder.settings())
-             for f in ("category", "pattern") if (WORK / f"{f}_head.pt").is_file()}
-    layer = QueryUnderstanding(cfg.colors, cfg.categories_top_k, embedder.categories, heads,
-                               TextReader("off"), skin, body)
+    vectors, logits = models.embedder.embed_and_classify(images)
+    layer = models.understanding
     layer.cache_size, times = 0, []
     for rgb, vector, logit in zip(images, vectors, logits):
         start = time.perf_counter()
         layer(rgb, vector, logit)
         times.append((time.perf_counter() - start) * 1000)
-    out["whole layer (OCR off, skin tone and body type on)"] = _ms(times) | {"heads": sorted(heads) or "none saved yet"}
+    out["whole layer (OCR off, skin tone and body type on)"] = _ms(times) | {"heads": sorted(layer.heads) or "none saved yet"}
     return out
 
 
@@ -199,11 +190,10 @@ def bench_body_type(config) -> dict:
 
 
 def bench_heads(config, folder: Path) -> dict:
-    from lens.embeddings import make_embedder
-    from lens.models import ModelStore
+    from lens.pipeline.bundle import ModelBundle
     from lens.understanding.category_head import train_from_manifest
 
-    embedder = make_embedder(config.embedder, ModelStore.from_config(config.models))
+    embedder = ModelBundle(config).embedder
     outs = {f: str(WORK / f"{f}_head.pt") for f in ("category", "pattern")}
     figures = train_from_manifest(folder, embedder, outs, progress=False)
     return {f"{f} held-out accuracy": figures[f]["held_out_accuracy"] for f in outs} | {
