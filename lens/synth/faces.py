@@ -25,6 +25,7 @@ import logging
 
 import cv2
 import numpy as np
+from skimage import data
 
 import lens.console  # noqa: F401 -- before mediapipe loads: quiets its native logs
 from lens.palette import MST_HEX, hex_to_rgb
@@ -75,7 +76,7 @@ def _landmarks(rgb: np.ndarray) -> np.ndarray:
 
 def _feature_masks(shape, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(face oval mask, eyes+brows+lips mask), both uint8 0/255 of ``shape``."""
-    import mediapipe as mp
+    import mediapipe as mp  # deferred: ~3 s; `lens --help` imports lens.synth, synth workers never need it
     fm = mp.solutions.face_mesh
     oval = _fill(shape, pts[_loop(fm.FACEMESH_FACE_OVAL)])
     feats = np.zeros(shape, np.uint8)
@@ -113,7 +114,6 @@ def compute_face_asset() -> dict:
     Returns ``{"rgb": h x w x 3 uint8, "skin": h x w float32 0..1, "head": h x w
     float32 0..1, "face_box": [x1, y1, x2, y2] of the face oval in the crop}``.
     """
-    from skimage import data
     img = np.ascontiguousarray(data.astronaut()[..., :3])
     pts = _landmarks(img)
     oval, feats = _feature_masks(img.shape[:2], pts)

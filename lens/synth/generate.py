@@ -21,9 +21,11 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
+from lens.console import progress as progress_bar
 from lens.files import atomic_write, atomic_write_text
 from lens.palette import MST_HEX, NAMED_COLORS
 from lens.synth import faces
@@ -109,7 +111,6 @@ def _job(kind: str, seed: int, start: int, stop: int, products: int, out: str) -
 
 
 def _init_worker(asset: dict | None, cutouts: str) -> None:
-    import cv2
     cv2.setNumThreads(1)                 # one process per core already
     faces.install_face_asset(asset)
     set_cutout_dir(cutouts)
@@ -124,7 +125,6 @@ def _chunks(products: int, scenes: int) -> list[tuple[str, int, int]]:
 
 def _run(jobs, seed, products, out: Path, workers: int, progress: bool, asset, cutouts: Path) -> dict:
     """Run all chunks; returns {(kind, index): record}."""
-    from lens.console import progress as progress_bar
     total = sum(stop - start for _, start, stop in jobs)
     bar = progress_bar(total=total, desc="synth catalog", unit="item", disable=not progress)
     results: dict = {}
