@@ -53,12 +53,7 @@ def test_stored_signals_keep_ranges_and_drop_abstentions(understanding):
 
 
 def test_facade_reports_face_boxes_in_original_pixels(lens_factory):
-    from lens.pipeline.facade import Lens
-
-    base = lens_factory()
-    lens = Lens(base.config, base.embedder, base.detector,
-                QueryUnderstanding.from_config(base.config.understanding, base.embedder, ModelStore()),
-                base.catalog)
+    lens = lens_factory()
     big = cv2.resize(skimage.data.astronaut(), (3072, 3072))      # worked on at 2048 px
     tone = lens(big).understanding["skin_tones"][0]
     assert tone["status"] == "ok"
@@ -67,13 +62,9 @@ def test_facade_reports_face_boxes_in_original_pixels(lens_factory):
 
 def test_api_returns_skin_tone(lens_factory):
     from lens.imageio import encode_jpeg
-    from lens.pipeline.facade import Lens
     from web.app import create_app
 
-    base = lens_factory()
-    lens = Lens(base.config, base.embedder, base.detector,
-                QueryUnderstanding.from_config(base.config.understanding, base.embedder, ModelStore()),
-                base.catalog)
+    lens = lens_factory()
     client = create_app(lens=lens).test_client()
     body = client.post("/api/v1/lens", data={"image": (io.BytesIO(encode_jpeg(skimage.data.astronaut())),
                                                        "a.jpg")}).get_json()
@@ -125,18 +116,19 @@ def test_facade_measures_the_detectors_people_for_body_type(lens_factory):
     img, rec = render_scene(0, 4, 24)
     rgb = (img * 255 + 0.5).astype(np.uint8)
     assert rec["people"][0]["body_type"] == "full"
-    from detection.pipeline import DetectionPipeline
+    from lens.pipeline.bundle import ModelBundle
 
-    base = lens_factory()                     # the demo config: its R-CNN is the synthetic checkpoint
-    detector = DetectionPipeline.from_config(base.config.detection, ModelStore.from_config(base.config.models))
-    understanding = QueryUnderstanding.from_config(base.config.understanding, base.embedder, ModelStore())
+    # the demo config's R-CNN: the synthetic checkpoint, which has a person class
+    with_people = lens_factory("models.detector_checkpoint=detection/checkpoints/synthetic_mnv2_fpn.pt")
+    detector = with_people.detector
 
     def without_people(image):
         return [d for d in detector(image) if d.label != "person"]
 
-    with_people = Lens(base.config, base.embedder, detector, understanding, base.catalog)
     assert [b["name"] for b in with_people(rgb).understanding["body_types"] if b["status"] == "ok"] == ["full"]
-    understanding._cache.clear()
-    blind = Lens(base.config, base.embedder, without_people, understanding, base.catalog)
+    with_people.understanding._cache.clear()
+    blind = Lens(with_people.config, ModelBundle(with_people.config, reuse=with_people.models, detector=without_people),
+                 with_people.catalog)
+    assert blind.understanding is with_people.understanding
     assert [(b["status"], b["reason"]) for b in blind(rgb).understanding["body_types"]] == [
         ("unknown", "no person")]

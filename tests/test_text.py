@@ -243,7 +243,8 @@ def test_text_source_user_text_annotations_and_filters(config_factory, tmp_path)
 
 
 def test_text_eval_function(tmp_path, config_factory, capsys):
-    from lens.evaluation.text import add_text_eval_arguments, phrase, text_eval
+    from lens.evaluation.commands import add_text_arguments
+    from lens.evaluation.text import phrase, text_eval
 
     assert phrase(("color", "pattern", "category"), ("red", "stripes", "dress")) == "red striped dress"
     assert phrase(("color", "pattern"), ("olive", "solid")) == "solid olive"
@@ -251,7 +252,7 @@ def test_text_eval_function(tmp_path, config_factory, capsys):
     folder.mkdir()
     (folder / "manifest.jsonl").write_text("\n".join(json.dumps(p) for p in products(70)))
     parser = argparse.ArgumentParser()
-    add_text_eval_arguments(parser)
+    add_text_arguments(parser)
     args = parser.parse_args(["--catalog", str(folder), "--documents", "manifest", "--queries-per-type", "20",
                               "--json", str(tmp_path / "out.json")])
     report = text_eval(args, config_factory("demo", "text.model=none"), progress=False)
