@@ -142,10 +142,11 @@ class Lens:
             decoded = self.analyzer.decode(image, self.config.server.max_pixels, self.config.query.max_side)
         query_box = self._query_box(box, decoded)
         analysis = self.analyzer.analyze([decoded], QUERY, [_scaled(query_box, decoded)], timings)[0]
-        query, mix = self._plan(analysis, decoded, query_box, request)
-        results, pool = self._retrieve(query, request, timings, mix, analysis.understanding.to_dict())
+        understanding = analysis.understanding.to_dict()
+        query, mix = self._plan(analysis, understanding, decoded, query_box, request)
+        results, pool = self._retrieve(query, request, timings, mix, understanding)
         timings["total"] = round(sum(timings.values()), 2)
-        return self._result(decoded, analysis, query_box, request, results, timings,
+        return self._result(decoded, analysis, understanding, query_box, request, results, timings,
                             {**mix.to_dict(), "diversity": request.diversity, **pool})
 
     def _request(self, k, sources, filters, text, diversity) -> Request:
@@ -163,11 +164,10 @@ class Lens:
         log_user_crop(self.config, decoded.original, query_box, decoded.digest)
         return query_box
 
-    def _plan(self, a: ImageAnalysis, decoded: Decoded, query_box: Box | None, request: Request):
-        """What each source searches with, and the source ratios the understanding implies."""
+    def _plan(self, a: ImageAnalysis, u: dict, decoded: Decoded, query_box: Box | None, request: Request):
+        """What each source searches with, and the source ratios the understanding ``u`` implies."""
         rgb, factor = a.rgb, decoded.factor
         small = self.config.query.region_query_max_fraction * rgb.shape[0] * rgb.shape[1]
-        u = a.understanding.to_dict()
         query = SourceQuery(a.vector, query_box.as_list() if query_box else None,
                             [(v, c.box.scale(1.0 / factor).as_list(), c.label)
                              for v, c in zip(a.crop_vectors, a.crops) if c.box.area < small],
@@ -176,12 +176,11 @@ class Lens:
                    any(r.source == "regions" for r in a.regions))
         return query, mix
 
-    def _result(self, decoded: Decoded, a: ImageAnalysis, query_box: Box | None, request: Request,
+    def _result(self, decoded: Decoded, a: ImageAnalysis, u: dict, query_box: Box | None, request: Request,
                 results: list[dict], timings: dict, blend_report: dict) -> LensResult:
         h, w = decoded.original.shape[:2]
         return LensResult({"width": w, "height": h, "hash": decoded.digest},
-                          _regions(a, decoded.factor),
-                          _people_in_original(a.understanding.to_dict(), decoded.factor, query_box), results,
+                          _regions(a, decoded.factor), _people_in_original(u, decoded.factor, query_box), results,
                           query_box.as_list() if query_box else None, request.sources, timings,
                           request.filters.to_dict(), blend_report)
 

@@ -103,7 +103,8 @@ class IndexMapper:
         analyses = self.analyzer.analyze(decoded, options)
         records = [{**item, "width": d.rgb.shape[1], "height": d.rgb.shape[0], "image_hash": d.digest,
                     "understanding": summarize(a.understanding)} for item, d, a in zip(kept, decoded, analyses)]
-        vectors = np.stack([a.vector for a in analyses]) if analyses else np.zeros((0, self.analyzer.models.embedder.dim), np.float32)
+        dim = self.analyzer.models.embedder.dim
+        vectors = np.stack([a.vector for a in analyses]) if analyses else np.zeros((0, dim), np.float32)
         crop_ids, crop_vectors = _crops(records, analyses, options)
         return MappedBatch(records, vectors, failures, crop_ids, crop_vectors)
 
