@@ -54,12 +54,14 @@ from lens.imageio import MIN_SIDE, image_hash, is_uniform, load_image
 from lens.models import ModelStore
 from lens.pixels import foreground_mask
 from lens.understanding.annotations import annotations
+from lens.understanding.body import BodyTypeEstimator
 from lens.understanding.categories import categories
 from lens.understanding.category_head import HEAD_FIELDS, CategoryHead
 from lens.understanding.colors import SalientColor, color_name, salient_colors
 from lens.understanding.lighting import lighting
 from lens.understanding.ocr import TextReader
 from lens.understanding.quality import quality
+from lens.understanding.skin import SkinToneEstimator
 
 log = logging.getLogger(__name__)
 __all__ = ["QueryUnderstanding", "Understanding", "SalientColor", "color_name", "foreground_mask",
@@ -148,12 +150,8 @@ class QueryUnderstanding:
             elif models is not None and getattr(models.config, key):
                 log.warning("%s", str(models.missing(key)))
         if config.skin_tone and skin is None:
-            from lens.understanding.skin import SkinToneEstimator
-
             skin = SkinToneEstimator.from_config(config, models)
         if config.body_type and body is None:
-            from lens.understanding.body import BodyTypeEstimator
-
             body = BodyTypeEstimator.from_config(config, models)
         skin, body = (skin if config.skin_tone else None), (body if config.body_type else None)
         return cls(config.colors, config.categories_top_k, getattr(embedder, "categories", ()),

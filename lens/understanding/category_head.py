@@ -14,11 +14,18 @@ reports held-out accuracy.  Tested in ``tests/test_category_head.py``.
 """
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from lens.console import progress as progress_bar
+from lens.files import atomic_write_bytes
+from lens.imageio import load_image
+from lens.manifest import read_items
+from lens.models import load_state_dict
 
 log = logging.getLogger(__name__)
 HEAD_FIELDS = {"category": "category_head", "pattern": "pattern_head"}  # field -> ModelsConfig key
@@ -49,11 +56,8 @@ class CategoryHead:
                 for i in order]
 
     def save(self, path: str | Path) -> None:
-        import io
-
+        # deferred: torch takes seconds; lens.understanding imports this module, and applying a head is numpy
         import torch
-
-        from lens.files import atomic_write_bytes
 
         buf = io.BytesIO()
         torch.save({"weight": torch.from_numpy(self.weight), "bias": torch.from_numpy(self.bias),
@@ -64,8 +68,6 @@ class CategoryHead:
 
     @classmethod
     def load(cls, path: str | Path, expect_embedder: dict | None = None) -> "CategoryHead":
-        from lens.models import load_state_dict
-
         state = load_state_dict(path)
         missing = {"weight", "bias", "classes", "embedder"} - set(state)
         if missing:
@@ -80,7 +82,7 @@ class CategoryHead:
 def train_head(vectors: np.ndarray, labels: list[str], embedder: dict, seed: int = 0,
                field: str = "category") -> CategoryHead:
     """Fit a softmax layer on ``(N, dim)`` vectors and their string labels."""
-    import torch
+    import torch  # deferred: torch takes seconds; only training needs it (see CategoryHead.save)
 
     classes = sorted(set(labels))
     if len(classes) < 2:
@@ -118,10 +120,6 @@ def stratified_split(labels: list[str], holdout: float, seed: int = 0) -> tuple[
 
 
 def _embed_products(manifest: str | Path, embedder, progress: bool) -> tuple[list[dict], np.ndarray]:
-    from lens.console import progress as progress_bar
-    from lens.imageio import load_image
-    from lens.manifest import read_items
-
     items = [i for i in read_items(manifest) if i.get("kind", "product") == "product"]
     if len(items) < 4:
         raise ValueError(f"{manifest}: needs at least 4 products to train on")

@@ -27,6 +27,7 @@ import threading
 
 import cv2
 import numpy as np
+from rapidocr_onnxruntime import RapidOCR
 
 log = logging.getLogger(__name__)
 WORK_SIDE = 640        # the gate looks at text at the size people read it
@@ -97,8 +98,6 @@ class TextReader:
             return []
         with self._lock:
             if self._engine is None:
-                from rapidocr_onnxruntime import RapidOCR
-
                 self._engine = RapidOCR()
             found, _ = self._engine(np.ascontiguousarray(rgb[:, :, ::-1]))   # it expects BGR
         words = []

@@ -48,7 +48,7 @@ class _Graphs:
 
     @staticmethod
     def _make(name: str):
-        import mediapipe as mp
+        import mediapipe as mp  # deferred: ~1-3 s; the graphs are built on a skin tone's first face
         if name in ("full", "short"):
             return mp.solutions.face_detection.FaceDetection(model_selection=int(name == "full"),
                                                              min_detection_confidence=FACE_MIN_SCORE)
