@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lens.types import SourceQuery
+
 log = logging.getLogger(__name__)
 KNOTS = 33              # quantiles kept per source: a smooth CDF from ~1000 scores
 QUERIES = 48            # catalog items sampled as queries: ~50 ms per source to fit
@@ -55,8 +57,6 @@ class Calibration:
 
 
 def _query_for(catalog, item_id: str):
-    from lens.types import SourceQuery
-
     item = catalog.store.get(item_id) or {}
     annotations = (item.get("understanding") or {}).get("annotations") or []
     return SourceQuery(catalog.visual.vector(item_id), annotations=annotations)
