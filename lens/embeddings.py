@@ -19,6 +19,7 @@ import threading
 from abc import ABC, abstractmethod
 from typing import Callable, Sequence
 
+import cv2
 import numpy as np
 
 from lens.config import EmbedderConfig
@@ -38,8 +39,6 @@ def letterbox(rgb: np.ndarray, size: int, fill: int = 255) -> np.ndarray:
     Padding is white: catalog product photos sit on white, so a tight crop
     from a scene and its product photo end up framed alike.
     """
-    import cv2
-
     h, w = rgb.shape[:2]
     scale = size / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -78,8 +77,10 @@ class MobileNetV2Embedder(Embedder):
 
     def __init__(self, weights_path: str, image_size: int = 224, batch_size: int = 32,
                  device: str = "cpu"):
+        # deferred: torch + torchvision take seconds; lens.pipeline imports this registry, and `lens models`
+        # and `lens synth` import lens.pipeline (cli.handlers) but never build an embedder
         import torch
-        import torchvision
+        import torchvision  # deferred with torch, as above
 
         self.image_size, self.batch_size, self.device = image_size, batch_size, device
         model = torchvision.models.mobilenet_v2()

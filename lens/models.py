@@ -225,6 +225,7 @@ class ModelStore:
 
 def load_state_dict(path: str | Path) -> dict:
     """Load a checkpoint safely (``weights_only=True``); ``ValueError`` if unreadable."""
+    # deferred: torch takes seconds; every command's parser imports the store (detection.commands)
     import torch
 
     try:
