@@ -1,17 +1,14 @@
-"""Detector commands for the ``lens`` CLI: ``train-detector``, ``export-detector``, ``coco-from-synth``.
+"""The detector commands' parsers: ``train-detector``, ``export-detector``, ``coco-from-synth``.
 
-:func:`add_parsers` adds their sub-parsers and returns ``{name: handler}``;
-each handler takes ``(args, config)`` and returns an exit code, like the
-commands in :mod:`cli.main`; heavy modules are imported inside the handlers.
+:func:`add_parsers` adds their sub-parsers and returns ``{name:
+"detection.handlers:cmd_NAME"}``: the handlers live in :mod:`detection.handlers`,
+which loads torch, onnxruntime and the synthetic catalog, and :mod:`cli.main`
+imports it only to run one of them (every ``lens`` command builds this parser).
 Tested in ``tests/test_detector_training.py`` and ``tests/test_detector_export.py``.
 """
 from __future__ import annotations
 
-import json
-
 from detection.backbones import ARCHITECTURES, MNV2   # names only: no torch import
-from lens.models import ModelStore
-from lens.synth.coco import write_coco
 
 
 def add_parsers(sub) -> dict:
@@ -47,41 +44,6 @@ def add_parsers(sub) -> dict:
     c.add_argument("catalog", help="folder written by `lens synth`")
     c.add_argument("out", help="folder for train.json and val.json")
     c.add_argument("--val-every", type=int, default=5, help="every Nth scene goes to val (default 5)")
-    return {"train-detector": cmd_train_detector, "export-detector": cmd_export_detector,
-            "coco-from-synth": cmd_coco_from_synth}
-
-
-def cmd_train_detector(args, config) -> int:
-    # deferred: torch takes seconds, and cli.main imports this module for every command's parser
-    from detection.train import TrainSettings, train
-
-    given = {k: getattr(args, k) for k in ("val", "epochs", "batch_size", "lr", "out",
-                                            "checkpoint_every", "max_size", "seed")}
-    settings = TrainSettings(args.data, args.images, arch=args.arch, resume=args.resume,
-                             half=not args.fp32, **{k: v for k, v in given.items() if v is not None})
-    result = train(settings, ModelStore.from_config(config.models))
-    m = result["metrics"]
-    if "map_50" in m:
-        print(f"mAP@0.5 {m['map_50']:.3f}  mAP@[.5:.95] {m['map_50_95']:.3f}")
-    print(f"wrote {result['checkpoint']} in {result['seconds']:.0f} s "
-          f"(use it: --set models.detector_checkpoint={result['checkpoint']})")
-    return 0
-
-
-def cmd_export_detector(args, config) -> int:
-    # deferred: torch and onnxruntime, which every other command's parser must not wait for
-    from detection.export import export_onnx, load_detector, onnx_vs_torch
-
-    detector = load_detector(config.detection, ModelStore.from_config(config.models),
-                             checkpoint=args.checkpoint, arch=args.arch)
-    path = export_onnx(detector, args.onnx, opset=args.opset)
-    report = onnx_vs_torch(detector, path, image=args.image)
-    print(json.dumps({"onnx": str(path), **report}))
-    return 0 if report["ok"] else 1
-
-
-def cmd_coco_from_synth(args, config) -> int:
-    train_json, val_json = write_coco(args.catalog, args.out, args.val_every)
-    print(f"wrote {train_json} and {val_json}; train with: lens train-detector --data {train_json} "
-          f"--images {args.catalog} --val {val_json}")
-    return 0
+    return {"train-detector": "detection.handlers:cmd_train_detector",
+            "export-detector": "detection.handlers:cmd_export_detector",
+            "coco-from-synth": "detection.handlers:cmd_coco_from_synth"}
