@@ -173,9 +173,15 @@ def _loads_heavy(module: str) -> bool:
                 continue
             if t is None and name.split(".")[0] in HEAVY:
                 return True
-            if t is not None:
-                todo.append(t)
+            if t is not None:            # importing a.b.c runs a/__init__ and a/b/__init__ first
+                todo.extend(p for p in _parents(t, modules) if p not in seen)
     return False
+
+
+def _parents(module: str, modules: dict) -> list[str]:
+    """``module`` and every package above it (their ``__init__`` runs on import)."""
+    parts = module.split(".")
+    return [m for m in (".".join(parts[:n]) for n in range(1, len(parts) + 1)) if m in modules]
 
 
 def _has_reason(lines: list[str], line: int) -> bool:

@@ -51,6 +51,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 from skimage import data
 
 from lens.boxes import Box
@@ -78,8 +79,7 @@ def _photo(name: str) -> np.ndarray:
     if name == "astronaut":
         return np.ascontiguousarray(data.astronaut()[..., :3])
     if name == "grace_hopper":
-        import matplotlib.cbook
-        from PIL import Image
+        import matplotlib.cbook  # deferred: 0.5 s and a font cache, for this one sample photo
         with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
             return np.asarray(Image.open(fh).convert("RGB"))
     raise ValueError(f"photo {name!r}: expected 'astronaut' or 'grace_hopper'")
@@ -230,8 +230,6 @@ def synthetic_people_set(catalog_dir) -> list[tuple[np.ndarray, list[dict], dict
     ``visible`` False: only the end-to-end (segmentation) path can find them.
     ``info`` has the scene id and its recorded lighting.
     """
-    from PIL import Image
-
     folder = Path(catalog_dir)
     out = []
     for rec in read_manifest(folder):
