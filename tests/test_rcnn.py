@@ -159,14 +159,16 @@ def test_batched_equals_one_by_one():
     for img, dets in zip(images, batched):
         single = det(img)
         assert len(single) == len(dets)
-        # random heads score many boxes alike, so near-ties may swap places: match, don't zip
+        # random heads score many boxes alike: near-ties may swap places, and of two anchors with the
+        # very same score NMS may keep either (measured: one box of 535, its twin 8 px lower), so each
+        # detection is matched to one of the same label and score that overlaps it, not zipped
         labels = np.array([b.label for b in dets])
         scores = np.array([b.score for b in dets])
-        boxes = np.array([b.box.as_list() for b in dets])
         for a in single:
-            close = ((labels == a.label) & (np.abs(scores - a.score) < 1e-4)
-                     & (np.abs(boxes - a.box.as_list()).max(axis=1) <= 0.05))
-            assert close.any(), a
+            close = (labels == a.label) & (np.abs(scores - a.score) < 1e-4)
+            assert any(dets[i].box.iou(a.box) >= 0.5 for i in np.flatnonzero(close)), a
+        exact = sum(any(abs(b.score - a.score) < 1e-4 and b.box.iou(a.box) > 0.99 for b in dets) for a in single)
+        assert exact >= 0.99 * len(single)                      # all but a tie or two are the same box
 
 
 def test_bad_input_is_a_value_error():
