@@ -143,7 +143,7 @@ def bench_understanding(folder: Path, n: int = 40) -> dict:
 
     # the default config, OCR off (issue 3's budget), with the heads the heads section saved
     heads = [f for f in ("category", "pattern") if (WORK / f"{f}_head.pt").is_file()]
-    models = ModelBundle(load_config("default", ["understanding.ocr=off", *(
+    models = ModelBundle(load_config("default", ["understanding.ocr='off'", *(   # quoted: YAML reads off as false
         f"models.{f}_head={WORK / f'{f}_head.pt'}" for f in heads)]))
     skin, body = models.skin_tone, models.body_type
     parts = {"colors": salient_colors, "lighting": lighting, "quality": quality, "skin tone": skin, "body type": body}
