@@ -4,7 +4,8 @@ Commands come from each package's ``commands`` module (``add_parsers(sub) ->
 {name: handler}``, a handler being a function or ``"module:function"``):
 :mod:`cli.commands` (``models``, ``synth``, ``index``, ``query``, ``detect``,
 ``train-categories``, ``demo``; handlers in :mod:`cli.handlers`), :mod:`detection.commands`
-(``train-detector``, ``export-detector``, ``coco-from-synth``),
+(``train-detector``, ``export-detector``, ``coco-from-synth``), :mod:`lens.datasets.commands`
+(``data``),
 :mod:`lens.labeling.commands` (``label-crops``), :mod:`lens.evaluation.commands`
 (``eval ...``) and :mod:`web.commands` (``serve``).
 Global options: ``--config NAME|PATH`` and ``--set key=value`` (repeatable)
@@ -24,12 +25,14 @@ import sys
 from cli import commands as core_commands
 from detection import commands as detection_commands
 from lens.config import load_config
+from lens.datasets import commands as dataset_commands
 from lens.evaluation import commands as evaluation_commands
 from lens.labeling import commands as labeling_commands
 from web import commands as web_commands
 
 log = logging.getLogger("lens")
-PACKAGES = (core_commands, detection_commands, labeling_commands, evaluation_commands, web_commands)
+PACKAGES = (core_commands, dataset_commands, detection_commands, labeling_commands, evaluation_commands,
+            web_commands)
 
 
 def parser() -> tuple[argparse.ArgumentParser, dict]:

@@ -74,3 +74,11 @@ def coarse_scores(probs: np.ndarray, class_names: list[str]) -> dict[str, float]
     for p, name in zip(probs, class_names):
         out[coarse_of(name)] += float(p)
     return out
+
+# The garment classes a detector trained on real street fashion finds (`lens data ccp`; issue 19),
+# each with the coarse category its crops are understood and searched as.  Skin and hair are not
+# objects; legwear, jewellery and other small accessories are left to the whole-person crop.
+GARMENT_COARSE: dict[str, str] = {"upper_body": "tops", "lower_body": "bottoms", "dress": "dresses",
+                                  "footwear": "shoes", "bag": "bags", "hat": "accessories",
+                                  "sunglasses": "accessories", "belt": "accessories"}
+GARMENT_CLASSES = tuple(GARMENT_COARSE)

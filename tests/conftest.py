@@ -12,6 +12,16 @@ from tests.servers import start_redis, stop
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
+# The real-photo datasets (issue 19): the one place tests look for them; never copied into the repo.
+REAL_DATA = Path(os.environ.get("LENS_REAL_DATA", ROOT.parent / "shared" / "data"))
+
+
+def real_dataset(name: str) -> Path:
+    """``REAL_DATA / name``, or skip the test saying where it looked."""
+    path = REAL_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"real dataset {name} not at {path} (set LENS_REAL_DATA to its parent folder)")
+    return path
 
 
 def isolated(tmp_path) -> list[str]:

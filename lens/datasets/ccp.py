@@ -1,0 +1,247 @@
+"""``lens data ccp SRC OUT``: Clothing Co-Parsing masks → COCO garment boxes and manifests.
+
+CCP (github: bearpaw/clothing-co-parsing) holds street-fashion photos
+(``photos/NNNN.jpg``, 550 x 832), pixel masks for some (``annotations/pixel-level/NNNN.mat``:
+``groundtruth``, H x W label ids, 0 = background), image-level tags for others
+(``annotations/image-level/NNNN.mat``: ``tags``) and ``label_list.mat`` (the 59 names).
+
+Boxes (pixel x1, y1, x2, y2, :mod:`lens.boxes`; ``[x, y, w, h]`` in the COCO files) over
+:data:`lens.taxonomy.GARMENT_CLASSES`, from :data:`CCP_GARMENT`:
+
+* each shoe is its own box: every connected component of the footwear mask of at least
+  ``SHOE_SHARE`` of the largest one is a shoe; a smaller piece (a strap, a heel cut off by the
+  other foot) joins the box of a shoe it lies within ``NEAR_PX`` of, else it is left out (two
+  feet whose masks touch stay one box);
+* every other class is one box per photo (CCP shows one person): the union of its
+  components, leaving out specks under ``SPECK_SHARE`` of the largest one, which would
+  otherwise stretch a box across the photo;
+* boxes whose shorter side is under ``MIN_SIDE`` px are left out;
+* skin, hair and the labels in :data:`NOT_GARMENTS` are no objects; a label name that is in
+  neither table is logged once, counted, and treated as background.
+
+Writes into OUT: ``train.json`` and ``val.json`` (COCO; ``file_name`` relative to SRC, whose
+absolute path is ``info.images_root``: pass it as ``lens train-detector --images``),
+``masked.jsonl`` (every masked photo: ``kind`` scene, ``split``, ``tags``, ``objects`` with
+category and box), ``tagged.jsonl`` (the tagged-only photos: ``tags``, no boxes) and
+``report.json`` (counts, what was skipped and why).  The split is by photo number
+(``number % folds == fold`` is validation), so another ``--fold`` gives another split.
+
+Tested in ``tests/test_datasets.py``.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.io import loadmat
+from scipy.io.matlab import MatReadError
+
+from lens.datasets.common import (Skipped, check_fold, checked_image, in_val, source_folder,
+                                  write_json, write_jsonl)
+from lens.taxonomy import GARMENT_CLASSES
+
+log = logging.getLogger("lens.datasets")
+
+_GROUPS = {
+    "upper_body": ("blazer", "blouse", "bodysuit", "cape", "cardigan", "coat", "hoodie", "jacket",
+                   "jumper", "shirt", "suit", "sweater", "sweatshirt", "t-shirt", "top", "vest"),
+    "lower_body": ("jeans", "leggings", "pants", "shorts", "skirt"),
+    "dress": ("dress", "romper"),
+    "footwear": ("boots", "clogs", "flats", "heels", "loafers", "pumps", "sandals", "shoes",
+                 "sneakers", "wedges"),
+    "bag": ("bag", "purse", "wallet"),
+    "hat": ("hat",),
+    "sunglasses": ("sunglasses", "glasses"),    # one eyewear class
+    "belt": ("belt",),
+}
+CCP_GARMENT: dict[str, str] = {name: g for g, names in _GROUPS.items() for name in names}
+# Known CCP labels that are not objects for the detector: the body, underwear, legwear and
+# small accessories that a garment box or the person crop already covers.
+NOT_GARMENTS = frozenset({"null", "skin", "hair", "accessories", "bra", "bracelet", "earrings",
+                          "gloves", "intimate", "necklace", "panties", "ring", "scarf", "socks",
+                          "stockings", "swimwear", "tie", "tights", "watch"})
+UNION = frozenset(GARMENT_CLASSES) - {"footwear"}
+MIN_SIDE = 8          # px; below the detector's smallest anchor at its input size
+SHOE_SHARE = 0.15     # a footwear component this share of the largest one is a shoe, not a strap
+SPECK_SHARE = 0.05    # smaller components of a one-box class are label noise
+NEAR_PX = 8           # a small footwear piece this close to a shoe's box is part of that shoe
+
+
+def read_labels(path: Path) -> list[str]:
+    """The label names of ``label_list.mat`` (index = label id; 0 is ``null``)."""
+    try:
+        return [str(x[0]) for x in loadmat(path)["label_list"][0]]
+    except (MatReadError, KeyError, ValueError, IndexError, TypeError, OSError) as exc:
+        raise ValueError(f"{path}: not a CCP label list ({type(exc).__name__}: {exc})") from None
+
+
+def label_map(names: list[str], skipped: Skipped) -> dict[int, str]:
+    """``label id -> garment class`` for the ids that are garments; unknown names recorded once."""
+    out = {}
+    for i, name in enumerate(names):
+        if name in CCP_GARMENT:
+            out[i] = CCP_GARMENT[name]
+        elif name not in NOT_GARMENTS:
+            skipped(f"label_list.mat: label '{name}' (id {i})",
+                    "unknown label name, its pixels are background")
+    return out
+
+
+def _components(mask: np.ndarray) -> list[tuple[int, list[int]]]:
+    """``(area, [x1, y1, x2, y2])`` of each connected component of a boolean mask, largest first."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return sorted(((int(a), [int(x), int(y), int(x + w), int(y + h)]) for x, y, w, h, a in stats[1:n]),
+                  key=lambda c: -c[0])
+
+
+def _union(a: list[int], b: list[int]) -> list[int]:
+    return [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+
+
+def _near(a: list[int], b: list[int], px: int) -> bool:
+    return a[0] - px <= b[2] and b[0] <= a[2] + px and a[1] - px <= b[3] and b[1] <= a[3] + px
+
+
+def _shoes(comps: list[tuple[int, list[int]]]) -> list[list[int]]:
+    """One box per shoe: the large components, each small piece joined to a shoe near it."""
+    largest = comps[0][0]
+    shoes = [list(b) for a, b in comps if a >= SHOE_SHARE * largest]
+    for _, box in comps[len(shoes):]:
+        for i, shoe in enumerate(shoes):
+            if _near(shoe, box, NEAR_PX):
+                shoes[i] = _union(shoe, box)
+                break
+    return shoes
+
+
+def garment_boxes(mask: np.ndarray, garments: dict[int, str]) -> list[dict]:
+    """``[{category, box, parts}]`` of a ``H x W`` label-id mask (see the module docstring)."""
+    out = []
+    for garment in GARMENT_CLASSES:
+        ids = [i for i, g in garments.items() if g == garment]
+        present = [i for i in ids if (mask == i).any()]
+        if not present:
+            continue
+        comps = _components(np.isin(mask, present))
+        if garment in UNION:
+            keep = [functools.reduce(_union, (b for a, b in comps if a >= SPECK_SHARE * comps[0][0]))]
+        else:
+            keep = _shoes(comps)
+        out += [{"category": garment, "box": box, "parts": sorted(str(i) for i in present)}
+                for box in keep if min(box[2] - box[0], box[3] - box[1]) >= MIN_SIDE]
+    return out
+
+
+def _load(path: Path, key: str, skipped: Skipped):
+    try:
+        value = loadmat(path).get(key)
+    except (MatReadError, ValueError, TypeError, OSError, IndexError) as exc:
+        skipped(path, f"corrupt .mat ({type(exc).__name__})")
+        return None
+    if value is None:
+        skipped(path, f"no '{key}' in it")
+    return value
+
+
+def _tag_names(tags, names: list[str], path: Path, skipped: Skipped) -> list[str] | None:
+    ids = np.asarray(tags).ravel()
+    if ids.size and (ids.min() < 0 or ids.max() >= len(names)):
+        skipped(path, f"label id {int(ids.max())} is not in label_list.mat")
+        return None
+    return sorted({names[int(i)] for i in ids} - {"null", "skin", "hair"})
+
+
+def _masked_row(number: int, src: Path, names: list[str], garments: dict[int, str],
+                skipped: Skipped) -> dict | None:
+    """The manifest row of masked photo ``number``, or None (recorded in ``skipped``)."""
+    mat = src / "annotations" / "pixel-level" / f"{number:04d}.mat"
+    photo = src / "photos" / f"{number:04d}.jpg"
+    size = checked_image(photo, skipped, mat)
+    mask = None if size is None else _load(mat, "groundtruth", skipped)
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or (mask.shape[1], mask.shape[0]) != size:
+        skipped(mat, f"mask of shape {mask.shape} does not fit its {size[0]} x {size[1]} photo")
+        return None
+    if mask.max() >= len(names):
+        skipped(mat, f"label id {int(mask.max())} is not in label_list.mat")
+        return None
+    if not mask.any():
+        skipped(mat, "empty mask (background only)")
+        return None
+    objects = garment_boxes(mask, garments)
+    for o in objects:
+        o["parts"] = sorted(names[int(i)] for i in o["parts"])
+    tags = sorted({names[int(i)] for i in np.unique(mask)} - {"null", "skin", "hair"})
+    return _row(number, photo, size, tags) | {"objects": objects}
+
+
+def _row(number: int, photo: Path, size: tuple[int, int], tags: list[str]) -> dict:
+    return {"id": f"ccp-{number:04d}", "image": str(photo), "kind": "scene",
+            "width": size[0], "height": size[1], "tags": tags,
+            "description": "street fashion photo: " + ", ".join(tags)}
+
+
+def _tagged_row(number: int, src: Path, names: list[str], skipped: Skipped) -> dict | None:
+    mat = src / "annotations" / "image-level" / f"{number:04d}.mat"
+    photo = src / "photos" / f"{number:04d}.jpg"
+    size = checked_image(photo, skipped, mat)
+    tags = None if size is None else _load(mat, "tags", skipped)
+    tags = None if tags is None else _tag_names(tags, names, mat, skipped)
+    return None if tags is None else _row(number, photo, size, tags)
+
+
+def _numbers(folder: Path) -> list[int]:
+    return sorted(int(p.stem) for p in folder.glob("*.mat") if p.stem.isdigit()) if folder.is_dir() else []
+
+
+def coco_dict(rows: list[dict], split: str, src: Path) -> dict:
+    """The COCO dict of ``rows`` (their ``objects``), ``file_name`` relative to ``src``."""
+    cats = [{"id": i, "name": n, "supercategory": "garment"} for i, n in enumerate(GARMENT_CLASSES, 1)]
+    cat_id = {c["name"]: c["id"] for c in cats}
+    images, anns = [], []
+    for row in rows:
+        number = int(row["id"].split("-")[1])
+        images.append({"id": number, "file_name": str(Path(row["image"]).relative_to(src)),
+                       "width": row["width"], "height": row["height"]})
+        for o in row["objects"]:
+            x1, y1, x2, y2 = o["box"]
+            anns.append({"id": len(anns) + 1, "image_id": number, "category_id": cat_id[o["category"]],
+                         "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0})
+    return {"info": {"description": f"CCP garment boxes, {split} (lens data ccp)",
+                     "images_root": str(src)}, "images": images, "annotations": anns, "categories": cats}
+
+
+def convert(src, out, fold: int = 0, folds: int = 5, progress=lambda xs, **_: xs) -> dict:
+    """Convert the CCP folder ``src`` into ``out`` (module docstring); returns the report."""
+    check_fold(fold, folds)
+    src = source_folder(src, "label_list.mat", "CCP")
+    out = Path(out)
+    skipped = Skipped()
+    names = read_labels(src / "label_list.mat")
+    garments = label_map(names, skipped)
+    masked = [r for n in progress(_numbers(src / "annotations" / "pixel-level"), desc="ccp masks")
+              if (r := _masked_row(n, src, names, garments, skipped)) is not None]
+    tagged = [r for n in progress(_numbers(src / "annotations" / "image-level"), desc="ccp tags")
+              if (r := _tagged_row(n, src, names, skipped)) is not None]
+    if not masked and not tagged:
+        raise ValueError(f"CCP source {src}: no usable photo ({skipped.total} skipped)")
+    for row in masked:
+        row["split"] = "val" if in_val(int(row["id"][4:]), fold, folds) else "train"
+    splits = {s: [r for r in masked if r["split"] == s] for s in ("train", "val")}
+    for split, rows in splits.items():
+        write_json(out / f"{split}.json", coco_dict(rows, split, src))
+    write_jsonl(out / "masked.jsonl", masked)
+    write_jsonl(out / "tagged.jsonl", tagged)
+    boxes = Counter(o["category"] for r in masked for o in r["objects"])
+    report = {"dataset": "ccp", "source": str(src), "out": str(out), "fold": fold, "folds": folds,
+              "masked_photos": len(masked), "tagged_photos": len(tagged),
+              "train_photos": len(splits["train"]), "val_photos": len(splits["val"]),
+              "boxes": {g: boxes.get(g, 0) for g in GARMENT_CLASSES}, "skipped": skipped.report()}
+    write_json(out / "report.json", report)
+    return report

@@ -1,0 +1,235 @@
+"""`lens data ccp|grocery|clothing`: real photos into COCO boxes and manifests (issue 19).
+
+The converters run on a few real photos of each dataset, linked into a small copy of the
+dataset's layout in tmp_path (never into the repo), with bad inputs added: a corrupt .mat, a
+mask without its photo, an empty mask, an unknown label name, a line naming a missing image.
+Skipped with a reason when the datasets are absent.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+from scipy.io import savemat
+
+from cli.main import main
+from lens.datasets import ccp, clothing, grocery
+from lens.datasets.common import Skipped
+from lens.taxonomy import GARMENT_CLASSES
+from tests.conftest import real_dataset
+
+FOOTWEAR, SKIN, DRESS = 39, 41, 14        # CCP label ids: shoes, skin, dress
+
+
+def _link(src, dst):
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(src, dst)
+
+
+# --- the box rules, on masks drawn here ---------------------------------------------------
+
+def _garments():
+    return {FOOTWEAR: "footwear", DRESS: "dress"}
+
+
+def test_each_shoe_is_its_own_box_and_a_strap_joins_its_shoe():
+    mask = np.zeros((100, 80), np.uint8)
+    mask[80:95, 10:25] = FOOTWEAR             # left shoe
+    mask[80:95, 50:66] = FOOTWEAR             # right shoe
+    mask[74:78, 52:60] = FOOTWEAR             # a strap 2 px above the right shoe
+    mask[60:70, 10:70] = SKIN                 # not an object
+    boxes = ccp.garment_boxes(mask, _garments())
+    assert sorted(b["box"] for b in boxes) == [[10, 80, 25, 95], [50, 74, 66, 95]]
+    assert {b["category"] for b in boxes} == {"footwear"}
+
+
+def test_one_box_classes_take_the_union_but_not_specks():
+    mask = np.zeros((200, 100), np.uint8)
+    mask[20:80, 20:80] = DRESS                # the dress, split by an arm ...
+    mask[90:150, 20:80] = DRESS               # ... into two parts
+    mask[190:192, 95:97] = DRESS              # a 4-px speck of label noise far away
+    (box,) = ccp.garment_boxes(mask, _garments())
+    assert box == {"category": "dress", "box": [20, 20, 80, 150], "parts": [str(DRESS)]}
+
+
+def test_degenerate_masks_give_no_boxes():
+    assert ccp.garment_boxes(np.zeros((50, 50), np.uint8), _garments()) == []
+    thin = np.zeros((50, 50), np.uint8)
+    thin[10:40, 20:23] = DRESS                # 3 px wide: under MIN_SIDE
+    assert ccp.garment_boxes(thin, _garments()) == []
+
+
+def test_every_ccp_label_has_a_place_and_skin_and_hair_are_no_objects():
+    assert set(ccp.CCP_GARMENT.values()) == set(GARMENT_CLASSES)
+    assert not set(ccp.CCP_GARMENT) & ccp.NOT_GARMENTS
+    assert {"skin", "hair", "null"} <= ccp.NOT_GARMENTS
+    skipped = Skipped()
+    mapping = ccp.label_map(["null", "shoes", "skin", "glitter"], skipped)
+    assert mapping == {1: "footwear"}
+    assert skipped.counts == {"unknown label name, its pixels are background": 1}
+
+
+# --- CCP on real photos ---------------------------------------------------------------------
+
+@pytest.fixture
+def ccp_copy(tmp_path):
+    """Photos 0001-0006 with masks, 1005-1006 tagged, and bad inputs beside them."""
+    real = real_dataset("ccp")
+    src = tmp_path / "ccp"
+    names = ccp.read_labels(real / "label_list.mat")
+    src.mkdir()
+    cells = np.empty((1, len(names) + 1), dtype=object)      # a MATLAB cell array of names
+    cells[0, :] = [np.array([n]) for n in names + ["glitter"]]
+    savemat(src / "label_list.mat", {"label_list": cells})
+    for n in range(1, 7):
+        _link(real / "photos" / f"{n:04d}.jpg", src / "photos" / f"{n:04d}.jpg")
+        _link(real / "annotations" / "pixel-level" / f"{n:04d}.mat",
+              src / "annotations" / "pixel-level" / f"{n:04d}.mat")
+    for n in (1005, 1006):
+        _link(real / "photos" / f"{n:04d}.jpg", src / "photos" / f"{n:04d}.jpg")
+        _link(real / "annotations" / "image-level" / f"{n:04d}.mat",
+              src / "annotations" / "image-level" / f"{n:04d}.mat")
+    masks = src / "annotations" / "pixel-level"
+    (masks / "0006.mat").unlink()
+    (masks / "0006.mat").write_bytes(b"MATLAB 5.0 but not really")           # corrupt
+    (masks / "0007.mat").write_bytes((masks / "0001.mat").read_bytes())      # no photo 0007
+    _link(real / "photos" / "0008.jpg", src / "photos" / "0008.jpg")
+    savemat(masks / "0008.mat", {"groundtruth": np.zeros((832, 550), np.uint8)})   # empty
+    _link(real / "photos" / "0009.jpg", src / "photos" / "0009.jpg")
+    savemat(masks / "0009.mat", {"other": np.zeros(3)})                       # no groundtruth
+    return src
+
+
+def test_ccp_converts_real_masks_and_reports_every_bad_input(ccp_copy, tmp_path):
+    report = ccp.convert(ccp_copy, tmp_path / "out", fold=0, folds=5)
+    assert report["masked_photos"] == 5 and report["tagged_photos"] == 2
+    assert report["train_photos"] == 4 and report["val_photos"] == 1       # 0005 is in fold 0
+    reasons = report["skipped"]["by_reason"]
+    assert report["skipped"]["total"] == 5, reasons
+    assert any(r.startswith("corrupt .mat") for r in reasons)
+    assert any(r.startswith("no image file") for r in reasons)
+    assert "empty mask (background only)" in reasons and "no 'groundtruth' in it" in reasons
+    assert "unknown label name, its pixels are background" in reasons
+    rows = [json.loads(line) for line in (tmp_path / "out" / "masked.jsonl").read_text().splitlines()]
+    for row in rows:
+        assert row["kind"] == "scene" and row["tags"] and "skin" not in row["tags"]
+        for o in row["objects"]:
+            x1, y1, x2, y2 = o["box"]
+            assert 0 <= x1 < x2 <= row["width"] and 0 <= y1 < y2 <= row["height"]
+            assert o["category"] in GARMENT_CLASSES and o["parts"]
+    assert sum(o["category"] == "footwear" for r in rows for o in r["objects"]) >= 5
+    assert all(any(o["category"] in ("upper_body", "dress") for o in r["objects"]) for r in rows)
+    tagged = [json.loads(line) for line in (tmp_path / "out" / "tagged.jsonl").read_text().splitlines()]
+    assert [t["id"] for t in tagged] == ["ccp-1005", "ccp-1006"] and all("objects" not in t for t in tagged)
+
+
+def test_ccp_coco_loads_in_pycocotools_and_matches_the_manifest(ccp_copy, tmp_path):
+    ccp.convert(ccp_copy, tmp_path / "out")
+    rows = {json.loads(line)["id"]: json.loads(line)
+            for line in (tmp_path / "out" / "masked.jsonl").read_text().splitlines()}
+    total = 0
+    for split in ("train", "val"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco = COCO(str(tmp_path / "out" / f"{split}.json"))
+        assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == list(GARMENT_CLASSES)
+        root = coco.dataset["info"]["images_root"]
+        for image in coco.loadImgs(coco.getImgIds()):
+            assert os.path.isfile(os.path.join(root, image["file_name"]))
+            row = rows[f"ccp-{image['id']:04d}"]
+            assert len(coco.getAnnIds(imgIds=image["id"])) == len(row["objects"])
+        total += len(coco.getAnnIds())
+    assert total == sum(len(r["objects"]) for r in rows.values())
+
+
+def test_ccp_folds_are_disjoint_and_cover_every_photo(ccp_copy, tmp_path):
+    vals = []
+    for fold in range(2):
+        ccp.convert(ccp_copy, tmp_path / f"f{fold}", fold=fold, folds=2)
+        vals.append({i["id"] for i in json.loads((tmp_path / f"f{fold}" / "val.json").read_text())["images"]})
+    assert vals[0] and vals[1] and not vals[0] & vals[1] and vals[0] | vals[1] == {1, 2, 3, 4, 5}
+    with pytest.raises(ValueError, match="--fold 2 of --folds 2"):
+        ccp.convert(ccp_copy, tmp_path / "bad", fold=2, folds=2)
+
+
+def test_ccp_refuses_a_folder_that_is_not_ccp(tmp_path):
+    with pytest.raises(ValueError, match="no label_list.mat in it"):
+        ccp.convert(tmp_path, tmp_path / "out")
+    (tmp_path / "label_list.mat").write_bytes(b"nonsense")
+    with pytest.raises(ValueError, match="label_list.mat: not a CCP label list"):
+        ccp.convert(tmp_path, tmp_path / "out")
+
+
+# --- Grocery and clothing on real photos ----------------------------------------------------
+
+@pytest.fixture
+def grocery_copy(tmp_path):
+    """Three products with their catalog images, a few photos each, and bad lines."""
+    real = real_dataset("grocery") / "dataset"
+    src = tmp_path / "grocery" / "dataset"
+    lines = (real / "classes.csv").read_text().splitlines()
+    header, chosen = lines[0], lines[1:4]          # Golden-Delicious, Granny-Smith, Pink-Lady
+    (src).mkdir(parents=True)
+    (src / "classes.csv").write_text("\n".join([header, *chosen, "broken,line"]) + "\n")
+    for line in chosen:
+        cells = line.split(",")
+        for column in (4, 5):
+            _link(real / cells[column].lstrip("/"), src / cells[column].lstrip("/"))
+        info = cells[5].replace("_Description.txt", "_Information.txt").lstrip("/")
+        if (real / info).is_file():
+            _link(real / info, src / info)
+    for split in ("train", "val"):
+        kept = [line for line in (real / f"{split}.txt").read_text().splitlines()
+                if int(line.split(",")[1]) < 3][::20]
+        for line in kept:
+            _link(real / line.split(",")[0], src / line.split(",")[0])
+        extra = ["train/Fruit/Apple/missing.jpg, 0, 0", "val/x.jpg, 77, 0", "nonsense"] if split == "val" else []
+        (src / f"{split}.txt").write_text("\n".join(kept + extra) + "\n")
+    return src.parent
+
+
+def test_grocery_catalog_and_queries(grocery_copy, tmp_path):
+    report = grocery.convert(grocery_copy, tmp_path / "out")
+    assert report["products"] == 3 and report["skipped"]["total"] == 4, report["skipped"]
+    catalog = [json.loads(line) for line in (tmp_path / "out" / "catalog.jsonl").read_text().splitlines()]
+    assert {p["id"] for p in catalog} == {"Golden-Delicious", "Granny-Smith", "Pink-Lady"}
+    for p in catalog:
+        assert p["kind"] == "product" and p["category"] == "Apple" and p["department"] == "Fruit"
+        assert p["title"] and len(p["description"]) > 20 and os.path.isfile(p["image"])
+    queries = [json.loads(line) for line in (tmp_path / "out" / "queries-val.jsonl").read_text().splitlines()]
+    assert queries and {q["product"] for q in queries} <= {p["id"] for p in catalog}
+    assert report["queries"]["val"] == len(queries) and report["queries"]["train"] > 0
+    from lens.manifest import read_items
+    assert len(read_items(tmp_path / "out" / "catalog.jsonl")) == 3
+
+
+def test_clothing_category_manifest(tmp_path):
+    real = real_dataset("clothing")
+    src = tmp_path / "clothing"
+    for split in ("train", "validation"):
+        for category in ("dress", "hat"):
+            for photo in sorted((real / split / category).iterdir())[:3]:
+                _link(photo, src / split / category / photo.name)
+    (src / "train" / "capes").mkdir()
+    shutil.copy(sorted((real / "train" / "dress").iterdir())[0], src / "train" / "capes" / "a.jpg")
+    (src / "train" / "hat" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    report = clothing.convert(src, tmp_path / "out")
+    assert report["photos"] == 13 and report["skipped"]["total"] == 2
+    rows = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
+    assert {(r["category"], r["garment"]) for r in rows} == {("dress", "dress"), ("hat", "hat"), ("capes", None)}
+    val = [json.loads(line) for line in (tmp_path / "out" / "val.jsonl").read_text().splitlines()]
+    assert len(val) == 6 and {r["split"] for r in val} == {"val"}
+
+
+def test_the_data_command(grocery_copy, tmp_path, capsys):
+    assert main(["data", "grocery", str(grocery_copy), str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["products"] == 3 and json.loads(out)["skipped"] == 4
+    assert "skipped 1: class 77 has no catalog product" in err
+    assert main(["data", "ccp", str(tmp_path / "nowhere"), str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip().endswith("no such folder")
