@@ -62,7 +62,10 @@ class DetectorSpec:
     ``min_size``/``max_size`` are the transform's resize targets in pixels;
     ``state`` holds the weights to load (``None`` = leave random);
     ``frozen_backbone`` says ``state`` lacks the backbone body, which comes
-    from the ImageNet MobileNetV2 weights instead; ``source`` is for humans.
+    from the ImageNet MobileNetV2 weights instead, except its last
+    ``trained_blocks`` blocks (``features.19-N`` .. ``features.18``), which
+    ``lens train-detector --train-blocks N`` fine-tuned and ``state`` holds;
+    ``source`` is for humans.
     """
 
     arch: str
@@ -73,6 +76,7 @@ class DetectorSpec:
     frozen_backbone: bool = False
     source: str = "random weights"
     metrics: dict = field(default_factory=dict)
+    trained_blocks: int = 0
 
     @property
     def num_classes(self) -> int:
@@ -186,7 +190,19 @@ def build_model(spec: DetectorSpec, backbone_state: dict | None = None) -> nn.Mo
 FROZEN_PREFIX = "backbone.body."   # the frozen ImageNet MobileNetV2 inside the model
 
 
-def trainable_state(model: nn.Module, frozen_backbone: bool) -> dict[str, torch.Tensor]:
-    """The state a checkpoint stores: all of it, or all but the frozen backbone body."""
+MNV2_BLOCKS = 19                   # MobileNetV2 `features` holds blocks 0..18
+
+
+def trained_block_names(trained_blocks: int) -> list[str]:
+    """The MobileNetV2 blocks ``--train-blocks N`` fine-tunes: the last ``N``."""
+    if not 0 <= trained_blocks <= MNV2_BLOCKS:
+        raise ValueError(f"--train-blocks {trained_blocks}: expected 0..{MNV2_BLOCKS}")
+    return [str(i) for i in range(MNV2_BLOCKS - trained_blocks, MNV2_BLOCKS)]
+
+
+def trainable_state(model: nn.Module, frozen_backbone: bool, trained_blocks: int = 0) -> dict[str, torch.Tensor]:
+    """The state a checkpoint stores: all of it, or all but the frozen backbone body (whose last
+    ``trained_blocks`` blocks are stored: they were fine-tuned)."""
+    kept = tuple(f"{FROZEN_PREFIX}{b}." for b in trained_block_names(trained_blocks))
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()
-            if not (frozen_backbone and k.startswith(FROZEN_PREFIX))}
+            if not (frozen_backbone and k.startswith(FROZEN_PREFIX) and not k.startswith(kept))}

@@ -179,17 +179,28 @@ def predict(model, images: Sequence[torch.Tensor]) -> list[dict[str, torch.Tenso
     return [{k: v.cpu() for k, v in o.items()} for o in outs]
 
 
+def _category_of_label(model, dataset: CocoDataset) -> dict[int, int]:
+    """Model label -> COCO category id: by class name when the model names its labels (an
+    ObjectDetector trained on other data), else by position (a model trained on ``dataset``)."""
+    names = getattr(model, "labels", None)
+    if names is None:
+        return {i + 1: c for i, c in enumerate(dataset.coco.cat_ids)}
+    cat_of_name = {n: c for n, c in zip(dataset.coco.labels[1:], dataset.coco.cat_ids)}
+    return {i: cat_of_name[n] for i, n in enumerate(names) if i and n in cat_of_name}
+
+
 def _results(model, dataset: CocoDataset, batch_size: int) -> list[dict]:
     rows = []
+    category = _category_of_label(model, dataset)
     for start in range(0, len(dataset), batch_size):
         idx = range(start, min(start + batch_size, len(dataset)))
         outs = predict(model, [dataset[i][0] for i in idx])
         for i, out in zip(idx, outs):
             for box, label, score in zip(out["boxes"].tolist(), out["labels"].tolist(),
                                          out["scores"].tolist()):
-                if 1 <= label <= len(dataset.coco.cat_ids):
+                if label in category:
                     rows.append({"image_id": dataset.images[i]["id"], "score": float(score),
-                                 "category_id": dataset.coco.cat_ids[label - 1],
+                                 "category_id": category[label],
                                  "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]]})
     return rows
 

@@ -30,6 +30,8 @@ def add_parsers(sub) -> dict:
     t.add_argument("--max-size", type=int, metavar="PX", help="long side images are resized to (default 480)")
     t.add_argument("--seed", type=int, help="default 0")
     t.add_argument("--fp32", action="store_true", help="store detector.pt in fp32 (default fp16)")
+    t.add_argument("--train-blocks", type=int, metavar="N",
+                   help=f"{MNV2}: also fine-tune its last N MobileNetV2 blocks (default 0: frozen)")
 
     e = sub.add_parser("export-detector", help="export a detector to ONNX and check it against torch")
     e.add_argument("--onnx", required=True, help="output .onnx path")

@@ -18,7 +18,7 @@ from lens.synth.coco import write_coco
 
 def cmd_train_detector(args, config) -> int:
     given = {k: getattr(args, k) for k in ("val", "epochs", "batch_size", "lr", "out",
-                                            "checkpoint_every", "max_size", "seed")}
+                                            "checkpoint_every", "max_size", "seed", "train_blocks")}
     settings = TrainSettings(args.data, args.images, arch=args.arch, resume=args.resume,
                              half=not args.fp32, **{k: v for k, v in given.items() if v is not None})
     result = train(settings, ModelStore.from_config(config.models))

@@ -2,9 +2,9 @@
 
 :class:`DetectionPipeline` runs, on an ``H x W x 3`` uint8 RGB image:
 
-* Faster R-CNN (:mod:`detection.rcnn`): COCO objects with COCO weights, or the
-  catalog's own classes with a checkpoint from ``lens train-detector``; off
-  when neither is on disk (``detection.detector: auto`` says so once);
+* Faster R-CNN (:mod:`detection.rcnn`): COCO objects with COCO weights, the
+  catalog's own classes with a checkpoint from ``lens train-detector``, or both
+  (``auto`` with both on disk); off when neither is (``auto`` says so once);
 * faces (:mod:`detection.faces`): mediapipe short and full range, ``face``
   with keypoints;
 * people and garments (:mod:`detection.people`): ``person``, ``upper_body``,
@@ -55,10 +55,7 @@ class DetectionPipeline:
         # deferred: torch takes seconds; lens.pipeline imports this module but builds detectors on first use
         from detection.rcnn import ObjectDetector
 
-        detectors: list = []
-        rcnn = ObjectDetector.from_config(config, models)
-        if rcnn is not None:
-            detectors.append(rcnn)
+        detectors: list = ObjectDetector.all_from_config(config, models)
         if config.faces:
             detectors.append(FaceDetector.from_config(config, models))
         if config.people:

@@ -11,13 +11,17 @@ Which weights (``detection.detector``): ``auto`` = the checkpoint of ``lens
 train-detector`` named by ``models.detector_checkpoint`` if set, else the
 first COCO architecture whose weights are on disk (``models.coco_detector``
 or the torch hub cache), else none -- logged once, the rest of detection
-(faces, people/garments, regions) still works.  ``none`` = off.  An
-architecture name (:data:`detection.backbones.ARCHITECTURES`) = that one.
+(faces, people/garments, regions) still works.  Under ``auto`` a checkpoint and
+COCO weights on disk are *both* used (:func:`choices`): the checkpoint's classes
+(the garments of real street fashion in ``configs/default.yaml``) and COCO's,
+merged by the detection pipeline's class-aware NMS.  ``none`` = off.  An
+architecture name (:data:`detection.backbones.ARCHITECTURES`) = that one alone.
 
 Checkpoints (:func:`save_checkpoint`) are plain dicts readable with
 ``torch.load(weights_only=True)``: ``arch``, ``labels``, ``min_size``,
-``max_size``, ``frozen_backbone``, ``model`` (the trainable tensors only when
-the backbone is the frozen pip-package MobileNetV2), ``metrics``.
+``max_size``, ``frozen_backbone``, ``trained_blocks``, ``model`` (the trained
+tensors only when the backbone is the pip-package MobileNetV2: all but its
+frozen blocks), ``metrics``.
 
 Tested in ``tests/test_rcnn.py``.
 """
@@ -85,6 +89,24 @@ def choose(config: DetectionConfig, models: ModelStore) -> Choice:
                                  "models.detector_checkpoint nor COCO weights exist")
 
 
+def _coco_on_disk(models: ModelStore) -> Choice | None:
+    for arch in COCO_ARCHS:
+        path = models.find(arch)
+        if path is not None:
+            return Choice("coco", arch, str(path), "COCO weights on disk")
+    return None
+
+
+def choices(config: DetectionConfig, models: ModelStore) -> list[Choice]:
+    """Every Faster R-CNN to run: :func:`choose`'s, plus COCO weights on disk beside an ``auto``
+    checkpoint (module docstring); ``[]`` when off."""
+    first = choose(config, models)
+    if first.kind == "none":
+        return []
+    companion = _coco_on_disk(models) if first.kind == "checkpoint" and config.detector == "auto" else None
+    return [first] + ([companion] if companion else [])
+
+
 def _checkpoint_arch_hint(path: str, name: str) -> str:
     """A named architecture uses the checkpoint when the checkpoint is of that architecture."""
     if not Path(path).is_file():
@@ -95,12 +117,13 @@ def _checkpoint_arch_hint(path: str, name: str) -> str:
 def describe_detector(config: DetectionConfig, models: ModelStore) -> str:
     """One line for ``lens models``: which Faster R-CNN is active and why."""
     try:
-        c = choose(config, models)
+        c, found = choose(config, models), choices(config, models)
     except ValueError as exc:
         return f"object detector: error: {exc}"
     if c.kind == "none":
         return f"object detector: off ({c.reason}); {HOW_TO}"
-    return f"object detector: {c.arch or 'auto'} from {c.path} ({c.reason}, device {config.device})"
+    return "object detector: " + " + ".join(f"{d.arch or 'auto'} from {d.path} ({d.reason})" for d in found) + \
+        f", device {config.device}"
 
 
 def load_checkpoint(path: str | Path) -> DetectorSpec:
@@ -113,17 +136,17 @@ def load_checkpoint(path: str | Path) -> DetectorSpec:
     state = {k: v.float() if v.is_floating_point() else v for k, v in data["model"].items()}
     return DetectorSpec(str(data["arch"]), list(data["labels"]), int(data["min_size"]),
                         int(data["max_size"]), state, bool(data.get("frozen_backbone", False)),
-                        f"checkpoint {path}", dict(data.get("metrics", {})))
+                        f"checkpoint {path}", dict(data.get("metrics", {})), int(data.get("trained_blocks", 0)))
 
 
 def checkpoint_dict(model: torch.nn.Module, spec: DetectorSpec, half: bool = False, **extra) -> dict:
     """The checkpoint of ``model`` (see the module docstring); ``half`` stores fp16."""
-    state = trainable_state(model, spec.frozen_backbone)
+    state = trainable_state(model, spec.frozen_backbone, spec.trained_blocks)
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     return {"format": FORMAT, "arch": spec.arch, "labels": list(spec.labels),
             "min_size": spec.min_size, "max_size": spec.max_size,
-            "frozen_backbone": spec.frozen_backbone, "model": state,
+            "frozen_backbone": spec.frozen_backbone, "trained_blocks": spec.trained_blocks, "model": state,
             "metrics": dict(spec.metrics), **extra}
 
 
@@ -170,6 +193,18 @@ class ObjectDetector:
             if config.detector == "auto":
                 _log_off(c.reason)
             return None
+        return cls._build(c, config, models)
+
+    @classmethod
+    def all_from_config(cls, config: DetectionConfig, models: ModelStore) -> list["ObjectDetector"]:
+        """Every configured detector (:func:`choices`): the first is :meth:`from_config`'s."""
+        first = cls.from_config(config, models)
+        if first is None:
+            return []
+        return [first] + [cls._build(c, config, models) for c in choices(config, models)[1:]]
+
+    @classmethod
+    def _build(cls, c: Choice, config: DetectionConfig, models: ModelStore) -> "ObjectDetector":
         settings = (config.score_threshold, config.nms_iou, config.max_detections,
                     config.batch_size, config.device)
         if c.kind == "checkpoint":
@@ -262,5 +297,5 @@ def to_tensor(rgb: np.ndarray, name: str = "image") -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float().div_(255.0)
 
 
-__all__ = ["ARCHITECTURES", "ObjectDetector", "DetectorSpec", "choose", "describe_detector",
+__all__ = ["ARCHITECTURES", "ObjectDetector", "DetectorSpec", "choose", "choices", "describe_detector",
            "load_checkpoint", "save_checkpoint", "checkpoint_dict", "to_tensor"]

@@ -106,6 +106,51 @@ def test_train_steps_checkpoint_resume_and_metrics(small_catalog, coco_files, tm
     assert all(v.dtype == torch.float16 for v in final["model"].values() if v.is_floating_point())
 
 
+def test_train_blocks_fine_tunes_and_stores_the_last_blocks(small_catalog, coco_files, tmp_path):
+    """--train-blocks 2: blocks 17 and 18 train (at a tenth of the lr) and travel in the checkpoint;
+    the rest of the body stays the pip package's ImageNet weights."""
+    from cli.main import main
+    from detection.rcnn import ObjectDetector, backbone_state, load_checkpoint
+    from lens.models import ModelStore
+
+    train_json = _subset(coco_files[0], tmp_path / "train.json", 4)
+    out = tmp_path / "run"
+    assert main(["train-detector", "--data", str(train_json), "--images", str(small_catalog), "--batch-size", "2",
+                 "--max-size", "128", "--epochs", "1", "--train-blocks", "2", "--fp32", "--out", str(out)]) == 0
+    final = torch.load(out / "detector.pt", weights_only=True)
+    body = {k.split(".")[2] for k in final["model"] if k.startswith("backbone.body.")}
+    assert body == {"17", "18"} and final["trained_blocks"] == 2
+    imagenet = backbone_state(ModelStore())
+    key = "features.18.0.weight"
+    assert not torch.equal(final["model"]["backbone.body.18.0.weight"], imagenet[key])   # it trained
+    spec = load_checkpoint(out / "detector.pt")
+    det = ObjectDetector(spec, imagenet)
+    loaded = det.model.state_dict()
+    assert torch.equal(loaded["backbone.body.18.0.weight"], spec.state["backbone.body.18.0.weight"])
+    assert torch.equal(loaded["backbone.body.3.conv.0.0.weight"], imagenet["features.3.conv.0.0.weight"])
+    assert main(["train-detector", "--data", str(train_json), "--images", str(small_catalog),
+                 "--train-blocks", "20", "--out", str(tmp_path / "bad")]) == 2
+
+
+def test_cached_features_equal_the_backbone_with_and_without_trained_blocks():
+    from detection.backbones import MNV2, DetectorSpec, build_model
+    from detection.cache import FeatureCache
+
+    torch.manual_seed(0)
+    model = build_model(DetectorSpec(MNV2, ["__background__", "a"], 96, 128))
+    body = model.backbone.body
+    batch = torch.rand(2, 3, 96, 128)
+    with torch.no_grad():
+        direct = body(batch)
+        for blocks in (0, 3):
+            cache = FeatureCache(blocks)
+            for _ in range(2):                                    # computed, then from the cache
+                got = cache.body(body, batch, [(0, False), (1, False)])
+                assert list(got) == list(direct)
+                assert all(torch.allclose(got[n], direct[n], atol=2e-2, rtol=1e-2) for n in direct)
+            assert len(cache.entries) == 2
+
+
 def test_coco_from_synth_command(small_catalog, tmp_path, capsys):
     from cli.main import main
 

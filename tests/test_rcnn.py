@@ -150,6 +150,27 @@ def test_checkpoint_round_trip_and_from_config(tmp_path, mnv2_backbone):
     assert "checkpoint" in rcnn.describe_detector(DetectionConfig(), models)
 
 
+def test_auto_runs_a_checkpoint_and_coco_weights_together(tmp_path, mnv2_backbone, monkeypatch):
+    """configs/default.yaml: the real-photo garment checkpoint, plus COCO's classes when a user has
+    COCO weights; the pipeline then merges both by class-aware NMS."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))          # no hub cache
+    det = _detector(DetectorSpec(MNV2, LABELS, 96, 128, frozen_backbone=True), mnv2_backbone)
+    ckpt = save_checkpoint(checkpoint_dict(det.model, det.spec), tmp_path / "d.pt")
+    coco = tmp_path / "coco.pth"
+    arch = "fasterrcnn_mobilenet_v3_large_320_fpn"
+    torch.save(ARCHITECTURES[arch](91, 320, 640).state_dict(), coco)
+    both = ModelStore(ModelsConfig(detector_checkpoint=str(ckpt), coco_detector=str(coco)))
+    assert [c.kind for c in rcnn.choices(DetectionConfig(detector="auto"), both)] == ["checkpoint", "coco"]
+    found = ObjectDetector.all_from_config(DetectionConfig(detector="auto"), both)
+    assert [d.labels == LABELS for d in found] == [True, False] and "person" in found[1].labels
+    assert " + " in rcnn.describe_detector(DetectionConfig(), both)
+    named = DetectionConfig(detector=MNV2)                   # a named architecture runs alone
+    assert [c.kind for c in rcnn.choices(named, both)] == ["checkpoint"]
+    alone = ModelStore(ModelsConfig(detector_checkpoint=str(ckpt), coco_detector=""))
+    assert len(ObjectDetector.all_from_config(DetectionConfig(detector="auto"), alone)) == 1
+    assert rcnn.choices(DetectionConfig(detector="none"), both) == []
+
+
 def test_batched_equals_one_by_one():
     det = _detector(DetectorSpec(MNV2, LABELS, 96, 128), batch_size=2, max_detections=10_000)
     det.model.roi_heads.detections_per_img = 10_000   # no top-k cut among near-tied random scores
