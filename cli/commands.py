@@ -61,8 +61,13 @@ def add_parsers(sub) -> dict:
     t.add_argument("--fields", default="category,pattern",
                    help="labelled fields to train heads for (default: category,pattern)")
     t.add_argument("--holdout", type=float, default=0.2, help="share of products held out (0.2)")
+    t.add_argument("--val", metavar="MANIFEST", help="evaluate on this manifest instead (e.g. `lens data "
+                                                     "clothing`'s val.jsonl); then --manifest all trains")
     t.add_argument("--seed", type=int, default=0)
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
     d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
+    d.add_argument("--catalog", choices=["synthetic", "grocery"], default="synthetic",
+                   help="synthetic (generated, default) or grocery: the real Grocery Store catalog at PATH")
+    d.add_argument("path", nargs="?", help="--catalog grocery: the Grocery Store dataset's folder")
     return {name: f"cli.handlers:cmd_{name.replace('-', '_')}" for name in
             ("models", "synth", "index", "query", "detect", "train-categories", "demo")}

@@ -128,12 +128,17 @@ def cmd_detect(args, config) -> int:
 
 def cmd_train_categories(args, config) -> int:
     outs = head_paths(config, [f.strip() for f in args.fields.split(",") if f.strip()])
-    figures = train_from_manifest(args.manifest, ModelBundle(config).embedder, outs, args.holdout, args.seed)
-    emit(EvalReport(f"heads trained on {args.manifest}", {
-        f"{field} {name}": value for field, f in figures.items() if isinstance(f, dict)
-        for name, value in f.items()}))
+    figures = train_from_manifest(args.manifest, ModelBundle(config).embedder, outs, args.holdout, args.seed,
+                                  val=args.val)
+    rows = {}
+    for field, f in (kv for kv in figures.items() if isinstance(kv[1], dict)):
+        for name, value in f.items():
+            rows.update({f"{field} accuracy {c}": v for c, v in value.items()} if isinstance(value, dict)
+                        else {f"{field} {name}": value})
+    emit(EvalReport(f"heads trained on {args.manifest}", rows))
     return 0
 
 
 def cmd_demo(args, config) -> int:
-    return run_demo(config, lambda line: print(line, flush=True), serve=not args.no_serve)
+    return run_demo(config, lambda line: print(line, flush=True), serve=not args.no_serve,
+                    catalog=args.catalog, src=args.path)

@@ -233,3 +233,22 @@ def test_the_data_command(grocery_copy, tmp_path, capsys):
     assert "skipped 1: class 77 has no catalog product" in err
     assert main(["data", "ccp", str(tmp_path / "nowhere"), str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.strip().endswith("no such folder")
+
+
+def test_a_category_head_on_real_clothing_photos_judged_on_their_val_split(tmp_path, capsys):
+    """`lens train-categories --manifest train.jsonl --val val.jsonl`: every train photo trains, the
+    validation photos judge it, overall and per class."""
+    real = real_dataset("clothing")
+    src = tmp_path / "clothing"
+    for split, n in (("train", 12), ("validation", 5)):
+        for category in ("dress", "pants", "shoes"):
+            for photo in sorted((real / split / category).iterdir())[:n]:
+                _link(photo, src / split / category / photo.name)
+    clothing.convert(src, tmp_path / "out")
+    head = tmp_path / "category.pt"
+    assert main(["--set", f"models.category_head={head}", "train-categories", "--fields", "category",
+                 "--manifest", str(tmp_path / "out" / "train.jsonl"), "--val", str(tmp_path / "out" / "val.jsonl")]) == 0
+    rows = dict(line.strip().rsplit(None, 1) for line in capsys.readouterr().out.splitlines()[1:])
+    assert rows["category train"] == "36" and rows["category held_out"] == "15"
+    assert {f"category accuracy {c}" for c in ("dress", "pants", "shoes")} <= set(rows)
+    assert float(rows["category held_out_accuracy"]) >= 0.6 and head.is_file()

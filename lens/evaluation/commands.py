@@ -1,4 +1,4 @@
-"""``lens eval retrieval|colors|skin-tone|body-type|text|diversity|labels``: parsers and the handler.
+"""``lens eval retrieval|colors|skin-tone|body-type|text|diversity|labels|detection``: parsers and the handler.
 
 :func:`add_parsers` registers ``eval`` and returns ``{"eval": cmd_eval}``
 (like every package's ``commands`` module); each evaluation's own module loads
@@ -32,6 +32,19 @@ def add_text_arguments(parser: argparse.ArgumentParser) -> None:
                         help="at most this many queries per type (seeded sample; default 150)")
 
 
+def add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
+    """``lens eval retrieval``'s options: the synthetic ones, or a real catalog and its query photos."""
+    add_eval_arguments(parser)
+    parser.add_argument("--manifest", help="real photos: the catalog manifest (e.g. `lens data grocery`'s "
+                                           "catalog.jsonl); needs --queries")
+    parser.add_argument("--queries", help="real photos: a manifest of query photos, each naming its 'product'")
+    parser.add_argument("--also-index", action="append", default=[], metavar="MANIFEST",
+                        help="more photos for the catalog, each counting as its 'product' (repeatable)")
+    parser.add_argument("--workdir", help="where the real catalog is indexed (default: data/eval/real-...)")
+    parser.add_argument("--by", default="department", help="catalog field the figures are also split by")
+    parser.add_argument("--limit", type=int, default=0, help="at most N queries, spread evenly (default all)")
+
+
 def add_labels_arguments(parser: argparse.ArgumentParser) -> None:
     """``lens eval labels``'s options."""
     add_eval_arguments(parser, scenes=300)
@@ -46,7 +59,8 @@ def add_parsers(sub) -> dict:
     """Register ``eval`` and its evaluations on ``sub`` (argparse sub-parsers)."""
     e = sub.add_parser("eval", help="evaluate against the synthetic ground truth")
     esub = e.add_subparsers(dest="evaluation", required=True)
-    add_eval_arguments(esub.add_parser("retrieval", help="top-1, scene-crop recall@10, object recall@20"))
+    add_retrieval_arguments(esub.add_parser("retrieval", help="top-1, scene-crop recall@10, object recall@20; "
+                                                              "with --queries: real photos -> their product"))
     add_eval_arguments(esub.add_parser("colors", help="dominant colour under each lighting condition"))
     add_eval_arguments(esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, "
                                                         "synthetic people)"), scenes=600)   # ~50-75 faces a range
@@ -60,6 +74,12 @@ def add_parsers(sub) -> dict:
                                                      "precision per query type"))
     add_labels_arguments(esub.add_parser("labels", help="weak-label agreement, coverage "
                                                         "(and with --train the two mAPs)"))
+    dt = esub.add_parser("detection", help="real photos: objects found by the crops, AP of the Faster R-CNN")
+    dt.add_argument("--coco", required=True, help="a COCO file of true boxes (e.g. `lens data ccp`'s val.json)")
+    dt.add_argument("--images", required=True, help="folder its file_names are relative to")
+    dt.add_argument("--classes", help="classes averaged as the mean (comma-separated; default: all with boxes)")
+    dt.add_argument("--limit", type=int, default=0, help="the first N photos only (default: all)")
+    dt.add_argument("--json", dest="json_out", help="also write the figures as JSON here")
     return {"eval": cmd_eval}
 
 
@@ -71,7 +91,8 @@ EVALUATIONS = {"retrieval": "lens.evaluation.retrieval:retrieval_command",
                "body-type": "lens.evaluation.body_type:body_type_eval",
                "text": "lens.evaluation.text:text_eval",
                "diversity": "lens.evaluation.diversity:diversity_command",
-               "labels": "lens.evaluation.labels:labels_command"}
+               "labels": "lens.evaluation.labels:labels_command",
+               "detection": "lens.evaluation.detection:detection_command"}
 
 
 def cmd_eval(args, config) -> int:

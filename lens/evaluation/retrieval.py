@@ -21,6 +21,7 @@ from lens.config import LensConfig
 from lens.console import progress as progress_bar
 from lens.evaluation.common import EvalReport, eval_catalog, read_manifest
 from lens.evaluation.indexed import build_eval_lens
+from lens.evaluation.real_retrieval import real_retrieval_command
 from lens.evaluation.text import attribute_queries, text_figures
 from lens.imageio import load_image
 from lens.synth import random_perturbation, render_product_view
@@ -121,7 +122,11 @@ def retrieval_eval(lens, records: list[dict], folder: Path, seed: int = 0, progr
 
 
 def retrieval_command(args, config: LensConfig) -> EvalReport:
-    """``lens eval retrieval``."""
+    """``lens eval retrieval``: the synthetic figures, or with ``--queries`` the real-photo ones."""
+    if args.queries or args.manifest:
+        if not (args.queries and args.manifest):
+            raise ValueError("lens eval retrieval: --manifest and --queries go together")
+        return real_retrieval_command(args, config)
     folder = eval_catalog(args)
     lens = build_eval_lens(config, folder)
     return EvalReport(f"retrieval on {folder}", retrieval_eval(lens, read_manifest(folder), folder, args.seed))

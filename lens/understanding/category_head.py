@@ -129,28 +129,45 @@ def _embed_products(manifest: str | Path, embedder, progress: bool) -> tuple[lis
     return items, np.concatenate(vectors)
 
 
+def _labelled(items: list[dict], field: str, manifest) -> tuple[np.ndarray, list[str]]:
+    rows = [k for k, item in enumerate(items) if isinstance(item.get(field), str) and item[field]]
+    if len(rows) < 4:
+        raise ValueError(f"{manifest}: fewer than 4 products have a '{field}' field")
+    return np.asarray(rows), [items[k][field] for k in rows]
+
+
+def _accuracy(head: CategoryHead, x: np.ndarray, labels: list[str]) -> dict:
+    """Held-out accuracy overall and per class (a class is never judged only in aggregate)."""
+    right = np.array([head.classes[j] == y for j, y in zip(head.predict_proba(x).argmax(1), labels)])
+    per = {c: round(float(right[[y == c for y in labels]].mean()), 4) for c in sorted(set(labels))}
+    return {"held_out_accuracy": round(float(right.mean()), 4), "per_class": per}
+
+
 def train_from_manifest(manifest: str | Path, embedder, outs: dict[str, str | Path],
-                        holdout: float = 0.2, seed: int = 0, progress: bool = True) -> dict:
+                        holdout: float = 0.2, seed: int = 0, progress: bool = True,
+                        val: str | Path | None = None) -> dict:
     """Embed a manifest's products once; train, evaluate and save one head per field.
 
-    ``outs`` maps a field (``category``, ``pattern``) to its checkpoint path.
-    Returns figures per field: sizes and held-out accuracy.
+    ``outs`` maps a field (``category``, ``pattern``) to its checkpoint path.  ``val``: a
+    manifest to evaluate on (then every product of ``manifest`` trains); else ``holdout`` of
+    ``manifest`` is held out.  Returns figures per field: sizes, held-out accuracy, per class.
     """
     items, x = _embed_products(manifest, embedder, progress)
+    val_items, val_x = _embed_products(val, embedder, progress) if val else (None, None)
     figures: dict = {"products": len(items)}
     for field, out in outs.items():
-        labelled = [k for k, item in enumerate(items) if isinstance(item.get(field), str) and item[field]]
-        if len(labelled) < 4:
-            raise ValueError(f"{manifest}: fewer than 4 products have a '{field}' field")
-        labels = [items[k][field] for k in labelled]
-        train, held = stratified_split(labels, holdout, seed)
-        rows = np.asarray(labelled)
+        rows, labels = _labelled(items, field, manifest)
+        if val_items is None:
+            train, held = stratified_split(labels, holdout, seed)
+            test_x, test_labels = x[rows[held]], [labels[i] for i in held]
+        else:
+            train = np.arange(len(rows))
+            val_rows, test_labels = _labelled(val_items, field, val)
+            test_x = val_x[val_rows]
         head = train_head(x[rows[train]], [labels[i] for i in train], embedder.settings(), seed, field)
-        predicted = head.predict_proba(x[rows[held]]).argmax(1)
-        accuracy = float(np.mean([head.classes[j] == labels[i] for i, j in zip(held, predicted)]))
         head.save(out)
-        figures[field] = {"train": len(train), "held_out": len(held), "classes": len(head.classes),
-                          "held_out_accuracy": round(accuracy, 4), "saved": str(out)}
+        figures[field] = {"train": len(train), "held_out": len(test_labels), "classes": len(head.classes),
+                          **_accuracy(head, test_x, test_labels), "saved": str(out)}
     return figures
 
 
