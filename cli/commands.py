@@ -49,6 +49,8 @@ def add_parsers(sub) -> dict:
     q.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
                    help="category, color, skin_tone_range or body_type_range (repeatable)")
     q.add_argument("--text", help="words for the text source (default: the image's annotations)")
+    q.add_argument("--loose", action="store_true",
+                   help="also the best few results under the relevance floor (blend.min_relevance), marked loose")
     q.add_argument("--diversity", choices=["on", "off"],
                    help="DPP diversity over skin tone, body type and colour (default: blend.diversity)")
 

@@ -85,14 +85,15 @@ def _query_fields(form, default_k: int) -> dict:
     return {"k": _parse_k(form.get("k"), default_k), "box": (form.get("box") or "").strip() or None,
             "sources": [n.strip() for n in form.get("sources", "").split(",") if n.strip()] or None,
             "filters": _parse_filters(form.get("filters")), "text": form.get("text") or None,
-            "diversity": _parse_switch(form.get("diversity"), "diversity")}
+            "diversity": _parse_switch(form.get("diversity"), "diversity"),
+            "loose": bool(_parse_switch(form.get("loose"), "loose"))}
 
 
 def _run_query(lens, data: bytes, name: str, fields: dict) -> dict:
     rgb = load_image(data, lens.config.server.max_pixels, name=f"image '{name}'")
     box = parse_box(fields["box"], (rgb.shape[1], rgb.shape[0])) if fields["box"] else None
     result = lens(rgb, box=box, k=fields["k"], sources=fields["sources"], filters=fields["filters"],
-                  text=fields["text"], diversity=fields["diversity"]).to_dict()
+                  text=fields["text"], diversity=fields["diversity"], loose=fields["loose"]).to_dict()
     for item in result["results"]:
         item["image_url"] = url_for("api.item_image", item_id=item["id"])
         item.pop("image", None)     # server paths stay on the server

@@ -122,7 +122,9 @@ def _lens_form(max_mb: int) -> dict:
         "filters": {"type": "string", "description": "A JSON object: category, color, "
                     "skin_tone_range, body_type_range -> value or list, e.g. {\"color\": \"red\"}."},
         "text": {"type": "string", "description": "Words for the text source."},
-        "diversity": {"type": "string", "enum": ["on", "off", "true", "false", "1", "0"]}}}
+        "diversity": {"type": "string", "enum": ["on", "off", "true", "false", "1", "0"]},
+        "loose": {"type": "string", "enum": ["on", "off", "true", "false", "1", "0"],
+                  "description": "also the best few results under the relevance floor, marked loose"}}}
 
 
 def _item_form(max_mb: int) -> dict:

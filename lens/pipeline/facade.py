@@ -39,6 +39,7 @@ from blender.category import lift, query_category
 from blender.diversify import bucket_allowed, diversify
 from blender.filters import allowed_ids
 from blender.ratios import plan
+from blender.relevance import check_settings, split
 from blender.sources import make_sources
 from lens.boxes import Box, make_box
 from lens.catalog import Catalog
@@ -91,6 +92,7 @@ class Request:
     filters: Filters
     diversity: bool
     text: str | None
+    loose: bool = False          # also the best few below the relevance floor, marked "loose"
 
 
 class Lens:
@@ -99,6 +101,7 @@ class Lens:
     def __init__(self, config: LensConfig, models: ModelBundle, catalog: Catalog,
                  source_names: Sequence[str] | None = None):
         self.config, self.models, self.catalog = config, models, catalog
+        check_settings(config.blend.min_relevance, config.blend.loose)
         self.analyzer = Analyzer(models)
         names = list(source_names or config.query.sources)
         self.sources = {s.name: s for s in make_sources(names, catalog)}
@@ -126,7 +129,7 @@ class Lens:
     def __call__(self, image: ImageSource, box: Sequence[float] | Box | None = None,
                  k: int | None = None, sources: Sequence[str] | None = None,
                  filters: Filters | dict | None = None, text: str | None = None,
-                 diversity: bool | None = None) -> LensResult:
+                 diversity: bool | None = None, loose: bool = False) -> LensResult:
         """Search the catalog with ``image`` (path, bytes, PIL or H x W x 3 array).
 
         ``box``: pixel x1, y1, x2, y2 of the region to search (then no detection
@@ -134,10 +137,12 @@ class Lens:
         the configured ones (default: all); ``filters``: see
         :class:`lens.types.Filters`; ``text``: the user's words for the
         text source (default: the image's annotations); ``diversity``: DPP
-        re-ranking and bucketized candidates (default: ``blend.diversity``).
+        re-ranking and bucketized candidates (default: ``blend.diversity``); ``loose``: when items
+        fall under the relevance floor (``blend.min_relevance``), the best few of them follow the
+        page, marked ``loose`` (:mod:`blender.relevance`).
         """
         timings: dict[str, float] = {}
-        request = self._request(k, sources, filters, text, diversity)
+        request = self._request(k, sources, filters, text, diversity, loose)
         with _timed(timings, "decode"):
             decoded = self.analyzer.decode(image, self.config.server.max_pixels, self.config.query.max_side)
         query_box = self._query_box(box, decoded)
@@ -149,13 +154,13 @@ class Lens:
         return self._result(decoded, analysis, understanding, query_box, request, results, timings,
                             {**mix.to_dict(), "diversity": request.diversity, **pool})
 
-    def _request(self, k, sources, filters, text, diversity) -> Request:
+    def _request(self, k, sources, filters, text, diversity, loose=False) -> Request:
         k = self.config.query.k if k is None else int(k)
         if k < 1:
             raise ValueError(f"k {k}: must be at least 1")
         filters = filters if isinstance(filters, Filters) else Filters.parse(filters)
         diversity = self.config.blend.diversity if diversity is None else bool(diversity)
-        return Request(k, self._chosen(sources), filters, diversity, text)
+        return Request(k, self._chosen(sources), filters, diversity, text, bool(loose))
 
     def _query_box(self, box, decoded: Decoded) -> Box | None:
         """The user's box in original pixels (validated), logged when ``labeling.log_user_crops``."""
@@ -214,6 +219,8 @@ class Lens:
                     candidates.extend(self.sources[name].search(query, settings.bucket_k, bucket))
         with timed("blend"):       # diversifying: keep every candidate, bucket ones included
             blended = blend(candidates, len(candidates), mix.ratios, self._calibration())
+            cut = split(blended, settings.min_relevance, self._calibration())
+            blended = cut.close
             category = query_category(self.catalog, blended, understanding)
             blended, lifted = lift(self.catalog, blended, category, settings.category_boost)
             report["category"] = {**category.to_dict(), "lifted": lifted} if category else None
@@ -221,7 +228,10 @@ class Lens:
         if diversity:
             with timed("diversity"):
                 blended = diversify(self.catalog, blended, k, settings.lens, report)
-        return self._page(blended), report
+        loose = cut.below[:settings.loose] if request.loose else []
+        report["relevance"] = cut.report(settings.min_relevance, len(loose))
+        page = self._page(blended)
+        return page + self._page(loose, start=len(page), loose=True), report
 
     def _calibration(self):
         """The catalog's score calibration for every source, fitted once per catalog version."""
@@ -229,14 +239,14 @@ class Lens:
             self._calibrated = (self.catalog.version, calibration_for(self.catalog, self.sources))
         return self._calibrated[1]
 
-    def _page(self, blended) -> list[dict]:
-        items = self.catalog.items([b.item_id for b in blended])
+    def _page(self, blended, start: int = 0, loose: bool = False) -> list[dict]:
+        items = self.catalog.items([b.item_id for b in blended]) if blended else []
         page: list[dict] = []
         for b, item in zip(blended, items):
             if item is None:    # a vector whose store write never finished
                 continue
-            entry = {"id": b.item_id, "rank": len(page) + 1, "score": round(b.score, 4),
-                     "sources": b.sources, "provenance": b.provenance}
+            entry = {"id": b.item_id, "rank": start + len(page) + 1, "score": round(b.score, 4),
+                     "sources": b.sources, "provenance": b.provenance, **({"loose": True} if loose else {})}
             entry.update({f: item[f] for f in RESULT_FIELDS if f in item})
             page.append(entry)
         return page

@@ -16,13 +16,14 @@ function filters() {
 }
 
 /** POST the photo (and a box: image pixels) to the lens endpoint; render what comes back. */
-async function search(box, what) {
+async function search(box, what, loose = false) {
   if (!currentFile) return;
   const data = new FormData();
   data.append("image", currentFile);
   data.append("k", $("k").value);
   if (box) data.append("box", box.map((v) => Math.round(v)).join(","));
   data.append("diversity", $("diversity").checked ? "on" : "off");
+  if (loose) data.append("loose", "on");
   const chosen = [...document.querySelectorAll("#controls .source:checked")].map((c) => c.value);
   if (chosen.length) data.append("sources", chosen.join(","));
   const f = filters();
@@ -46,12 +47,27 @@ async function search(box, what) {
   if (!box) { lastBody = body; stage.show(body); }
   showUnderstanding(panel, body.understanding, what);
   showResults($("grid"), body.results);
+  showFloor(body.blend.relevance, () => search(box, what, true));
   heading.hidden = false;
   heading.textContent = `Results for ${what}` + (f ? ` · skin tone range ${f.skin_tone_range.join(", ")}` : "");
   const mix = Object.entries(body.blend.ratios || {}).map(([n, w]) => `${n} ${Math.round(w * 100)}%`).join(", ");
   const cat = body.blend.category ? ` · looks like ${body.blend.category.name}` : "";
   setStatus(`${body.results.length} results in ${Math.round(body.timings_ms.total)} ms · ${mix}` +
             ` · diversity ${body.blend.diversity ? "on" : "off"}${cat} — ${body.blend.reason}`);
+}
+
+/** "No close matches": the relevance floor left everything out; offer the loosely related ones. */
+function showFloor(relevance, askLoose) {
+  const note = $("no-close");
+  const none = relevance && relevance.message && !relevance.loose_shown;
+  note.hidden = !(relevance && relevance.message);
+  $("show-loose").hidden = !(none && relevance.below_floor > 0);
+  $("show-loose").onclick = askLoose;
+  if (relevance && relevance.message) {
+    note.firstChild.textContent = relevance.loose_shown
+      ? `No close matches: ${relevance.loose_shown} loosely related below. `
+      : "No close matches in this catalog. ";
+  }
 }
 
 const stage = createStage($("frame"), {

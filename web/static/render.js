@@ -118,6 +118,7 @@ export function showResults(grid, results) {
     sources.setAttribute("aria-label", "found by " + r.sources.join(", "));
     r.sources.forEach((s) => sources.appendChild(badge(s)));
     meta.append(sources, ` ${r.score.toFixed(3)}`);
+    if (r.loose) { li.classList.add("loose"); meta.append(" · loosely related"); }
     if (boxes.length) meta.append(` · matched ${words(boxes[0].label || "object")}`);
     li.dataset.id = r.id;
     li.append(thumb, title, meta);
