@@ -14,7 +14,7 @@ from cli.main import main
 from lens.datasets import ccp
 from lens.evaluation.detection import detection_eval
 from lens.taxonomy import GARMENT_CLASSES
-from tests.conftest import real_dataset
+from tests.conftest import ROOT, real_dataset
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,48 @@ def test_found_rates_and_timings_per_class(models, ccp_val):
     assert figures["detect ms median"] > 0
 
 
+def test_the_command_with_the_real_photo_detector(ccp_val, tmp_path, capsys):
+    coco, images = ccp_val
+    out = tmp_path / "figures.json"
+    assert main(["--config", "default", "eval", "detection", "--coco", str(coco), "--images", str(images),
+                 "--limit", "1", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["photos"] == 1 and "detect ms median" in capsys.readouterr().out
+    assert 0.0 <= figures["mAP@0.5"] <= 1.0        # configs/default.yaml's garment checkpoint
+    assert set(f"{n}: AP@0.5" for n in GARMENT_CLASSES) <= set(figures)
+
+
 def test_a_coco_file_that_is_not_one_is_one_line(tmp_path, capsys):
     bad = tmp_path / "val.json"
     bad.write_text('{"images": []}')
     assert main(["eval", "detection", "--coco", str(bad), "--images", str(tmp_path)]) == 2
     assert "COCO file" in capsys.readouterr().err
+
+
+def test_the_committed_real_photo_checkpoint_finds_garments_in_a_held_out_photo(ccp_val):
+    """detection/checkpoints/ccp_mnv2_fpn.pt loads with weights_only=True and finds garments in the
+    validation photos (fold 0: 0005 and 0010, never trained on)."""
+    import torch
+
+    from detection.coco import CocoDataset, read_coco
+    from detection.rcnn import ObjectDetector, backbone_state, load_checkpoint
+    from lens.boxes import Box
+    from lens.models import ModelStore
+
+    path = ROOT / "detection" / "checkpoints" / "ccp_mnv2_fpn.pt"
+    raw = torch.load(path, weights_only=True)
+    assert raw["labels"][1:] == list(GARMENT_CLASSES) and raw["trained_blocks"] > 0
+    spec = load_checkpoint(path)
+    detector = ObjectDetector(spec, backbone_state(ModelStore()))
+    coco, images = ccp_val
+    dataset = CocoDataset(read_coco(coco), images)
+    names = dataset.coco.labels
+    hits = []
+    for index in range(len(dataset)):                       # 0005 and 0010
+        dets = detector(dataset.load_rgb(index))
+        target = dataset.target(index)
+        found = [(names[label], any(d.label == names[label] and d.box.iou(Box(*box)) >= 0.5 for d in dets))
+                 for box, label in zip(target["boxes"].tolist(), target["labels"].tolist())]
+        assert any(ok for name, ok in found if name in ("upper_body", "lower_body", "dress")), found
+        hits += [ok for name, ok in found if name in ("upper_body", "lower_body", "dress", "footwear", "bag")]
+    assert len(hits) >= 4 and sum(hits) >= 0.5 * len(hits), hits

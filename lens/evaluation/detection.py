@@ -10,7 +10,7 @@ every detector, then the crop rules), and per class of the COCO file:
 * ``found by rcnn``: the same counting only the Faster R-CNN's crops;
 * ``AP@0.5`` (and mAP@0.5, mAP@[.5:.95]) of the configured Faster R-CNN, by class name, at
   its internal score threshold (pycocotools; :func:`detection.coco.evaluate`), when it has one;
-* ``detect ms``: the pipeline's median and p95 per photo.
+* ``detect ms``: the pipeline's median and p95 per photo; ``crops per photo`` (what indexing embeds).
 
 Tested in ``tests/test_detection_eval.py``.
 """
@@ -40,19 +40,20 @@ def _truth(dataset: CocoDataset, index: int) -> list[tuple[str, Box]]:
 
 def found_figures(analyzer: Analyzer, dataset: CocoDataset, limit: int = 0, progress: bool = True) -> dict:
     """Per class: ground-truth boxes, found (any crop), found by the R-CNN's crops; detection ms."""
-    total, found, by_rcnn, times = Counter(), Counter(), Counter(), []
+    total, found, by_rcnn, times, crops = Counter(), Counter(), Counter(), [], []
     indices = range(len(dataset) if not limit else min(limit, len(dataset)))
     for i in progress_bar(indices, desc="detect", disable=not progress):
         rgb = dataset.load_rgb(i)
         start = time.perf_counter()
         (analysis,) = analyzer.analyze([Decoded(rgb, rgb)], LABEL)
         times.append((time.perf_counter() - start) * 1000)
+        crops.append(len(analysis.crops))
         for name, box in _truth(dataset, i):
             ious = [(c.detection_box.iou(box), c.source) for c in analysis.crops]
             total[name] += 1
             found[name] += any(iou >= FOUND_IOU for iou, _ in ious)
             by_rcnn[name] += any(iou >= FOUND_IOU and src == "rcnn" for iou, src in ious)
-    out = {"photos": len(indices)}
+    out = {"photos": len(indices), "crops per photo": round(float(np.mean(crops)), 2) if crops else 0.0}
     for name in dataset.coco.labels[1:]:
         n = total[name]
         out[f"{name}: boxes"] = n
