@@ -25,7 +25,10 @@ def test_models_lists_every_model():
     code, out, _ = run("models")
     assert code == 0
     assert "mobilenet_v2" in out and "fasterrcnn_resnet50_fpn_v2" in out and "lens models fetch" in out
-    assert "object detector: off" in out      # default config, no COCO weights on this machine
+    # the default config's real-photo checkpoint (COCO weights would run beside it: none here)
+    assert "object detector: auto from detection/checkpoints/ccp_mnv2_fpn.pt" in out
+    code, out, _ = run("--set", "models.detector_checkpoint=", "models")
+    assert "object detector: off" in out      # no checkpoint and no COCO weights on this machine
     code, out, _ = run("models", "--json")
     data = json.loads(out)
     assert {r["name"]: r["present"] for r in data["models"]}["minilm"] is True
