@@ -40,6 +40,10 @@ Sections (each a function returning a dict of named figures):
 * ``load`` (``--only load``): gunicorn (2 workers) + the Redis query cache, 20
   concurrent clients for 50 s, then again with Redis stopped halfway
   (``bench/load_bench.py``; errors must stay 0);
+* ``real photos``: ``bench/real_photos.py`` on the datasets under ``REAL_DATA``
+  (``LENS_REAL_DATA``, default ``../shared/data``): CCP garments found and the R-CNN's AP on our
+  validation fold, Grocery photo -> product top-1 / top-5, the clothing category head's
+  accuracy; skipped with a one-line note when they are absent;
 * ``memory``: peak resident memory of this process.
 
 Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
@@ -64,6 +68,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "data" / "bench"
+# The real-photo datasets (issue 19): the one setting `make bench` reads them from.
+REAL_DATA = Path(__import__("os").environ.get("LENS_REAL_DATA", ROOT.parent / "shared" / "data"))
 
 
 def _ms(values: list[float]) -> dict:
@@ -259,9 +265,10 @@ def rerun_section(args) -> int:
                 "body type": lambda: bench_body_type(config),
                 "dpp": bench_dpp,                      # needs no catalog
                 "labeling": lambda: __import__("labeling_bench").bench_labeling(config, folder),
+                "real photos": lambda: __import__("real_photos").bench_real_photos(REAL_DATA, WORK / "real"),
                 "load": lambda: __import__("load_bench").bench_load()}   # builds its own small catalog
     args.only = args.only.replace("-", " ")                # --only body-type
-    if args.only not in sections or (args.only not in ("dpp", "load", "body type")
+    if args.only not in sections or (args.only not in ("dpp", "load", "body type", "real photos")
                                      and not (folder / "manifest.jsonl").is_file()):
         raise SystemExit(f"--only {args.only}: expected one of {list(sections)} after a full run")
     report = json.loads((RESULTS / "latest.json").read_text())
@@ -313,6 +320,10 @@ def main(argv=None) -> int:
     sections["dpp"] = bench_dpp()
     print(f"dpp: {sections['dpp']}", flush=True)
     sections["index"] = bench_index_kinds(folder)
+    from real_photos import bench_real_photos
+
+    sections["real photos"] = bench_real_photos(REAL_DATA, WORK / "real")
+    print(f"real photos: {sections['real photos']}", flush=True)
     sections["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "

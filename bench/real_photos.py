@@ -1,0 +1,72 @@
+"""``make bench``'s ``real photos`` section: every stage measured on real photos (issue 19).
+
+The datasets are converted by ``lens data`` into ``data/bench/real/`` (the photos stay where they
+are), then, with ``configs/default.yaml``:
+
+* ``ccp``: garment boxes found by the crops (IoU >= 0.5) per class and the Faster R-CNN's AP@0.5
+  on our CCP validation fold (every 5th photo by number, fold 0; ``lens eval detection``);
+* ``grocery``: in-store validation photos -> their product among the 81 catalog products,
+  top-1 / top-5 for the visual source alone and for the whole lens (``lens eval retrieval
+  --manifest --queries``);
+* ``clothing``: a category head trained on the clothing train photos, accuracy on their
+  validation photos over the 10 classes and per class (``lens train-categories --val``).
+
+Skipped with a one-line note when the data root is absent.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from lens.config import load_config
+from lens.datasets import ccp, clothing, grocery
+from lens.evaluation.detection import detection_eval
+from lens.evaluation.real_retrieval import real_retrieval_eval
+from lens.pipeline.bundle import ModelBundle
+from lens.understanding.category_head import train_from_manifest
+
+GOAL_CLASSES = ["upper_body", "lower_body", "dress", "footwear", "bag"]
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return {**out, "seconds": round(time.perf_counter() - start, 1)}
+
+
+def bench_ccp(root: Path, work: Path, models: ModelBundle) -> dict:
+    ccp.convert(root / "ccp", work / "ccp", fold=0, folds=5)
+    figures = detection_eval(models, str(work / "ccp" / "val.json"), str(root / "ccp"), GOAL_CLASSES,
+                             progress=False)
+    return {"goal": "mAP@0.5 >= 0.55 over the 5 classes; each found >= 0.80", **figures}
+
+
+def bench_grocery(root: Path, work: Path, models: ModelBundle) -> dict:
+    grocery.convert(root / "grocery", work / "grocery")
+    config = load_config("default", [f"catalog.path={work / 'grocery-catalog'}"])
+    return real_retrieval_eval(config, str(work / "grocery" / "catalog.jsonl"),
+                               str(work / "grocery" / "queries-val.jsonl"), workdir=str(work / "grocery-index"),
+                               progress=False, models=models)
+
+
+def bench_clothing(root: Path, work: Path, models: ModelBundle) -> dict:
+    clothing.convert(root / "clothing", work / "clothing")
+    figures = train_from_manifest(work / "clothing" / "train.jsonl", models.embedder,
+                                  {"category": work / "clothing-category.pt"}, progress=False,
+                                  val=work / "clothing" / "val.jsonl")["category"]
+    return {"goal": "accuracy >= 0.85 over the 10 classes", "train photos": figures["train"],
+            "val photos": figures["held_out"], "accuracy": figures["held_out_accuracy"],
+            **{f"accuracy {c}": v for c, v in figures["per_class"].items()}}
+
+
+def bench_real_photos(root: Path, work: Path) -> dict:
+    """The section's figures, or a note saying why it was skipped."""
+    missing = [name for name in ("ccp", "grocery", "clothing") if not (root / name).is_dir()]
+    if missing:
+        return {"skipped": f"no {', '.join(missing)} under {root} (set LENS_REAL_DATA to the data root)"}
+    models = ModelBundle(load_config("default"))
+    work.mkdir(parents=True, exist_ok=True)
+    out = {"data root": str(root)}
+    for prefix, run in (("ccp", bench_ccp), ("grocery", bench_grocery), ("clothing", bench_clothing)):
+        out.update({f"{prefix}: {k}": v for k, v in _timed(lambda: run(root, work, models)).items()})
+    return out
