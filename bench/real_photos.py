@@ -43,8 +43,7 @@ def bench_ccp(root: Path, work: Path, models: ModelBundle) -> dict:
 
 def bench_grocery(root: Path, work: Path, models: ModelBundle) -> dict:
     grocery.convert(root / "grocery", work / "grocery")
-    config = load_config("default", [f"catalog.path={work / 'grocery-catalog'}"])
-    return real_retrieval_eval(config, str(work / "grocery" / "catalog.jsonl"),
+    return real_retrieval_eval(models.config, str(work / "grocery" / "catalog.jsonl"),
                                str(work / "grocery" / "queries-val.jsonl"), workdir=str(work / "grocery-index"),
                                progress=False, models=models)
 

@@ -92,15 +92,14 @@ def bench_synth(products: int, scenes: int) -> tuple[dict, Path]:
 def bench_indexing(config, folder: Path):
     from lens.manifest import read_items
     from lens.pipeline.facade import Lens
-    from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
+    from lens.pipeline.indexing import index_catalog
 
     catalog = folder / "catalog"
     shutil.rmtree(catalog, ignore_errors=True)
     lens = Lens.from_config(config, catalog_dir=str(catalog))
     items = read_items(folder)
     start = time.perf_counter()
-    report = run_indexing(items, IndexMapper.from_lens(lens),
-                          CatalogWriter(lens.catalog), config.embedder.batch_size, progress=False)
+    report = index_catalog(lens, items, progress=False)
     seconds = time.perf_counter() - start
     return {"items": report.added, "seconds": round(seconds, 1),
             "images_per_second": round(report.added / seconds, 1)}, lens

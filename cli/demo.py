@@ -25,7 +25,7 @@ from lens.imageio import encode_jpeg
 from lens.manifest import read_items
 from lens.pipeline.bundle import ModelBundle
 from lens.pipeline.facade import Lens
-from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
+from lens.pipeline.indexing import index_catalog
 from lens.synth import VERSION, generate_catalog, generator_version, render_product_view
 from lens.understanding.category_head import HEAD_FIELDS, head_paths, train_from_manifest
 from web.app import create_app
@@ -59,8 +59,7 @@ def build_demo_catalog(config: LensConfig, say: Callable[[str], None], progress:
             f = figures[field]
             say(f"  {field}: held-out accuracy {f['held_out_accuracy']:.3f} on {f['held_out']} products")
     lens = Lens.from_config(config, models=models)
-    report = run_indexing(read_items(synth), IndexMapper.from_lens(lens),
-                          CatalogWriter(lens.catalog), config.embedder.batch_size, progress)
+    report = index_catalog(lens, read_items(synth), progress)
     say(f"catalog {lens.catalog.directory}: {len(lens.catalog)} items "
           f"({report.added} indexed now, {report.skipped} already there)")
     return lens
@@ -85,8 +84,7 @@ def build_grocery_catalog(config: LensConfig, src: str, say: Callable[[str], Non
     say(f"converted {report['products']} Grocery products from {report['source']} into {folder}")
     config = replace(config, catalog=replace(config.catalog, path=str(folder / "catalog")))
     lens = Lens.from_config(config)
-    indexed = run_indexing(read_items(folder / "catalog.jsonl"), IndexMapper.from_lens(lens),
-                           CatalogWriter(lens.catalog), config.embedder.batch_size, progress)
+    indexed = index_catalog(lens, read_items(folder / "catalog.jsonl"), progress)
     say(f"catalog {lens.catalog.directory}: {len(lens.catalog)} items ({indexed.added} indexed now)")
     queries = read_items(folder / "queries-val.jsonl") if report["queries"].get("val") else []
     return config, lens, (queries[len(queries) // 2] if queries else None)

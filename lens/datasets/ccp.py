@@ -119,7 +119,8 @@ def _shoes(comps: list[tuple[int, list[int]]]) -> list[list[int]]:
 
 
 def garment_boxes(mask: np.ndarray, garments: dict[int, str]) -> list[dict]:
-    """``[{category, box, parts}]`` of a ``H x W`` label-id mask (see the module docstring)."""
+    """``[{category, box, parts}]`` of a ``H x W`` label-id mask (see the module docstring); ``parts``:
+    the label ids the class's pixels carry."""
     out = []
     for garment in GARMENT_CLASSES:
         ids = [i for i, g in garments.items() if g == garment]
@@ -131,7 +132,7 @@ def garment_boxes(mask: np.ndarray, garments: dict[int, str]) -> list[dict]:
             keep = [functools.reduce(_union, (b for a, b in comps if a >= SPECK_SHARE * comps[0][0]))]
         else:
             keep = _shoes(comps)
-        out += [{"category": garment, "box": box, "parts": sorted(str(i) for i in present)}
+        out += [{"category": garment, "box": box, "parts": present}
                 for box in keep if min(box[2] - box[0], box[3] - box[1]) >= MIN_SIDE]
     return out
 
@@ -176,7 +177,7 @@ def _masked_row(number: int, src: Path, names: list[str], garments: dict[int, st
         return None
     objects = garment_boxes(mask, garments)
     for o in objects:
-        o["parts"] = sorted(names[int(i)] for i in o["parts"])
+        o["parts"] = sorted(names[i] for i in o["parts"])
     tags = sorted({names[int(i)] for i in np.unique(mask)} - {"null", "skin", "hair"})
     return _row(number, photo, size, tags) | {"objects": objects}
 

@@ -9,13 +9,12 @@ from pathlib import Path
 from lens.config import LensConfig
 from lens.manifest import read_items
 from lens.pipeline.facade import Lens
-from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
+from lens.pipeline.indexing import index_catalog
 
 
 def build_eval_lens(config: LensConfig, folder: Path, progress: bool = True):
     """A Lens over ``folder``'s catalog, indexed once under ``folder/catalog``."""
     lens = Lens.from_config(config, catalog_dir=str(folder / "catalog"))
     items = read_items(folder)
-    run_indexing(items, IndexMapper.from_lens(lens),
-                 CatalogWriter(lens.catalog), config.embedder.batch_size, progress)
+    index_catalog(lens, items, progress)
     return lens

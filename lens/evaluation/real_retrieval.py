@@ -29,7 +29,7 @@ from lens.evaluation.common import EvalReport
 from lens.manifest import read_items
 from lens.pipeline.bundle import ModelBundle
 from lens.pipeline.facade import Lens
-from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
+from lens.pipeline.indexing import index_catalog
 
 TOP = (1, 5)
 
@@ -40,27 +40,30 @@ def _workdir(manifests: list[Path]) -> Path:
     return Path("data/eval") / f"real-{manifests[0].parent.name}-{digest}"
 
 
+def product_of(items: list[dict]) -> dict[str, str]:
+    """``item id -> the product it shows``: its ``product`` field, else itself (a catalog product)."""
+    return {i["id"]: str(i.get("product") or i["id"]) for i in items}
+
+
 def indexed_lens(config: LensConfig, manifests: list[Path], workdir: Path | None, progress: bool = True,
-                 models: ModelBundle | None = None) -> tuple[Lens, dict[str, str]]:
-    """A Lens over the manifests' items (indexed once) and ``item id -> the product it shows``;
-    ``models``: a bundle to share."""
-    items = [item for m in manifests for item in read_items(m)]
+                 models: ModelBundle | None = None, items: list[dict] | None = None) -> Lens:
+    """A Lens over the manifests' items (``items``: already read), indexed once; ``models``: a bundle to share."""
+    items = items if items is not None else [item for m in manifests for item in read_items(m)]
     lens = Lens.from_config(config, catalog_dir=str((workdir or _workdir(manifests)) / "catalog"), models=models)
-    run_indexing(items, IndexMapper.from_lens(lens), CatalogWriter(lens.catalog), config.embedder.batch_size,
-                 progress)
-    return lens, {i["id"]: str(i.get("product") or i["id"]) for i in items}
+    index_catalog(lens, items, progress)
+    return lens
 
 
-def _rank_products(results: list[dict], product_of: dict[str, str]) -> list[str]:
+def _rank_products(results: list[dict], products: dict[str, str]) -> list[str]:
     seen: list[str] = []
     for r in results:
-        product = product_of.get(r["id"], r["id"])
+        product = products.get(r["id"], r["id"])
         if product not in seen:
             seen.append(product)
     return seen
 
 
-def search_figures(lens: Lens, queries: list[dict], product_of: dict[str, str], group_of: dict[str, str],
+def search_figures(lens: Lens, queries: list[dict], products: dict[str, str], group_of: dict[str, str],
                    progress: bool = True) -> dict:
     """Top-1 / top-5 of the visual source and of the whole lens, overall and per group."""
     hits: dict[tuple, list[bool]] = defaultdict(list)
@@ -73,7 +76,7 @@ def search_figures(lens: Lens, queries: list[dict], product_of: dict[str, str], 
             result = lens(q["image"], k=k, sources=sources)
             if mode == "lens":
                 times.append((time.perf_counter() - start) * 1000)
-            ranked = _rank_products(result.results, product_of)
+            ranked = _rank_products(result.results, products)
             for top in TOP:
                 for key in ((mode, top, ""), (mode, top, group)):
                     hits[key].append(target in ranked[:top])
@@ -94,17 +97,18 @@ def real_retrieval_eval(config: LensConfig, manifest: str, queries: str, also: l
     missing = [q["id"] for q in rows if not q.get("product")]
     if missing:
         raise ValueError(f"--queries {queries}: {len(missing)} rows name no 'product' (e.g. {missing[0]})")
-    known = {str(i.get("product") or i["id"]) for m in manifests for i in read_items(m)}
-    unknown = sorted({q["product"] for q in rows} - known)
+    catalog = [read_items(m) for m in manifests]
+    products = product_of([i for items in catalog for i in items])
+    unknown = sorted({q["product"] for q in rows} - set(products.values()))
     if unknown:
         raise ValueError(f"--queries {queries}: product '{unknown[0]}' is not in the catalog "
                          f"({len(unknown)} unknown)")
     if limit and len(rows) > limit:
         rows = [rows[i] for i in np.linspace(0, len(rows) - 1, limit).round().astype(int)]   # every product
-    lens, product_of = indexed_lens(config, manifests, Path(workdir) if workdir else None, progress, models)
-    catalog = read_items(manifest)
-    group_of = {i["id"]: str(i.get(by, "")) for i in catalog}
-    return {"catalog items": len(product_of), **search_figures(lens, rows, product_of, group_of, progress)}
+    lens = indexed_lens(config, manifests, Path(workdir) if workdir else None, progress, models,
+                        [i for items in catalog for i in items])
+    group_of = {i["id"]: str(i.get(by, "")) for i in catalog[0]}
+    return {"catalog items": len(products), **search_figures(lens, rows, products, group_of, progress)}
 
 
 def real_retrieval_command(args, config: LensConfig) -> EvalReport:

@@ -218,8 +218,9 @@ class Lens:
                 for bucket in buckets:
                     candidates.extend(self.sources[name].search(query, settings.bucket_k, bucket))
         with timed("blend"):       # diversifying: keep every candidate, bucket ones included
-            blended = blend(candidates, len(candidates), mix.ratios, self._calibration())
-            cut = split(blended, settings.min_relevance, self._calibration())
+            calibration = self._calibration()
+            blended = blend(candidates, len(candidates), mix.ratios, calibration)
+            cut = split(blended, settings.min_relevance, calibration)
             blended = cut.close
             category = query_category(self.catalog, blended, understanding)
             blended, lifted = lift(self.catalog, blended, category, settings.category_boost)

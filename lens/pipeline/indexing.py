@@ -162,6 +162,13 @@ def run_indexing(items: list[dict], mapper: IndexMapper, writer: CatalogWriter,
     return report
 
 
+def index_catalog(lens, items: list[dict], progress: bool = True, update: bool = False) -> IndexReport:
+    """:func:`run_indexing` of ``items`` into ``lens``'s own catalog with its models, in-process
+    (the demo, the evaluations, the bench): what is indexed already is skipped."""
+    return run_indexing(items, IndexMapper.from_lens(lens), CatalogWriter(lens.catalog),
+                        lens.config.embedder.batch_size, progress, update)
+
+
 class _IndexShardMapper:
     """Picklable factory for Ray workers: an IndexMapper over a shard's items, its models built once
     per actor from the config (no catalog: this process writes it)."""
