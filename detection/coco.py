@@ -179,19 +179,20 @@ def predict(model, images: Sequence[torch.Tensor]) -> list[dict[str, torch.Tenso
     return [{k: v.cpu() for k, v in o.items()} for o in outs]
 
 
-def _category_of_label(model, dataset: CocoDataset) -> dict[int, int]:
+def _category_of_label(model, dataset: CocoDataset, labels: Sequence[str] | None = None) -> dict[int, int]:
     """Model label -> COCO category id: by class name when the model names its labels (an
-    ObjectDetector trained on other data), else by position (a model trained on ``dataset``)."""
-    names = getattr(model, "labels", None)
+    ObjectDetector trained on other data, or ``labels`` given), else by position (a model
+    trained on ``dataset``)."""
+    names = labels if labels is not None else getattr(model, "labels", None)
     if names is None:
         return {i + 1: c for i, c in enumerate(dataset.coco.cat_ids)}
     cat_of_name = {n: c for n, c in zip(dataset.coco.labels[1:], dataset.coco.cat_ids)}
     return {i: cat_of_name[n] for i, n in enumerate(names) if i and n in cat_of_name}
 
 
-def _results(model, dataset: CocoDataset, batch_size: int) -> list[dict]:
+def _results(model, dataset: CocoDataset, batch_size: int, labels=None) -> list[dict]:
     rows = []
-    category = _category_of_label(model, dataset)
+    category = _category_of_label(model, dataset, labels)
     for start in range(0, len(dataset), batch_size):
         idx = range(start, min(start + batch_size, len(dataset)))
         outs = predict(model, [dataset[i][0] for i in idx])
@@ -205,14 +206,17 @@ def _results(model, dataset: CocoDataset, batch_size: int) -> list[dict]:
     return rows
 
 
-def evaluate(model, dataset: CocoDataset, batch_size: int = 4) -> dict:
+def evaluate(model, dataset: CocoDataset, batch_size: int = 4, labels: Sequence[str] | None = None) -> dict:
     """COCO box mAP of ``model`` (an ObjectDetector or torchvision model) on ``dataset``.
+
+    ``labels``: the names of a raw model's labels (index = label, 0 background) when its
+    training data numbered the categories differently from ``dataset``; matched by name.
 
     Returns ``map_50_95`` (mAP@[.5:.95]), ``map_50``, ``map_75``, ``ar_100``
     and ``ap50_per_class`` (name -> AP@0.5, -1 where a class has no ground truth).
     Use the model's low internal score threshold (0.05): mAP needs the low-score tail.
     """
-    rows = _results(model, dataset, batch_size)
+    rows = _results(model, dataset, batch_size, labels)
     names = dataset.coco.labels[1:]
     if not rows:
         return {"map_50_95": 0.0, "map_50": 0.0, "map_75": 0.0, "ar_100": 0.0,

@@ -164,13 +164,26 @@ def _save_last(out: Path, model, spec, optimizer, epoch: int, step: int, s: Trai
                                     step=step, settings=asdict(s)), out / "last.pt")
 
 
-def _evaluate(model, val: CocoDataset | None, epoch: int, step: int) -> dict:
+def _evaluate(model, val: CocoDataset | None, epoch: int, step: int, labels: list[str]) -> dict:
     if val is None:
         return {"epoch": epoch, "step": step}
-    metrics = evaluate(model, val)
+    metrics = evaluate(model, val, labels=labels)
     model.train()
     log.info("epoch %d: mAP@0.5 %.3f, mAP@[.5:.95] %.3f", epoch, metrics["map_50"], metrics["map_50_95"])
     return {"epoch": epoch, "step": step, **metrics}
+
+
+def _check_val(val: CocoDataset, data: CocoDataset, s: TrainSettings) -> None:
+    """``--val`` is scored by category name (weak labels number their categories by name, a
+    converter by its taxonomy); it must share one with ``--data``.  Validation classes the
+    training data lacks are logged: they score 0."""
+    missing = [n for n in val.coco.labels[1:] if n not in data.coco.labels]
+    if len(missing) == len(val.coco.labels) - 1:
+        raise ValueError(f"--val {s.val}: no category in common with --data {s.data} "
+                         f"({', '.join(data.coco.labels[1:])})")
+    if missing:
+        log.warning("train-detector: --val categories %s are not in --data %s: their AP is 0",
+                    ", ".join(missing), s.data)
 
 
 def train(s: TrainSettings, models: ModelStore, progress: bool = True) -> dict:
@@ -182,8 +195,8 @@ def train(s: TrainSettings, models: ModelStore, progress: bool = True) -> dict:
     started, cpu_started = time.perf_counter(), time.process_time()
     train_ds = CocoDataset(read_coco(s.data), s.images, crowd_as_ignore=True)
     val_ds = CocoDataset(read_coco(s.val), s.images) if s.val else None
-    if val_ds is not None and val_ds.coco.labels != train_ds.coco.labels:
-        raise ValueError(f"--val {s.val}: categories differ from --data {s.data}")
+    if val_ds is not None:
+        _check_val(val_ds, train_ds, s)
     torch.manual_seed(s.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     model, spec = _model(s, train_ds.coco.labels, models)
@@ -220,7 +233,7 @@ def train(s: TrainSettings, models: ModelStore, progress: bool = True) -> dict:
             if step % s.checkpoint_every == 0:
                 _save_last(out, model, spec, optimizer, epoch, step, s)
         epoch += 1
-        history.append(_evaluate(model, val_ds, epoch, step))
+        history.append(_evaluate(model, val_ds, epoch, step, train_ds.coco.labels))
         _save_last(out, model, spec, optimizer, epoch, step, s)
         _write_json(out / "metrics.json", history)
     bar.close()
@@ -238,7 +251,8 @@ def _finish(model, spec: DetectorSpec, s: TrainSettings, val_ds, history: list, 
                     p.copy_(p.half().float())
     final = dict(history[-1]) if history else {}
     if s.half and val_ds is not None:
-        final = {**_evaluate(model, val_ds, s.epochs, final.get("step", 0)), "weights": "fp16"}
+        final = {**_evaluate(model, val_ds, s.epochs, final.get("step", 0), spec.labels),
+                 "weights": "fp16"}
     # wall time depends on what else runs; CPU time (all threads) is the comparable figure
     spec.metrics = {**final, "train_seconds": round(seconds, 1), "cpu_seconds": round(cpu_seconds, 1),
                     "threads": torch.get_num_threads(), "seed": s.seed,

@@ -30,6 +30,11 @@ from lens.palette import NAMED_COLORS
 RANGES = (1, 2, 3, 4)       # skin tone and body type ranges (lens/palette.py)
 
 
+# What made a region: the Faster R-CNN, face detection, pose/segmentation people and garments,
+# the region proposer, or a user's box (lens label-crops' labeling.box_sources names these).
+CROP_SOURCES = ("rcnn", "faces", "people", "regions", "user")
+
+
 @dataclass
 class Detection:
     """One detected region.

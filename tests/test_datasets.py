@@ -12,6 +12,7 @@ import io
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from lens.taxonomy import GARMENT_CLASSES
 from tests.conftest import real_dataset
 
 FOOTWEAR, SKIN, DRESS = 39, 41, 14        # CCP label ids: shoes, skin, dress
+CCP_CHECKPOINT = Path(__file__).resolve().parent.parent / "detection" / "checkpoints" / "ccp_mnv2_fpn.pt"
 
 
 def _link(src, dst):
@@ -155,6 +157,58 @@ def test_ccp_folds_are_disjoint_and_cover_every_photo(ccp_copy, tmp_path):
     assert vals[0] and vals[1] and not vals[0] & vals[1] and vals[0] | vals[1] == {1, 2, 3, 4, 5}
     with pytest.raises(ValueError, match="--fold 2 of --folds 2"):
         ccp.convert(ccp_copy, tmp_path / "bad", fold=2, folds=2)
+
+
+def test_ccp_products_are_the_training_split_garments(ccp_copy, tmp_path):
+    from PIL import Image
+
+    from lens.boxes import Box
+    from lens.datasets.ccp_products import PAD
+
+    report = ccp.convert(ccp_copy, tmp_path / "out")
+    out = tmp_path / "out"
+    masked = {r["id"]: r for r in map(json.loads, (out / "masked.jsonl").read_text().splitlines())}
+    val = [json.loads(line) for line in (out / "masked-val.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in val] == [i for i, r in masked.items() if r["split"] == "val"] == ["ccp-0005"]
+    products = [json.loads(line) for line in (out / "products.jsonl").read_text().splitlines()]
+    assert report["products"] == len(products) >= 10
+    assert {p["source_photo"] for p in products} == {"ccp-0001", "ccp-0002", "ccp-0003", "ccp-0004"}
+    for p in products:
+        obj = next(o for o in masked[p["source_photo"]]["objects"] if o["box"] == p["box"])
+        assert p["kind"] == "product" and p["category"] == obj["category"] and p["title"] == ", ".join(obj["parts"])
+        row = masked[p["source_photo"]]
+        x1, y1, x2, y2 = Box(*p["box"]).pad(PAD).clip(row["width"], row["height"]).to_int()
+        with Image.open(out / p["image"]) as im:
+            assert im.size == (x2 - x1, y2 - y1)
+
+
+def test_weak_label_loop_on_real_photos(ccp_copy, tmp_path, capsys):
+    """lens data ccp -> index the products -> label-crops -> eval labels --truth (and --compare)."""
+    from tests.conftest import isolated
+
+    out = tmp_path / "out"
+    ccp.convert(ccp_copy, out)
+    config = [a for o in isolated(tmp_path) for a in ("--set", o)]
+    assert main([*config, "index", str(out / "products.jsonl")]) == 0
+    for name in ("masked-val", "tagged"):
+        assert main([*config, "label-crops", str(out / f"{name}.jsonl"), "--out", str(tmp_path / name),
+                     "--images-root", str(ccp_copy)]) == 0
+    coco = read_coco_file(tmp_path / "tagged" / "coco.json")
+    assert {c["name"] for c in coco["categories"]} <= set(GARMENT_CLASSES) and coco["annotations"]
+    assert all(a["iscrowd"] or a["crop_id"] for a in coco["annotations"])
+    capsys.readouterr()
+    figures = tmp_path / "labels.json"
+    assert main([*config, "eval", "labels", "--truth", str(out / "masked-val.jsonl"), "--labels",
+                 str(tmp_path / "masked-val"), "--compare", str(CCP_CHECKPOINT), "--val", str(out / "val.json"),
+                 "--images", str(ccp_copy), "--json", str(figures)]) == 0
+    f = json.loads(figures.read_text())
+    assert f["scenes"] == 1 and f["matched crops"] >= 1 and f["agreement"] >= 0.5, f   # 20 products vote
+    assert f["truth mAP@0.5"] == f["weak mAP@0.5"] > 0.2 and f["mAP@0.5 gap"] == 0.0
+
+
+def read_coco_file(path):
+    with contextlib.redirect_stdout(io.StringIO()):
+        return COCO(str(path)).dataset
 
 
 def test_ccp_refuses_a_folder_that_is_not_ccp(tmp_path):

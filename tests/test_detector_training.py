@@ -225,3 +225,28 @@ def test_crowd_boxes_are_ignore_regions_in_training(small_catalog, coco_files, t
     image, target = ignoring[0]
     losses = _losses(model, [image], [target], [(0, False)], None)
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_val_is_scored_by_category_name_when_numbered_differently(small_catalog, coco_files, tmp_path):
+    """Weak labels number categories by name, a converter by its taxonomy: --val is matched by name."""
+    from detection.coco import evaluate
+    from detection.rcnn import ObjectDetector, backbone_state, load_checkpoint
+    from detection.train import TrainSettings, _check_val
+    from lens.models import ModelStore
+
+    spec = load_checkpoint(CHECKPOINT)
+    det = ObjectDetector(spec, backbone_state(ModelStore()))
+    val = _subset(coco_files[1], tmp_path / "val.json", 6)
+    data = json.loads(val.read_text())
+    flip = {c["id"]: len(data["categories"]) + 1 - c["id"] for c in data["categories"]}
+    data["categories"] = [{**c, "id": flip[c["id"]]} for c in data["categories"]]
+    data["annotations"] = [{**a, "category_id": flip[a["category_id"]]} for a in data["annotations"]]
+    renumbered = CocoDataset(read_coco(_write(tmp_path / "flip.json", data)), small_catalog)
+    by_name = evaluate(det.model, renumbered, labels=spec.labels)
+    assert by_name["map_50"] == evaluate(det, CocoDataset(read_coco(val), small_catalog))["map_50"] > 0.5
+    assert evaluate(det.model, renumbered)["map_50"] < by_name["map_50"]     # by position: wrong classes
+    other = {"images": data["images"][:1], "annotations": [], "categories": [{"id": 1, "name": "zebra"}]}
+    settings = TrainSettings(str(val), str(small_catalog), val=str(tmp_path / "hat.json"))
+    with pytest.raises(ValueError, match="no category in common"):
+        _check_val(CocoDataset(read_coco(_write(tmp_path / "hat.json", other)), small_catalog),
+                   renumbered, settings)

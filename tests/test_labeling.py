@@ -192,6 +192,41 @@ def test_one_box_per_object_keeps_the_surest_of_each_overlapping_group():
     assert one_box_per_object([]) == ([], 0)
 
 
+def test_loose_sources_become_ignore_regions_not_boxes(tmp_path):
+    """labeling.box_sources: a confident pose box is an ignore region; an unknown source is named."""
+    from lens.labeling.job import checked_box_sources
+    from lens.labeling.writer import coco_dict, coco_selection
+
+    image = {"type": "image", "id": "p", "image": str(tmp_path / "p.jpg"), "width": 100, "height": 100,
+             "index": 0}
+    crops = [{"type": "crop", "crop_id": f"p#{n}", "item_id": "p", "detection_box": box, "label": label,
+              "confidence": conf, "source": source}
+             for n, (box, label, conf, source) in enumerate([([10, 10, 40, 40], "bag", 0.9, "rcnn"),
+                                                            ([50, 60, 90, 99], "footwear", 0.95, "people"),
+                                                            ([0, 0, 20, 20], "bag", 0.2, "rcnn")])]
+    _, keep, unsure, _ = coco_selection([image, *crops], 0.7, box_sources={"rcnn"})
+    assert [r["crop_id"] for r in keep] == ["p#0"] and {r["crop_id"] for r in unsure} == {"p#1", "p#2"}
+    assert len(coco_selection([image, *crops], 0.7)[1]) == 2                       # any source
+    data = coco_dict([image, *crops], ["bag", "footwear"], 0.7, tmp_path, box_sources={"rcnn"})
+    assert [(a["crop_id"], a["iscrowd"]) for a in data["annotations"]] == [("p#0", 0), ("p#1", 1), ("p#2", 1)]
+    assert checked_box_sources(["rcnn", "user"]) == {"rcnn", "user"}
+    with pytest.raises(ValueError, match=r"labeling.box_sources \['rcnn', 'pose'\]: expected some of rcnn"):
+        checked_box_sources(["rcnn", "pose"])
+
+
+def test_real_label_agreement_from_a_manifest_with_objects(tmp_path):
+    from lens.evaluation.real_labels import manifest_truth
+
+    (tmp_path / "m.jsonl").write_text(
+        json.dumps({"id": "a", "image": "a.jpg", "objects": [{"category": "bag", "box": [0, 0, 10, 10]}]}) + "\n"
+        + json.dumps({"id": "b", "image": "b.jpg"}) + "\n")
+    truth = manifest_truth(tmp_path / "m.jsonl")
+    assert list(truth) == ["a"] and truth["a"][0][0] == "bag" and truth["a"][0][1].as_list() == [0, 0, 10, 10]
+    (tmp_path / "n.jsonl").write_text(json.dumps({"id": "b", "image": "b.jpg"}) + "\n")
+    with pytest.raises(ValueError, match="no row carries 'objects'"):
+        manifest_truth(tmp_path / "n.jsonl")
+
+
 def test_writer_resume_and_coco(tiny, embedder, tmp_path):
     from detection.coco import read_coco
     from jobs.runner import run_shards
@@ -235,7 +270,7 @@ def test_label_crops_job_and_agreement(tiny, tmp_path):
     import argparse
 
     from lens.evaluation import commands as eval_commands
-    from lens.evaluation.labels import agreement_figures, coco_figures
+    from lens.evaluation.labels import agreement_figures, coco_figures, scene_truth
     from lens.labeling.commands import add_parsers
 
     config, catalog, scenes, pairs = tiny
@@ -250,9 +285,9 @@ def test_label_crops_job_and_agreement(tiny, tmp_path):
     assert report["images"] == 5 and report["shards"] == 3 and report["failed"] == 0
     assert report["boxes"] + report["duplicates"] == report["confident"] == 10   # min confidence 0: every crop
     assert parser.parse_args(["eval", "labels", "--train", "--epochs", "2"]).epochs == 2
-    truth = [{"id": f"s{n}", "width": 320, "height": 240, "people": [],
-              "objects": [{"category": c, "box": list(b), "visible": 1.0} for c, b in zip(p, BOXES)]}
-             for n, p in enumerate(pairs)]
+    truth = scene_truth([{"id": f"s{n}", "width": 320, "height": 240, "people": [],
+                          "objects": [{"category": c, "box": list(b), "visible": 1.0} for c, b in zip(p, BOXES)]}
+                         for n, p in enumerate(pairs)])
     rows = [{"type": "image", "id": "s0"},
             {"type": "crop", "item_id": "s0", "detection_box": list(BOXES[0]), "label": "bag", "confidence": 0.9},
             {"type": "crop", "item_id": "s0", "detection_box": list(BOXES[1]), "label": "vase", "confidence": 0.9},

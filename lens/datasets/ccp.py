@@ -22,9 +22,11 @@ Boxes (pixel x1, y1, x2, y2, :mod:`lens.boxes`; ``[x, y, w, h]`` in the COCO fil
 Writes into OUT: ``train.json`` and ``val.json`` (COCO; ``file_name`` relative to SRC, whose
 absolute path is ``info.images_root``: pass it as ``lens train-detector --images``),
 ``masked.jsonl`` (every masked photo: ``kind`` scene, ``split``, ``tags``, ``objects`` with
-category and box), ``tagged.jsonl`` (the tagged-only photos: ``tags``, no boxes) and
-``report.json`` (counts, what was skipped and why).  The split is by photo number
-(``number % folds == fold`` is validation), so another ``--fold`` gives another split.
+category and box; ``masked-val.jsonl`` its validation rows), ``tagged.jsonl`` (the tagged-only
+photos: ``tags``, no boxes), ``products.jsonl`` with ``products/*.jpg`` (the training split's
+garments as a product catalog, :mod:`lens.datasets.ccp_products`) and ``report.json`` (counts,
+what was skipped and why). The split is by photo number (``number % folds == fold`` is
+validation), so another ``--fold`` gives another split.
 
 Tested in ``tests/test_datasets.py``.
 """
@@ -40,6 +42,7 @@ import numpy as np
 from scipy.io import loadmat
 from scipy.io.matlab import MatReadError
 
+from lens.datasets.ccp_products import write_products
 from lens.datasets.common import (Skipped, check_fold, checked_image, in_val, source_folder,
                                   write_json, write_jsonl)
 from lens.taxonomy import GARMENT_CLASSES
@@ -238,11 +241,13 @@ def convert(src, out, fold: int = 0, folds: int = 5, progress=lambda xs, **_: xs
     for split, rows in splits.items():
         write_json(out / f"{split}.json", coco_dict(rows, split, src))
     write_jsonl(out / "masked.jsonl", masked)
+    write_jsonl(out / "masked-val.jsonl", splits["val"])     # what `lens eval labels --truth` scores
     write_jsonl(out / "tagged.jsonl", tagged)
+    products = write_products(splits["train"], out, progress)
     boxes = Counter(o["category"] for r in masked for o in r["objects"])
     report = {"dataset": "ccp", "source": str(src), "out": str(out), "fold": fold, "folds": folds,
               "masked_photos": len(masked), "tagged_photos": len(tagged),
-              "train_photos": len(splits["train"]), "val_photos": len(splits["val"]),
+              "train_photos": len(splits["train"]), "val_photos": len(splits["val"]), "products": products,
               "boxes": {g: boxes.get(g, 0) for g in GARMENT_CLASSES}, "skipped": skipped.report()}
     write_json(out / "report.json", report)
     return report

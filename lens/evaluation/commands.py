@@ -53,6 +53,12 @@ def add_labels_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train", action="store_true", help="also train detectors on true and on weak boxes "
                                                              "and compare mAP@0.5 on the val scenes (minutes)")
     parser.add_argument("--epochs", type=int, default=10, help="training epochs for --train (default 10)")
+    parser.add_argument("--truth", metavar="MANIFEST", help="real photos: a manifest whose rows carry "
+                        "'objects' (category, box), e.g. lens data ccp's masked-val.jsonl; needs --labels")
+    parser.add_argument("--compare", metavar="WEAK.pt", help="with --truth: mAP@0.5 of this weak-label "
+                        "checkpoint next to models.detector_checkpoint on --val")
+    parser.add_argument("--val", metavar="COCO", help="the held-out COCO file for --compare")
+    parser.add_argument("--images", help="the folder --val's file_names are relative to")
 
 
 def add_parsers(sub) -> dict:
@@ -91,7 +97,7 @@ EVALUATIONS = {"retrieval": "lens.evaluation.retrieval:retrieval_command",
                "body-type": "lens.evaluation.body_type:body_type_eval",
                "text": "lens.evaluation.text:text_eval",
                "diversity": "lens.evaluation.diversity:diversity_command",
-               "labels": "lens.evaluation.labels:labels_command",
+               "labels": "lens.evaluation.real_labels:labels_command",
                "detection": "lens.evaluation.detection:detection_command"}
 
 

@@ -41,9 +41,14 @@ def _xyxy(b: list[float]) -> Box:
     return Box(b[0], b[1], b[0] + b[2], b[1] + b[3])
 
 
-def agreement_figures(rows: list[dict], scenes: list[dict], min_confidence: float) -> dict:
-    """Agreement, per-category agreement, coverage and unmatched share; see the module docstring."""
-    truth = {s["id"]: [(c, _xyxy(b)) for c, b in scene_boxes(s) if c != PERSON] for s in scenes}
+def scene_truth(scenes: list[dict]) -> dict[str, list[tuple[str, Box]]]:
+    """``scene id -> [(category, box)]``: the synthetic scenes' objects (``person`` left out)."""
+    return {s["id"]: [(c, _xyxy(b)) for c, b in scene_boxes(s) if c != PERSON] for s in scenes}
+
+
+def agreement_figures(rows: list[dict], truth: dict[str, list[tuple[str, Box]]], min_confidence: float) -> dict:
+    """Agreement, per-category agreement, coverage and unmatched share against ``truth``
+    (image id -> its objects' ``(category, box)``); see the module docstring."""
     labelled = {r["id"] for r in rows if r["type"] == "image" and r["id"] in truth}
     crops = [r for r in rows if r["type"] == "crop" and r["item_id"] in labelled]
     sure = [r for r in crops if r["confidence"] >= min_confidence]
@@ -68,10 +73,11 @@ def agreement_figures(rows: list[dict], scenes: list[dict], min_confidence: floa
     return figures
 
 
-def coco_figures(rows: list[dict], scenes: list[dict], min_confidence: float) -> dict:
-    """:func:`agreement_figures` over the crops the COCO output keeps, keys prefixed ``coco``."""
-    images, kept, _, dropped = coco_selection(rows, min_confidence)
-    figures = agreement_figures(list(images.values()) + kept, scenes, min_confidence)
+def coco_figures(rows: list[dict], truth: dict, min_confidence: float, box_sources=None) -> dict:
+    """:func:`agreement_figures` over the crops the COCO output keeps (confident crops of
+    ``box_sources``, one per object), keys prefixed ``coco``."""
+    images, kept, _, dropped = coco_selection(rows, min_confidence, box_sources=box_sources)
+    figures = agreement_figures(list(images.values()) + kept, truth, min_confidence)
     out = {f"coco {k}": figures[k] for k in ("confident crops", "agreement", "coverage", "unmatched")}
     out["coco duplicates left out"] = dropped
     return out
@@ -126,7 +132,8 @@ def detector_maps(folder: Path, weak_coco: Path, out: Path, epochs: int, models,
 
 def labels_command(args, config) -> EvalReport:
     """``lens eval labels``: label the catalog's scenes (unless ``--labels``), then agreement, coverage
-    and, with ``--train``, the mAPs of detectors trained on true and on weak boxes."""
+    and, with ``--train``, the mAPs of detectors trained on true and on weak boxes (synthetic
+    scenes; real photos: :func:`lens.evaluation.real_labels.labels_command`)."""
     folder = eval_catalog(args)
     threshold = config.labeling.min_confidence if args.min_confidence is None else args.min_confidence
     out = Path(args.labels or folder / "labels")
@@ -134,8 +141,9 @@ def labels_command(args, config) -> EvalReport:
         build_eval_lens(config, folder)          # index once (products are the label source)
         label_crops(config, out, catalog_dir=str(folder / "catalog"), min_confidence=threshold,
                     images_root=str(folder), from_index=True)
-    rows, scenes = list(read_rows(out)), read_scenes(folder)
-    figures = {**agreement_figures(rows, scenes, threshold), **coco_figures(rows, scenes, threshold)}
+    rows, truth = list(read_rows(out)), scene_truth(read_scenes(folder))
+    figures = {**agreement_figures(rows, truth, threshold),
+               **coco_figures(rows, truth, threshold, config.labeling.box_sources)}
     if args.train:
         coco = Path(out) / "coco.json"
         figures.update(detector_maps(folder, coco, out / "train", args.epochs, ModelStore.from_config(config.models)))

@@ -25,6 +25,7 @@ from lens.labeling.weak import category_of
 from lens.labeling.writer import ShardWriter, read_rows, write_coco
 from lens.pipeline.bundle import ModelBundle
 from lens.pipeline.usercrops import read_user_crops
+from lens.types import CROP_SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def label_crops(config, out: str | Path, source: str | None = None, catalog_dir:
                 progress: bool = True, mapper_factory=None, from_index: bool = False) -> LabelReport:
     """Label the crops of ``source`` (or the catalog's scenes) into ``out``; see the package docstring."""
     threshold = config.labeling.min_confidence if min_confidence is None else min_confidence
+    box_sources = checked_box_sources(config.labeling.box_sources)
     user_boxes = read_user_crops(user_crops) if user_crops else None
     catalog, _ = open_catalog(config, catalog_dir)
     categories = _categories(catalog)
@@ -94,10 +96,18 @@ def label_crops(config, out: str | Path, source: str | None = None, catalog_dir:
     report.failures = [{"file": r["image"], "error": r["error"]} for r in rows if r["type"] == "failure"]
     root = images_root or os.path.commonpath([r["image"] for r in rows if r["type"] == "image"] or [str(out)])
     root = root if Path(root).is_dir() else str(Path(root).parent)
-    path, info = write_coco(out, categories, threshold, root, ids, rows=rows)
+    path, info = write_coco(out, categories, threshold, root, ids, rows=rows, box_sources=box_sources)
     report.coco, report.boxes, report.duplicates = str(path), info["boxes"], info["duplicates"]
     atomic_write_text(Path(out) / "report.json", json.dumps(report.to_dict(), indent=1))
     return report
+
+
+def checked_box_sources(sources) -> set[str]:
+    """``labeling.box_sources`` as a set; ``ValueError`` naming an unknown source and the valid ones."""
+    unknown = [s for s in sources if s not in CROP_SOURCES]
+    if unknown or not sources:
+        raise ValueError(f"labeling.box_sources {list(sources)}: expected some of {', '.join(CROP_SOURCES)}")
+    return set(sources)
 
 
 def _categories(catalog) -> list[str]:

@@ -20,7 +20,10 @@
   label* (IoU > ``DUPLICATE_IOU``, or ``DUPLICATE_INSIDE`` of the smaller
   box inside the other) is left out (``info.duplicates`` counts them).
   On seed 1, 337 of 1,378 confident crops were such duplicates or parts
-  (``lens/labeling/README.md``).
+  (``lens/labeling/README.md``).  ``labeling.box_sources`` names the crop
+  sources whose confident crops may become boxes; the others' crops are
+  ignore regions (on real photos the pose's footwear boxes are too loose:
+  4 of the 72 kept on CCP validation photos lay on a true shoe).
 
 Tested in ``tests/test_labeling.py``.
 """
@@ -93,26 +96,30 @@ def one_box_per_object(crops: list[dict]) -> tuple[list[dict], int]:
     return kept, dropped
 
 
-def coco_selection(rows: list[dict], min_confidence: float, categories=None):
+def coco_selection(rows: list[dict], min_confidence: float, categories=None, box_sources=None):
     """What the COCO output holds: ``(image rows by id, boxes kept, ignore regions, duplicates left out)``.
 
-    Boxes: confident crops, one per object (:func:`one_box_per_object`);
-    ignore regions: unsure crops of images that keep a box.  ``categories``
-    (None: any label) limits the crops to those labels.
+    Boxes: confident crops whose ``source`` is in ``box_sources`` (None: any), one per object
+    (:func:`one_box_per_object`); ignore regions: the other crops (unsure, or boxed by a
+    source whose boxes are too loose to learn from) of images that keep a box.
+    ``categories`` (None: any label) limits the crops to those labels.
     """
     images = {r["id"]: r for r in rows if r["type"] == "image"}
     labelled = [r for r in rows if r["type"] == "crop" and r["item_id"] in images
                 and (categories is None or r.get("label") in categories)]
-    keep, duplicates = one_box_per_object([r for r in labelled if r["confidence"] >= min_confidence])
-    kept = {r["item_id"] for r in keep}
-    unsure = [r for r in labelled if r["confidence"] < min_confidence and r["item_id"] in kept]
+    sure = [r for r in labelled if r["confidence"] >= min_confidence
+            and (box_sources is None or r.get("source") in box_sources)]
+    keep, duplicates = one_box_per_object(sure)
+    kept, chosen = {r["item_id"] for r in keep}, {id(r) for r in sure}
+    unsure = [r for r in labelled if id(r) not in chosen and r["item_id"] in kept]
     return images, keep, unsure, duplicates
 
 
-def coco_dict(rows: list[dict], categories: list[str], min_confidence: float, images_root: str | Path) -> dict:
+def coco_dict(rows: list[dict], categories: list[str], min_confidence: float, images_root: str | Path,
+              box_sources=None) -> dict:
     """The COCO dict of labelled ``rows`` (see the module docstring); file names relative to ``images_root``."""
     cat_id = {name: i for i, name in enumerate(sorted(set(categories)), 1)}
-    images, keep, unsure, duplicates = coco_selection(rows, min_confidence, cat_id)
+    images, keep, unsure, duplicates = coco_selection(rows, min_confidence, cat_id, box_sources)
     used = sorted({r["item_id"] for r in keep}, key=lambda i: images[i]["index"])
     root = Path(images_root).resolve()
     out = {"info": {"description": "lens label-crops weak labels", "min_confidence": min_confidence,
@@ -122,26 +129,27 @@ def coco_dict(rows: list[dict], categories: list[str], min_confidence: float, im
                        "width": images[i]["width"], "height": images[i]["height"], "item_id": i} for i in used],
            "annotations": [], "categories": [{"id": v, "name": k, "supercategory": "product"}
                                              for k, v in cat_id.items()]}
+    crowd = {id(r) for r in unsure}
     order = sorted(keep + unsure, key=lambda r: (images[r["item_id"]]["index"], r["crop_id"]))
     for n, r in enumerate(order, 1):
         x1, y1, x2, y2 = r["detection_box"]
         out["annotations"].append({"id": n, "image_id": images[r["item_id"]]["index"] + 1,
                                    "category_id": cat_id[r["label"]], "bbox": [x1, y1, x2 - x1, y2 - y1],
                                    "area": round((x2 - x1) * (y2 - y1), 2),
-                                   "iscrowd": int(r["confidence"] < min_confidence),
+                                   "iscrowd": int(id(r) in crowd),
                                    "score": r["confidence"], "crop_id": r["crop_id"]})
     return out
 
 
 def write_coco(out: str | Path, categories: list[str], min_confidence: float, images_root: str | Path,
-               shard_ids: list[str] | None = None, name: str = "coco.json", rows: list[dict] | None = None
-               ) -> tuple[Path, dict]:
+               shard_ids: list[str] | None = None, name: str = "coco.json", rows: list[dict] | None = None,
+               box_sources=None) -> tuple[Path, dict]:
     """Write ``out/<name>`` from the finished shards (or ``rows`` already read from them);
     returns its path and its ``info`` (boxes, ignore regions, duplicates left out)."""
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"--min-confidence {min_confidence}: expected 0..1")
     rows = list(read_rows(out, shard_ids)) if rows is None else rows
-    data = coco_dict(rows, categories, min_confidence, images_root)
+    data = coco_dict(rows, categories, min_confidence, images_root, box_sources)
     path = Path(out) / name
     atomic_write_text(path, json.dumps(data))
     return path, data["info"]
