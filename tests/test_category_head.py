@@ -1,4 +1,6 @@
 """The catalog-category head: training, held-out accuracy, save/load, mismatches."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -46,3 +48,41 @@ def test_degenerate_inputs():
         train_head(x, ["only"] * 3, EMB)
     with pytest.raises(ValueError, match="holdout 1.5"):
         stratified_split(["a", "b"], 1.5)
+
+
+class _RecordingEmbedder:
+    """Left-half vs right-half brightness as a 2-d vector; records every image it embeds."""
+
+    def __init__(self):
+        self.seen = []
+
+    def embed(self, images):
+        self.seen.extend(images)
+        v = np.array([[im[:, :im.shape[1] // 2].mean() + 1, im[:, im.shape[1] // 2:].mean() + 1] for im in images])
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+    def settings(self):
+        return EMB
+
+
+def test_training_also_learns_the_mirrored_photos(tmp_path):
+    """Each training photo is embedded as it is and mirrored; figures count photos, not both copies."""
+    from PIL import Image
+
+    from lens.understanding.category_head import train_from_manifest
+
+    rows = []
+    for n in range(12):
+        im = np.zeros((8, 8, 3), np.uint8)
+        im[:, :4] = 40 + 10 * n                        # a bright left half, whatever the class
+        im[:, 4:] = 200 if n % 2 else 0
+        Image.fromarray(im).save(tmp_path / f"{n}.png")
+        rows.append(json.dumps({"id": str(n), "image": str(tmp_path / f"{n}.png"), "category": f"c{n % 2}"}))
+    (tmp_path / "m.jsonl").write_text("\n".join(rows) + "\n")
+    embedder = _RecordingEmbedder()
+    figures = train_from_manifest(tmp_path / "m.jsonl", embedder, {"category": tmp_path / "h.pt"},
+                                  holdout=0.25, progress=False)
+    assert len(embedder.seen) == 24
+    originals, mirrored = embedder.seen[:12], embedder.seen[12:]
+    assert all(np.array_equal(m, o[:, ::-1]) for o, m in zip(originals, mirrored))
+    assert figures["category"]["train"] + figures["category"]["held_out"] == 12
