@@ -173,7 +173,7 @@ class ObjectDetector:
 
     def __init__(self, spec: DetectorSpec, backbone: dict | None = None, score_threshold: float = 0.5,
                  nms_iou: float = 0.5, max_detections: int = 20, batch_size: int = 4,
-                 device: str = "cpu"):
+                 device: str = "cpu", class_thresholds: dict[str, float] | None = None):
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"detection.device '{device}': CUDA is not available on this machine")
         if batch_size < 1 or max_detections < 0 or not 0 <= score_threshold <= 1:
@@ -181,6 +181,7 @@ class ObjectDetector:
                              "0 <= score_threshold <= 1 required")
         self.spec, self.device = spec, device
         self.score_threshold, self.nms_iou = score_threshold, nms_iou
+        self.thresholds = label_thresholds(spec.labels, score_threshold, class_thresholds or {})
         self.max_detections, self.batch_size = max_detections, batch_size
         self.model = build_model(spec, backbone).to(device)
         self._lock = threading.Lock()   # torch modules are not re-entrant across threads
@@ -209,7 +210,8 @@ class ObjectDetector:
                     config.batch_size, config.device)
         if c.kind == "checkpoint":
             spec = load_checkpoint(c.path)
-            return cls(spec, backbone_state(models) if spec.frozen_backbone else None, *settings)
+            return cls(spec, backbone_state(models) if spec.frozen_backbone else None, *settings,
+                       class_thresholds=config.class_thresholds)
         # models.coco_detector names one file for every COCO architecture: under
         # "auto" the architecture its tensors fit is the one.
         state = load_state_dict(c.path)
@@ -251,8 +253,10 @@ class ObjectDetector:
         # deferred: torchvision costs as much again as torch; `lens models` imports this only to describe it
         from torchvision.ops import batched_nms
 
-        scores = object_scores(out["boxes"], out["scores"], self.score_threshold)
-        keep = scores >= self.score_threshold
+        labels = out["labels"].clamp(max=len(self.thresholds) - 1)
+        thresholds = self.thresholds[labels]
+        scores = object_scores(out["boxes"], out["scores"], thresholds)
+        keep = scores >= thresholds
         boxes, scores, labels = out["boxes"][keep], scores[keep], out["labels"][keep]
         order = batched_nms(boxes, scores, labels, self.nms_iou)[:self.max_detections]
         dets = []
@@ -264,7 +268,22 @@ class ObjectDetector:
         return dets
 
 
-def object_scores(boxes: torch.Tensor, scores: torch.Tensor, threshold: float) -> torch.Tensor:
+def label_thresholds(labels: list[str], default: float, per_class: dict[str, float]) -> torch.Tensor:
+    """``(len(labels),)`` score thresholds by label index: ``default``, or the class's own.
+
+    ``per_class`` names labels of this detector (``detection.class_thresholds``); another name or a
+    value outside 0..1 raises ``ValueError`` naming it."""
+    unknown = sorted(set(per_class) - set(labels[1:]))
+    if unknown:
+        raise ValueError(f"detection.class_thresholds: {unknown} not among this detector's labels "
+                         f"({', '.join(labels[1:])})")
+    for name, value in per_class.items():
+        if not 0 <= value <= 1:
+            raise ValueError(f"detection.class_thresholds.{name} {value}: expected 0..1")
+    return torch.tensor([per_class.get(name, default) for name in labels], dtype=torch.float32)
+
+
+def object_scores(boxes: torch.Tensor, scores: torch.Tensor, threshold) -> torch.Tensor:
     """Scores with each uncertain object's class hypotheses pooled (``(N,)``, 0..1).
 
     ``boxes`` ``(N, 4)`` pixel x1y1x2y2 and ``scores`` ``(N,)`` are the model's
@@ -275,7 +294,8 @@ def object_scores(boxes: torch.Tensor, scores: torch.Tensor, threshold: float) -
     surely an object, unsure which), the likeliest class's box gets the
     location's summed probability, about 1 - P(background); the other
     hypotheses keep their own low scores and fall under the threshold.
-    Scores at or over the threshold are unchanged.
+    Scores at or over the threshold are unchanged.  ``threshold``: one number, or ``(N,)``, each
+    box's class threshold (:func:`label_thresholds`).
     """
     # deferred: torchvision costs as much again as torch; `lens models` imports this only to describe it
     from torchvision.ops import box_iou

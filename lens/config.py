@@ -112,6 +112,9 @@ class DetectionConfig:
     detector: str = "auto"
     device: str = "cpu"             # "cuda" where a GPU exists
     score_threshold: float = 0.5    # torchvision's box_score_thresh is 0.05 (for mAP); 0.5 for hotspots
+    # Per-class thresholds (detector label -> score) overriding score_threshold for those classes;
+    # configs/default.yaml says how its own were chosen.  A label the detector lacks is an error.
+    class_thresholds: dict[str, float] = field(default_factory=dict)
     nms_iou: float = 0.5            # torchvision's per-class NMS default
     max_detections: int = 20        # hotspots a person can still read; COCO eval uses 100
     batch_size: int = 4             # ~0.3-0.7 s per 640-px image on 2 CPU cores
@@ -328,6 +331,12 @@ def _check_value(value: Any, typ: Any, key: str) -> Any:
             except ValueError:
                 continue
         raise ValueError(f"{key}: {value!r} does not match {typ}")
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{key}: expected a mapping, got {value!r}")
+        key_t, value_t = typing.get_args(typ) or (Any, Any)
+        return {_check_value(k, key_t, f"{key} key {k!r}"): _check_value(v, value_t, f"{key}.{k}")
+                for k, v in value.items()}
     if origin in (list, Sequence, tuple):
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"{key}: expected a list, got {value!r}")

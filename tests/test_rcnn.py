@@ -95,6 +95,33 @@ def test_uncertain_objects_pool_their_class_hypotheses():
     assert len(rcnn.object_scores(torch.zeros((0, 4)), torch.zeros(0), 0.5)) == 0
 
 
+def test_class_thresholds_override_the_default_for_their_classes():
+    det = _detector(DetectorSpec(MNV2, LABELS, 96, 128), score_threshold=0.5, class_thresholds={"bag": 0.25})
+    out = {"boxes": torch.tensor([[10., 10., 50., 50.], [60., 10., 100., 50.], [60., 60., 90., 90.]]),
+           "labels": torch.tensor([1, 2, 1]), "scores": torch.tensor([0.3, 0.3, 0.2])}
+    dets = det._detections(out, 128, 96)
+    assert [(d.label, round(d.score, 2)) for d in dets] == [("bag", 0.3)]     # the hat at 0.3 stays under 0.5
+    assert det.thresholds.tolist() == pytest.approx([0.5, 0.25, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("bad, match", [({"shoe": 0.3}, r"\['shoe'\] not among this detector's labels"),
+                                        ({"bag": 1.5}, r"class_thresholds.bag 1.5: expected 0..1")])
+def test_bad_class_thresholds_name_the_class(bad, match):
+    with pytest.raises(ValueError, match=match):
+        ObjectDetector(DetectorSpec(MNV2, LABELS, 96, 128), class_thresholds=bad)
+
+
+def test_class_thresholds_config_is_a_mapping_of_numbers():
+    from lens.config import load_config
+
+    config = load_config("default", ["detection.class_thresholds={bag: 0.25}"])
+    assert config.detection.class_thresholds == {"bag": 0.25}
+    with pytest.raises(ValueError, match=r"detection.class_thresholds.bag: expected a number"):
+        load_config("default", ["detection.class_thresholds={bag: low}"])
+    with pytest.raises(ValueError, match=r"detection.class_thresholds: expected a mapping"):
+        load_config("default", ["detection.class_thresholds=0.3"])
+
+
 def test_real_model_respects_config():
     det = _detector(DetectorSpec(MNV2, LABELS, 96, 128), score_threshold=0.2, nms_iou=0.3,
                     max_detections=3)
