@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from blender.relevance import Background
 from lens.catalog import Catalog, parent_id
 from lens.index.selection import IdentityCache
 from lens.types import Candidate, CatalogSource, SourceQuery
@@ -45,6 +46,7 @@ class ObjectSource(CatalogSource):
         super().__init__(catalog)
         self._children: tuple[int, dict[str, list[str]]] | None = None   # (catalog version, item -> crops)
         self._crop_sets = IdentityCache()   # allowed item set -> its crops' set (the same filter, the same set)
+        self.background = Background()      # each probe's mean cosine with the crops (the relevance floor)
 
     def crops_of(self, items: set[str]) -> frozenset[str]:
         """The crop ids of ``items`` (a filter's allowed set), from a map rebuilt per catalog version;
@@ -72,7 +74,9 @@ class ObjectSource(CatalogSource):
             return []
         crops = None if allowed is None else self.crops_of(allowed)
         probes = self.probes(query)
-        hits = index.search(np.stack([v for _, v, _ in probes]), FETCH * k, crops)
+        vectors = np.stack([v for _, v, _ in probes])
+        hits = index.search(vectors, FETCH * k, crops)
+        back = dict(zip((via for via, _, _ in probes), self.background(index, vectors).round(4).tolist()))
         best: dict[str, tuple[float, str, str]] = {}
         matches: dict[str, int] = {}
         for (via, _v, _label), row in zip(probes, hits):
@@ -82,7 +86,7 @@ class ObjectSource(CatalogSource):
                 if item not in best or score > best[item][0]:
                     best[item] = (score, crop, via)
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:k]
-        return [self._candidate(item, hit, matches[item], rank)
+        return [self._candidate(item, hit, matches[item], rank, back[hit[2]])
                 for rank, ((item, _), hit) in enumerate(zip(ranked, self._crop_info(ranked)), 1)]
 
     def _crop_info(self, ranked: list) -> list[tuple[float, str, str, dict]]:
@@ -94,8 +98,9 @@ class ObjectSource(CatalogSource):
             out.append((score, crop, via, stored))
         return out
 
-    def _candidate(self, item: str, hit: tuple, matches: int, rank: int) -> Candidate:
+    def _candidate(self, item: str, hit: tuple, matches: int, rank: int, background: float) -> Candidate:
         score, crop, via, stored = hit
         return Candidate(item, float(score), self.name,
                          {"via": via, "crop": crop, "box": stored.get("detection_box") or stored.get("box"),
-                          "label": stored.get("label"), "matched_crops": matches, "rank": rank})
+                          "label": stored.get("label"), "matched_crops": matches, "rank": rank,
+                          "background": background})

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Callable
 
 from blender.objects import ObjectSource
+from blender.relevance import Background
 from lens.catalog import Catalog
 from lens.registry import Registry
 from lens.text.source import TextSource
@@ -23,14 +24,20 @@ from lens.types import Candidate, CatalogSource, SourceQuery
 
 
 class VisualSource(CatalogSource):
-    """Whole-image (or box-crop) kNN over the visual index."""
+    """Whole-image (or box-crop) kNN over the visual index; each candidate records the query's
+    ``background`` (:class:`blender.relevance.Background`) for the relevance floor."""
 
     name = "visual"
+
+    def __init__(self, catalog):
+        super().__init__(catalog)
+        self.background = Background()
 
     def search(self, query: SourceQuery, k: int, allowed: set[str] | None = None) -> list[Candidate]:
         hits = self.catalog.visual.search(query.vector[None, :], k, allowed)[0]
         via = "box" if query.box is not None else "image"
-        return [Candidate(item_id, score, self.name, {"via": via, "rank": rank + 1})
+        back = round(float(self.background(self.catalog.visual, query.vector[None, :])[0]), 4) if hits else 0.0
+        return [Candidate(item_id, score, self.name, {"via": via, "rank": rank + 1, "background": back})
                 for rank, (item_id, score) in enumerate(hits)]
 
 

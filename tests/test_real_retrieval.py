@@ -43,9 +43,16 @@ def grocery_small(tmp_path_factory):
 
 def test_visual_and_lens_top_k_on_real_photos(grocery_small, config_factory, models, tmp_path):
     config = config_factory("default", "blend.diversity=false")
+    street = real_dataset("ccp") / "photos"
+    foreign = tmp_path / "street.jsonl"
+    foreign.write_text("".join(json.dumps({"id": f"s{n}", "image": str(street / f"{n:04d}.jpg")}) + "\n"
+                               for n in (1, 2, 3)))
     figures = real_retrieval_eval(config, str(grocery_small / "catalog.jsonl"),
                                   str(grocery_small / "queries-val.jsonl"), workdir=str(tmp_path / "w"),
-                                  progress=False, models=models)
+                                  progress=False, models=models, foreign=str(foreign))
+    assert figures["foreign photos"] == 3 and 0.0 <= figures["foreign photos with no close match"] <= 1.0
+    first = figures["first hit correct, above the floor"]
+    assert first is None or 0.0 <= first <= 1.0
     queries = len((grocery_small / "queries-val.jsonl").read_text().splitlines())
     assert figures["catalog items"] == PRODUCTS and figures["queries"] == queries >= 4
     for mode in ("visual", "lens"):

@@ -8,28 +8,50 @@ import pytest
 from PIL import Image
 
 from blender.blend import BlendedItem
-from blender.calibrate import Calibration
-from blender.relevance import NO_CLOSE, check_settings, split
+from blender.relevance import BACKGROUND_WEIGHT, NO_CLOSE, SAMPLE, Background, check_settings, relevance, split
+from lens.index.vectors import VectorIndex
 from lens.manifest import read_items
 from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 from web.app import create_app
 
-CALIBRATION = Calibration({"visual": [0.1, 0.5, 0.9], "object": []}, 100)
+
+def _item(name, *evidence):
+    """A blended item found with ``(source, raw score, background)`` entries."""
+    provenance = [{"source": s, "score": raw, **({} if back is None else {"background": back})}
+                  for s, raw, back in evidence]
+    return BlendedItem(name, 0.5, [s for s, _, _ in evidence], provenance)
 
 
-def _item(name, **per_source):
-    return BlendedItem(name, max(per_source.values()), list(per_source), per_source=per_source)
-
-
-def test_split_keeps_the_close_and_passes_uncalibrated_sources():
-    items = [_item("a", visual=0.8), _item("b", visual=0.2), _item("c", object=0.01), _item("d", visual=0.29)]
-    cut = split(items, 0.3, CALIBRATION)
-    assert [i.item_id for i in cut.close] == ["a", "c"]          # c: object has no calibration to judge by
-    assert [i.item_id for i in cut.below] == ["b", "d"]
-    assert [i.item_id for i in split(items, 0.0, CALIBRATION).close] == ["a", "b", "c", "d"]
-    assert split([], 0.3, CALIBRATION).report(0.3, 0)["message"] == NO_CLOSE
+def test_split_judges_the_image_evidence_over_the_query_background():
+    items = [_item("a", ("visual", 0.75, 0.5)),                       # 0.75 - 0.4 = 0.35: close
+             _item("b", ("visual", 0.58, 0.5)),                       # 0.18: below 0.3
+             _item("c", ("text", 1.0, None), ("object", 0.71, 0.5)),  # the object crop carries it
+             _item("d", ("text", 1.0, None))]                         # text alone is never close
+    assert relevance(items[0]) == pytest.approx(0.75 - BACKGROUND_WEIGHT * 0.5)
+    cut = split(items, 0.3)
+    assert [i.item_id for i in cut.close] == ["a", "c"] and [i.item_id for i in cut.below] == ["b", "d"]
+    assert [i.item_id for i in split(items, 0.0).close] == ["a", "b", "c", "d"]
+    assert split([], 0.3).report(0.3, 0)["message"] == NO_CLOSE
     assert cut.report(0.3, 0) == {"min_relevance": 0.3, "close": 2, "below_floor": 2, "loose_shown": 0,
                                   "message": ""}
+
+
+def test_background_is_the_mean_cosine_with_a_fixed_sample_and_follows_changes():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(SAMPLE + 40, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(8)
+    index.add([f"i{n}" for n in range(len(vectors))], vectors)
+    background = Background()
+    q = vectors[:2]
+    first = background(index, q)
+    assert first.shape == (2,) and np.allclose(first, background(index, q))        # the same sample
+    assert abs(first[0] - float((vectors @ q[0]).mean())) < 0.05                   # near the full mean
+    for n in range(len(vectors)):            # every sampled id removed, the same count added back
+        index.remove(f"i{n}")
+    index.add([f"j{n}" for n in range(len(vectors))], vectors)
+    assert np.allclose(background(index, q), first, atol=0.05)
+    assert background(VectorIndex(8), q).tolist() == [0.0, 0.0]
 
 
 @pytest.mark.parametrize("floor, loose, key", [(1.0, 5, "blend.min_relevance"), (-0.1, 5, "blend.min_relevance"),
@@ -41,13 +63,13 @@ def test_bad_settings_name_the_key(floor, loose, key):
 
 @pytest.fixture(scope="module")
 def floored(small_catalog, models, tmp_path_factory):
-    """A Lens over 60 synthetic products (calibrated) with the floor at 0.3."""
+    """A Lens over 60 synthetic products with the default floor."""
     from lens.config import load_config
     from lens.pipeline.facade import Lens
 
     folder = tmp_path_factory.mktemp("floor")
     config = load_config("demo", ["models.detector_checkpoint=", "models.category_head=", "models.pattern_head=",
-                                  "text.model=none", f"catalog.path={folder / 'catalog'}", "blend.min_relevance=0.3"])
+                                  "text.model=none", f"catalog.path={folder / 'catalog'}", "blend.min_relevance=0.19"])
     lens = Lens.from_config(config, models=models)
     products = [i for i in read_items(small_catalog) if i.get("kind") == "product"][:60]
     run_indexing(products, IndexMapper.from_lens(lens), CatalogWriter(lens.catalog), progress=False)
@@ -85,3 +107,13 @@ def test_the_api_takes_loose_and_refuses_a_bad_value(floored):
     assert body["blend"]["relevance"]["message"] == NO_CLOSE
     bad = client.post("/api/v1/lens", data={"image": (io.BytesIO(png.getvalue()), "n.png"), "loose": "maybe"})
     assert bad.status_code == 400 and "field 'loose'" in bad.get_json()["error"]
+
+
+def test_a_search_of_no_image_source_is_not_floored(floored):
+    """The floor judges image evidence: asked for text results alone, the page keeps them."""
+    lens, products = floored
+    page = lens(_noise(), k=5, sources=["text"], text=products[3]["title"])
+    assert page.results and not any(r.get("loose") for r in page.results)
+    assert page.blend["relevance"]["min_relevance"] == 0.0 and page.blend["relevance"]["message"] == ""
+    floored_page = lens(_noise(), k=5, sources=["visual", "text"], text=products[3]["title"])
+    assert floored_page.blend["relevance"]["min_relevance"] == lens.config.blend.min_relevance

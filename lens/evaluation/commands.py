@@ -43,6 +43,8 @@ def add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", help="where the real catalog is indexed (default: data/eval/real-...)")
     parser.add_argument("--by", default="department", help="catalog field the figures are also split by")
     parser.add_argument("--limit", type=int, default=0, help="at most N queries, spread evenly (default all)")
+    parser.add_argument("--foreign", metavar="PHOTOS", help="real photos: a manifest of photos of nothing in the "
+                        "catalog; reports the share with no result above the relevance floor")
 
 
 def add_labels_arguments(parser: argparse.ArgumentParser) -> None:

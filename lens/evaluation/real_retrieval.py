@@ -10,7 +10,11 @@ query's product among the first k distinct products of the page.
 
 Figures: ``visual top-1`` / ``top-5``, ``lens top-1`` / ``top-5``, the same per the queries'
 ``category``-group field (``--by``, default ``department`` of the product), and the lens
-query's median milliseconds.
+query's median milliseconds.  Pages are asked for with ``loose`` (the best few below the
+relevance floor follow, marked), so the floor costs a hit only where it puts a close item
+first: ``first hit correct, above the floor`` is the share of lens pages led by the query's
+product where that product is above the floor.  ``--foreign PHOTOS``: photos of nothing in
+the catalog; the share whose page holds nothing above the floor.
 
 Tested in ``tests/test_real_retrieval.py``.
 """
@@ -69,13 +73,17 @@ def search_figures(lens: Lens, queries: list[dict], products: dict[str, str], gr
     hits: dict[tuple, list[bool]] = defaultdict(list)
     times = []
     k = max(TOP) * 4            # a page deep enough to hold 5 distinct products
+    firsts = []                 # lens pages whose first item is the query's product: above the floor?
     for q in progress_bar(queries, desc="real queries", disable=not progress):
         target, group = q["product"], group_of.get(q["product"], "")
         for mode, sources in (("visual", ["visual"]), ("lens", None)):
             start = time.perf_counter()
-            result = lens(q["image"], k=k, sources=sources)
+            result = lens(q["image"], k=k, sources=sources, loose=True)
             if mode == "lens":
                 times.append((time.perf_counter() - start) * 1000)
+                first = result.results[0] if result.results else {}
+                if products.get(first.get("id"), first.get("id")) == target:
+                    firsts.append(not first.get("loose", False))
             ranked = _rank_products(result.results, products)
             for top in TOP:
                 for key in ((mode, top, ""), (mode, top, group)):
@@ -84,13 +92,25 @@ def search_figures(lens: Lens, queries: list[dict], products: dict[str, str], gr
     for (mode, top, group), values in sorted(hits.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1])):
         name = f"{mode} top-{top}" + (f" ({group}, {len(values)})" if group else "")
         out[name] = round(float(np.mean(values)), 4)
+    out["first hit correct, above the floor"] = round(float(np.mean(firsts)), 4) if firsts else None
     out["lens query ms median"] = round(float(np.median(times)), 1) if times else None
     return out
 
 
+def foreign_figures(lens: Lens, photos: list[dict], k: int = 20, progress: bool = True) -> dict:
+    """Photos of nothing in the catalog (e.g. street fashion against Grocery): the share whose
+    page holds no item above the relevance floor (``blend.min_relevance``)."""
+    empty = []
+    for p in progress_bar(photos, desc="foreign photos", disable=not progress):
+        empty.append(lens(p["image"], k=k).blend["relevance"]["close"] == 0)
+    return {"foreign photos": len(photos),
+            "foreign photos with no close match": round(float(np.mean(empty)), 4) if empty else None}
+
+
 def real_retrieval_eval(config: LensConfig, manifest: str, queries: str, also: list[str] | None = None,
                         workdir: str | None = None, by: str = "department", limit: int = 0,
-                        progress: bool = True, models: ModelBundle | None = None) -> dict:
+                        progress: bool = True, models: ModelBundle | None = None,
+                        foreign: str | None = None) -> dict:
     """The figures of the module docstring; ``limit``: that many queries, spread evenly."""
     manifests = [Path(manifest), *(Path(a) for a in also or [])]
     rows = read_items(queries)
@@ -108,11 +128,17 @@ def real_retrieval_eval(config: LensConfig, manifest: str, queries: str, also: l
     lens = indexed_lens(config, manifests, Path(workdir) if workdir else None, progress, models,
                         [i for items in catalog for i in items])
     group_of = {i["id"]: str(i.get(by, "")) for i in catalog[0]}
-    return {"catalog items": len(products), **search_figures(lens, rows, products, group_of, progress)}
+    figures = {"catalog items": len(products), **search_figures(lens, rows, products, group_of, progress)}
+    if foreign:
+        photos = read_items(foreign)
+        if limit and len(photos) > limit:
+            photos = [photos[i] for i in np.linspace(0, len(photos) - 1, limit).round().astype(int)]
+        figures.update(foreign_figures(lens, photos, progress=progress))
+    return figures
 
 
 def real_retrieval_command(args, config: LensConfig) -> EvalReport:
     figures = real_retrieval_eval(config, args.manifest, args.queries, args.also_index, args.workdir,
-                                  args.by, args.limit)
+                                  args.by, args.limit, foreign=args.foreign)
     return EvalReport(f"retrieval of {args.queries} in {args.manifest} ({figures['catalog items']} items)",
                       figures)

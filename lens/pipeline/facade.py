@@ -39,7 +39,7 @@ from blender.category import lift, query_category
 from blender.diversify import bucket_allowed, diversify
 from blender.filters import allowed_ids
 from blender.ratios import plan
-from blender.relevance import check_settings, split
+from blender.relevance import IMAGE_SOURCES, check_settings, split
 from blender.sources import make_sources
 from lens.boxes import Box, make_box
 from lens.catalog import Catalog
@@ -220,7 +220,9 @@ class Lens:
         with timed("blend"):       # diversifying: keep every candidate, bucket ones included
             calibration = self._calibration()
             blended = blend(candidates, len(candidates), mix.ratios, calibration)
-            cut = split(blended, settings.min_relevance, calibration)
+            # the floor judges image evidence: a request that searched no image source is not floored
+            floor = settings.min_relevance if set(chosen) & set(IMAGE_SOURCES) else 0.0
+            cut = split(blended, floor)
             blended = cut.close
             category = query_category(self.catalog, blended, understanding)
             blended, lifted = lift(self.catalog, blended, category, settings.category_boost)
@@ -230,7 +232,7 @@ class Lens:
             with timed("diversity"):
                 blended = diversify(self.catalog, blended, k, settings.lens, report)
         loose = cut.below[:settings.loose] if request.loose else []
-        report["relevance"] = cut.report(settings.min_relevance, len(loose))
+        report["relevance"] = cut.report(floor, len(loose))
         page = self._page(blended)
         return page + self._page(loose, start=len(page), loose=True), report
 
