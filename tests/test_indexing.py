@@ -8,6 +8,10 @@ from lens.catalog.store import STORES
 from lens.manifest import read_items
 from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 
+# Six solid colours answer each other's queries here: the relevance floor would rightly leave the
+# unrelated colours out (tests/test_relevance.py tests it), and these tests count what comes back.
+NO_FLOOR = "blend.min_relevance=0"
+
 
 def test_reader_folder(image_folder):
     (image_folder / "notes.txt").write_text("not an image")
@@ -106,7 +110,7 @@ def test_delete_from_catalog(lens_factory, image_folder):
     run_indexing(read_items(image_folder), IndexMapper(lens.analyzer, detect=False),
                  CatalogWriter(lens.catalog), progress=False)
     assert lens.catalog.delete("red") and not lens.catalog.delete("red")
-    reopened = lens_factory()
+    reopened = lens_factory(NO_FLOOR)
     assert "red" not in reopened.catalog.visual and len(reopened.catalog) == 5
     found = [r["id"] for r in reopened(str(image_folder / "red.png"), k=5).results]
     assert sorted(found) == ["green", "mustard", "navy", "pink", "teal"]    # the other five, never red
@@ -135,7 +139,7 @@ def test_large_photo_is_processed_small_and_answered_in_original_pixels(lens_fac
 
     from tests.conftest import solid_image
 
-    lens = lens_factory()
+    lens = lens_factory(NO_FLOOR)
     run_indexing(read_items(image_folder), IndexMapper(lens.analyzer, detect=False),
                  CatalogWriter(lens.catalog), progress=False)
     big = cv2.resize(solid_image((36, 84, 181)), (4000, 3000), interpolation=cv2.INTER_NEAREST)

@@ -13,7 +13,7 @@ from web.app import create_app
 
 @pytest.fixture
 def client(lens_factory, image_folder):
-    lens = lens_factory("server.max_upload_mb=1")
+    lens = lens_factory("server.max_upload_mb=1", "blend.min_relevance=0")   # six solid colours: no floor
     run_indexing(read_items(image_folder), IndexMapper.from_lens(lens),
                  CatalogWriter(lens.catalog), progress=False)
     app = create_app(lens=lens)
