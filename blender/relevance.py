@@ -3,16 +3,16 @@
 How close an item is to the query is judged on the image evidence: the cosines of the
 ``visual`` and ``object`` sources, each minus ``BACKGROUND_WEIGHT`` times the query's
 *background*, its mean cosine with a fixed sample of that index's vectors
-(:func:`background`, which the sources record in each candidate's provenance).  ImageNet
+(:class:`Background`, which the sources record in each candidate's provenance).  ImageNet
 features share a large common component, so a raw cosine says little on its own: a street
 photo gets 0.52-0.58 from the best Grocery product, an in-store photo 0.55-0.75 from its own;
 the background (how like *everything* in this catalog the query looks) is what tells them
 apart.  An item is *close* when its best such excess reaches ``blend.min_relevance``; the
 rest are left out of the page.  Items only the text source found (words guessed from the
-photo) are never close on their own; a request that searched no image source (text alone) is not
-floored (:class:`lens.pipeline.facade.Lens` passes a floor of 0).  When nothing is close the response says so (``no close
-matches``), and with ``loose`` the best few below the floor come after the page, each marked
-``loose``.
+photo) are never close on their own; a request that searched no image source (text alone) is
+not floored (:class:`lens.pipeline.facade.Lens` passes a floor of 0).  When nothing is close the
+response says so (``no close matches``), and with ``loose`` the best few below the floor come
+after the page, each marked ``loose``.
 
 Fitted on Grocery's train photos and CCP's train and tagged photos (``lens/config.py``:
 ``blend.min_relevance``) and measured on their validation photos by ``lens eval retrieval
@@ -54,28 +54,28 @@ def check_settings(floor: float, loose: int) -> None:
 
 
 class Background:
-    """A query's mean cosine with ``SAMPLE`` fixed vectors of one index (re-drawn when it changes size)."""
+    """A query's mean cosine with ``SAMPLE`` fixed vectors of one index, as one inner product with
+    their mean (the mean of the inner products is the inner product with the mean), drawn again
+    when the index changes size.  Items replaced at the same size leave the mean of the old sample:
+    a statistic of the catalog's look, it moves little with a few items."""
 
     def __init__(self, seed: int = 0):
-        self.seed, self._ids, self._size = seed, [], -1
+        self.seed, self._mean, self._size = seed, None, -1
 
     def _draw(self, index) -> None:
         ids = index.ids
         rng = np.random.default_rng(self.seed)
-        self._ids = [ids[i] for i in sorted(rng.choice(len(ids), min(SAMPLE, len(ids)), replace=False))]
+        sample = [ids[i] for i in sorted(rng.choice(len(ids), min(SAMPLE, len(ids)), replace=False))]
+        self._mean = np.mean([index.vector(i) for i in sample], axis=0).astype(np.float32) if sample else None
         self._size = len(index)
 
     def __call__(self, index, queries: np.ndarray) -> np.ndarray:
         """``(len(queries),)`` mean inner products; zeros for an empty index."""
         if len(index) != self._size:
             self._draw(index)
-        if not self._ids:
+        if self._mean is None:
             return np.zeros(len(queries), np.float32)
-        try:
-            return np.array([float(index.inner(q, self._ids).mean()) for q in queries], np.float32)
-        except KeyError:            # a sampled vector was removed (same size, other items): draw again
-            self._draw(index)
-            return self(index, queries)
+        return np.asarray(queries, np.float32) @ self._mean
 
 
 def relevance(item) -> float:

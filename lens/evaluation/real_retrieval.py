@@ -58,6 +58,13 @@ def indexed_lens(config: LensConfig, manifests: list[Path], workdir: Path | None
     return lens
 
 
+def _spread(rows: list[dict], limit: int) -> list[dict]:
+    """At most ``limit`` of ``rows`` (0: all), spread evenly over them."""
+    if not limit or len(rows) <= limit:
+        return rows
+    return [rows[i] for i in np.linspace(0, len(rows) - 1, limit).round().astype(int)]
+
+
 def _rank_products(results: list[dict], products: dict[str, str]) -> list[str]:
     seen: list[str] = []
     for r in results:
@@ -123,17 +130,13 @@ def real_retrieval_eval(config: LensConfig, manifest: str, queries: str, also: l
     if unknown:
         raise ValueError(f"--queries {queries}: product '{unknown[0]}' is not in the catalog "
                          f"({len(unknown)} unknown)")
-    if limit and len(rows) > limit:
-        rows = [rows[i] for i in np.linspace(0, len(rows) - 1, limit).round().astype(int)]   # every product
+    rows = _spread(rows, limit)          # evenly: every product keeps some queries
     lens = indexed_lens(config, manifests, Path(workdir) if workdir else None, progress, models,
                         [i for items in catalog for i in items])
     group_of = {i["id"]: str(i.get(by, "")) for i in catalog[0]}
     figures = {"catalog items": len(products), **search_figures(lens, rows, products, group_of, progress)}
     if foreign:
-        photos = read_items(foreign)
-        if limit and len(photos) > limit:
-            photos = [photos[i] for i in np.linspace(0, len(photos) - 1, limit).round().astype(int)]
-        figures.update(foreign_figures(lens, photos, progress=progress))
+        figures.update(foreign_figures(lens, _spread(read_items(foreign), limit), progress=progress))
     return figures
 
 

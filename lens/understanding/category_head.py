@@ -11,7 +11,8 @@ different embedder.
 their mirror images: a left-right flip is the same garment, so each training
 photo counts twice; :data:`FLIP`), and for each labelled field (``category``,
 ``pattern``; :data:`HEAD_FIELDS`) holds out ``holdout`` of them (stratified by
-label), trains on the rest and reports held-out accuracy (on unflipped photos).  Tested in ``tests/test_category_head.py``.
+label), trains on the rest and reports held-out accuracy (on unflipped photos).
+Tested in ``tests/test_category_head.py``.
 """
 from __future__ import annotations
 
