@@ -11,7 +11,8 @@ are), then, with ``configs/default.yaml``:
   nothing in this catalog) finds nothing above it (``lens eval retrieval --manifest --queries
   --foreign``);
 * ``clothing``: a category head trained on the clothing train photos, accuracy on their
-  validation photos over the 10 classes and per class (``lens train-categories --val``).
+  validation photos over the 10 classes and per class (``lens train-categories --val``);
+* ``ccp weak labels`` (unless ``weak`` is off): the weak-label loop, ``bench/weak_labels.py``.
 
 Skipped with a one-line note when the data root is absent.
 """
@@ -26,6 +27,7 @@ from lens.evaluation.detection import detection_eval
 from lens.evaluation.real_retrieval import real_retrieval_eval
 from lens.pipeline.bundle import ModelBundle
 from lens.understanding.category_head import train_from_manifest
+from weak_labels import bench_weak_labels
 
 GOAL_CLASSES = ["upper_body", "lower_body", "dress", "footwear", "bag"]
 
@@ -62,7 +64,7 @@ def bench_clothing(root: Path, work: Path, models: ModelBundle) -> dict:
             **{f"accuracy {c}": v for c, v in figures["per_class"].items()}}
 
 
-def bench_real_photos(root: Path, work: Path) -> dict:
+def bench_real_photos(root: Path, work: Path, weak: bool = True) -> dict:
     """The section's figures, or a note saying why it was skipped."""
     missing = [name for name in ("ccp", "grocery", "clothing") if not (root / name).is_dir()]
     if missing:
@@ -70,6 +72,8 @@ def bench_real_photos(root: Path, work: Path) -> dict:
     models = ModelBundle(load_config("default"))
     work.mkdir(parents=True, exist_ok=True)
     out = {"data root": str(root)}
-    for prefix, run in (("ccp", bench_ccp), ("grocery", bench_grocery), ("clothing", bench_clothing)):
+    parts = [("ccp", bench_ccp), ("grocery", bench_grocery), ("clothing", bench_clothing)]
+    parts += [("ccp weak labels", bench_weak_labels)] if weak else []
+    for prefix, run in parts:
         out.update({f"{prefix}: {k}": v for k, v in _timed(lambda: run(root, work, models)).items()})
     return out

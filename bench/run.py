@@ -43,7 +43,9 @@ Sections (each a function returning a dict of named figures):
 * ``real photos``: ``bench/real_photos.py`` on the datasets under ``REAL_DATA``
   (``LENS_REAL_DATA``, default ``../shared/data``): CCP garments found and the R-CNN's AP on our
   validation fold, Grocery photo -> product top-1 / top-5, the clothing category head's
-  accuracy; skipped with a one-line note when they are absent;
+  accuracy, and the weak-label loop (``bench/weak_labels.py``: label-crops on the tag-only photos,
+  a detector trained on those labels next to the true-box one; ``--no-weak-labels`` skips it);
+  skipped with a one-line note when they are absent;
 * ``memory``: peak resident memory of this process.
 
 Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
@@ -264,7 +266,8 @@ def rerun_section(args) -> int:
                 "body type": lambda: bench_body_type(config),
                 "dpp": bench_dpp,                      # needs no catalog
                 "labeling": lambda: __import__("labeling_bench").bench_labeling(config, folder),
-                "real photos": lambda: __import__("real_photos").bench_real_photos(REAL_DATA, WORK / "real"),
+                "real photos": lambda: __import__("real_photos").bench_real_photos(REAL_DATA, WORK / "real",
+                                                                                    not args.no_weak_labels),
                 "load": lambda: __import__("load_bench").bench_load()}   # builds its own small catalog
     args.only = args.only.replace("-", " ")                # --only body-type
     if args.only not in sections or (args.only not in ("dpp", "load", "body type", "real photos")
@@ -284,6 +287,8 @@ def main(argv=None) -> int:
     parser.add_argument("--scenes", type=int, default=300)
     parser.add_argument("--only", help="re-run one section into latest.json (indexing rebuilds the bench "
                                        "catalog: run it first when detection or embedding changed)")
+    parser.add_argument("--no-weak-labels", action="store_true",
+                        help="real photos without the weak-label loop (its detector training is ~30-50 min)")
     args = parser.parse_args(argv)
     if args.only:
         return rerun_section(args)
@@ -321,7 +326,7 @@ def main(argv=None) -> int:
     sections["index"] = bench_index_kinds(folder)
     from real_photos import bench_real_photos
 
-    sections["real photos"] = bench_real_photos(REAL_DATA, WORK / "real")
+    sections["real photos"] = bench_real_photos(REAL_DATA, WORK / "real", not args.no_weak_labels)
     print(f"real photos: {sections['real photos']}", flush=True)
     sections["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -206,6 +206,28 @@ def test_weak_label_loop_on_real_photos(ccp_copy, tmp_path, capsys):
     assert f["truth mAP@0.5"] == f["weak mAP@0.5"] > 0.2 and f["mAP@0.5 gap"] == 0.0
 
 
+def test_bench_runs_the_weak_label_loop_end_to_end_and_resumes(ccp_copy, tmp_path, monkeypatch):
+    """make bench's real-photos part: index, label-crops twice, train on weak boxes, compare."""
+    from detection.rcnn import load_checkpoint
+    from lens.config import load_config
+    from lens.pipeline.bundle import ModelBundle
+    from tests.conftest import isolated
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "bench"))
+    import weak_labels
+
+    work = tmp_path / "work"
+    ccp.convert(ccp_copy, work / "ccp")
+    models = ModelBundle(load_config("default", isolated(tmp_path)))
+    f = weak_labels.bench_weak_labels(tmp_path, work, models)
+    assert f["tag-only photos: boxes"] > 0 and f["scenes"] == 1 and f["matched crops"] >= 1
+    assert f["input long side"] == load_checkpoint(CCP_CHECKPOINT).max_size and f["truth mAP@0.5"] > 0.2 and 0 <= f["weak mAP@0.5"] <= 1
+    assert f["mAP@0.5 gap"] == pytest.approx(f["truth mAP@0.5"] - f["weak mAP@0.5"], abs=1e-4)
+    assert (work / "ccp-weak" / "train" / "detector.pt").is_file()
+    again = weak_labels.bench_weak_labels(tmp_path, work, models)     # resumed: nothing retrained
+    assert again["weak mAP@0.5"] == f["weak mAP@0.5"] and again["train seconds"] < 5
+
+
 def read_coco_file(path):
     with contextlib.redirect_stdout(io.StringIO()):
         return COCO(str(path)).dataset
