@@ -119,7 +119,8 @@ def test_query_category_votes_over_visual_neighbours_and_prefers_a_confident_hea
     assert found.confidence == pytest.approx(hats / (hats + sum(1.0 - i / 100 for i in range(7, 10))))
     head = {"categories": [{"kind": "category", "name": "Bag", "score": 0.8}]}
     assert query_category(catalog, items, head).to_dict() == {"name": "bag", "confidence": 0.8,
-                                                              "via": "category head"}
+                                                              "via": "category head", "strength": 0.8}
+    assert found.confidence > 0.5 and found.strength == found.confidence     # a majority lifts by its share
     unsure = {"categories": [{"kind": "category", "name": "bag", "score": 0.3}]}
     assert query_category(catalog, items, unsure).name == "hat"          # below HEAD_MIN: the vote
     assert query_category(catalog, [BlendedItem("s20", 1.0, ["object"], per_source={"object": 1.0})]) is None
@@ -134,10 +135,56 @@ def test_lift_raises_items_holding_the_category_scenes_through_their_crop_labels
     same, n = lift(catalog, [BlendedItem(i.item_id, i.score, i.sources) for i in items],
                    QueryCategory("hat", 0.8, "visual neighbours"), 0.0)
     assert n == 0 and [i.item_id for i in same] == ["s20", "s10", "s8", "s3"]        # boost 0: off
-    lifted, n = lift(catalog, items, QueryCategory("hat", 0.8, "visual neighbours"), 0.5)
+    lifted, n = lift(catalog, items, QueryCategory("hat", 0.8, "category head"), 0.5)
     assert n == 2 and [i.item_id for i in lifted] == ["s10", "s20", "s3", "s8"]     # s10 by its crop label
     assert lifted[0].score == pytest.approx(0.5 + 0.4)
     assert lift(catalog, items, None, 0.5)[1] == 0 and lift(catalog, [], None, 0.5) == ([], 0)
+
+
+@pytest.mark.parametrize("share, strength", [(0.3, 0.0), (0.49, 0.0), (0.5, 0.5), (0.75, 0.75), (1.0, 1.0)])
+def test_a_split_vote_lifts_nothing_and_a_majority_by_its_share(catalog, share, strength):
+    from blender.blend import BlendedItem
+    from blender.category import QueryCategory, lift
+
+    _categorised(catalog)
+    vote = QueryCategory("hat", share, "visual neighbours")
+    assert vote.strength == pytest.approx(strength)
+    items = [BlendedItem(i, s, ["visual"]) for i, s in (("s20", 0.9), ("s3", 0.4))]
+    lifted, n = lift(catalog, items, vote, 0.5)
+    assert n == (1 if strength > 0 else 0)
+    assert {i.item_id: i.score for i in lifted}["s3"] == pytest.approx(0.4 + 0.5 * strength)
+    assert QueryCategory("hat", share, "category head").strength == share    # a head: its own score
+
+
+def _cands(source, ids):
+    from lens.types import Candidate
+    return [Candidate(i, 1.0 - n / 100, source) for n, i in enumerate(ids)]
+
+
+def test_text_agreement_is_the_share_of_text_hits_the_visual_source_also_found():
+    from blender.ratios import AGREE_TEXT, AGREE_VISUAL, text_agreement
+
+    visual = _cands("visual", [f"v{i}" for i in range(AGREE_VISUAL + 5)])
+    text = _cands("text", ["v0", "v3", f"v{AGREE_VISUAL + 1}"] + [f"t{i}" for i in range(AGREE_TEXT)])
+    # of the text's best AGREE_TEXT: v0 and v3 are on the visual page, v21 is past it, the t's nowhere
+    assert text_agreement(visual + text) == pytest.approx(2 / AGREE_TEXT)
+    assert text_agreement(visual + _cands("text", ["v1", "v1", "v2"])) == 1.0       # distinct items
+    assert text_agreement(visual) is None and text_agreement(text) is None and text_agreement([]) is None
+
+
+def test_weigh_text_scales_the_text_weight_and_renormalises():
+    from blender.ratios import plan, weigh_text
+
+    mix = plan({}, [], False, ["visual", "object", "text"])               # default 0.5 / 0.3 / 0.2
+    half = weigh_text(mix, 0.5)
+    assert half.ratios == pytest.approx({"visual": 0.5 / 0.9, "object": 0.3 / 0.9, "text": 0.1 / 0.9}, abs=1e-4)
+    assert half.rule == "default" and "agree 50%" in half.reason
+    assert weigh_text(mix, 0.0).ratios["text"] == 0.0 and weigh_text(mix, 1.0).ratios == mix.ratios
+    assert weigh_text(mix, None) is mix
+    no_text = plan({}, [], False, ["visual"])
+    assert weigh_text(no_text, 0.3) is no_text
+    with pytest.raises(ValueError, match="text agreement 1.5"):
+        weigh_text(mix, 1.5)
 
 
 def test_ensure_ranges_tops_up_the_page_and_is_a_noop_when_met():

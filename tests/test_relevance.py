@@ -117,3 +117,18 @@ def test_a_search_of_no_image_source_is_not_floored(floored):
     assert page.blend["relevance"]["min_relevance"] == 0.0 and page.blend["relevance"]["message"] == ""
     floored_page = lens(_noise(), k=5, sources=["visual", "text"], text=products[3]["title"])
     assert floored_page.blend["relevance"]["min_relevance"] == lens.config.blend.min_relevance
+
+
+def test_text_from_the_photo_weighs_by_its_agreement_and_user_text_does_not(floored):
+    from blender.ratios import RULES, SOURCES
+
+    lens, products = floored
+    page = lens(products[5]["image"], k=10)
+    agreement, ratios = page.blend["text_agreement"], page.blend["ratios"]
+    assert 0.0 <= agreement <= 1.0 and sum(ratios.values()) == pytest.approx(1.0, abs=1e-3)
+    raw = dict(zip(SOURCES, RULES[page.blend["rule"]]))
+    assert ratios["text"] / ratios["visual"] == pytest.approx(agreement * raw["text"] / raw["visual"], abs=1e-3)
+    typed = lens(products[5]["image"], k=10, text=products[5]["title"])
+    assert typed.blend["text_agreement"] is None and "agree" not in typed.blend["reason"]
+    raw = dict(zip(SOURCES, RULES[typed.blend["rule"]]))
+    assert typed.blend["ratios"]["text"] / typed.blend["ratios"]["visual"] == pytest.approx(raw["text"] / raw["visual"])

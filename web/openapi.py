@@ -92,7 +92,13 @@ def _schemas() -> dict:
                               "nullable": True},
                 "sources": {"type": "array", "items": {"type": "string"}},
                 "timings_ms": {"type": "object", "additionalProperties": {"type": "number"}},
-                "filters": {"type": "object"}, "blend": {"type": "object"},
+                "filters": {"type": "object"},
+                "blend": {"type": "object", "description": (
+                    "How the page was mixed: ratios (source -> weight), rule and reason (why those "
+                    "ratios), text_agreement (share of the text hits from the photo's own labels "
+                    "that the visual source also found, which scaled the text weight; null with "
+                    "user text), category (the query's likely category and the lift's strength), "
+                    "relevance (the floor), diversity.")},
                 "cached": {"type": "boolean", "description": "Answered from the Redis query cache."}}}
     ready = {"type": "object", "required": ["status"], "additionalProperties": True,
              "properties": {"status": {"type": "string", "enum": ["ready", "not ready"]},

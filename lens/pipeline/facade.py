@@ -38,7 +38,7 @@ from blender.calibrate import calibration_for
 from blender.category import lift, query_category
 from blender.diversify import bucket_allowed, diversify
 from blender.filters import allowed_ids
-from blender.ratios import plan
+from blender.ratios import plan, text_agreement, weigh_text
 from blender.relevance import IMAGE_SOURCES, check_settings, split
 from blender.sources import make_sources
 from lens.boxes import Box, make_box
@@ -219,6 +219,10 @@ class Lens:
                     candidates.extend(self.sources[name].search(query, settings.bucket_k, bucket))
         with timed("blend"):       # diversifying: keep every candidate, bucket ones included
             calibration = self._calibration()
+            # text from the photo's own labels weighs by its agreement with the pixels; the user's does not
+            agreement = None if (request.text or "").strip() else text_agreement(candidates)
+            mix = weigh_text(mix, agreement)
+            report.update(ratios=mix.ratios, reason=mix.reason, text_agreement=agreement)
             blended = blend(candidates, len(candidates), mix.ratios, calibration)
             # the floor judges image evidence: a request that searched no image source is not floored
             floor = settings.min_relevance if set(chosen) & set(IMAGE_SOURCES) else 0.0
