@@ -202,43 +202,49 @@ class Lens:
         """Sources (plus one search per skin tone bucket when diversifying) -> blend -> category
         lift -> DPP -> page, and a report of the query category and the diversity pool's summary."""
         settings, report = self.config.blend, {}
-        chosen, filters, k, diversity = request.sources, request.filters, request.k, request.diversity
-
-        def timed(stage: str):
-            return _timed(timings, stage)
-
-        with timed("filter"):
-            allowed = allowed_ids(self.catalog, filters)
-            buckets = bucket_allowed(self.catalog, filters) if diversity else []
-        depth = max(k, settings.pool) if diversity else k
-        candidates = []
-        for name in chosen:
-            with timed(f"source.{name}"):
-                candidates.extend(self.sources[name].search(query, depth, allowed))
-                for bucket in buckets:
-                    candidates.extend(self.sources[name].search(query, settings.bucket_k, bucket))
-        with timed("blend"):       # diversifying: keep every candidate, bucket ones included
-            calibration = self._calibration()
-            # text from the photo's own labels weighs by its agreement with the pixels; the user's does not
-            agreement = None if (request.text or "").strip() else text_agreement(candidates)
-            mix = weigh_text(mix, agreement)
-            report.update(ratios=mix.ratios, reason=mix.reason, text_agreement=agreement)
-            blended = blend(candidates, len(candidates), mix.ratios, calibration)
-            # the floor judges image evidence: a request that searched no image source is not floored
-            floor = settings.min_relevance if set(chosen) & set(IMAGE_SOURCES) else 0.0
-            cut = split(blended, floor)
-            blended = cut.close
-            category = query_category(self.catalog, blended, understanding)
-            blended, lifted = lift(self.catalog, blended, category, settings.category_boost)
-            report["category"] = {**category.to_dict(), "lifted": lifted} if category else None
-            blended = blended if diversity else blended[:k]
-        if diversity:
-            with timed("diversity"):
-                blended = diversify(self.catalog, blended, k, settings.lens, report)
+        candidates = self._search(query, request, timings)
+        with _timed(timings, "blend"):
+            blended, cut, floor = self._fuse(candidates, request, mix, understanding, report)
+        if request.diversity:
+            with _timed(timings, "diversity"):
+                blended = diversify(self.catalog, blended, request.k, settings.lens, report)
         loose = cut.below[:settings.loose] if request.loose else []
         report["relevance"] = cut.report(floor, len(loose))
         page = self._page(blended)
         return page + self._page(loose, start=len(page), loose=True), report
+
+    def _search(self, query: SourceQuery, request: Request, timings: dict) -> list:
+        """Every chosen source's candidates (a pool of ``blend.pool`` when diversifying, plus
+        ``bucket_k`` per skin tone range bucket), each source timed."""
+        settings, diversity = self.config.blend, request.diversity
+        with _timed(timings, "filter"):
+            allowed = allowed_ids(self.catalog, request.filters)
+            buckets = bucket_allowed(self.catalog, request.filters) if diversity else []
+        depth = max(request.k, settings.pool) if diversity else request.k
+        candidates = []
+        for name in request.sources:
+            with _timed(timings, f"source.{name}"):
+                candidates.extend(self.sources[name].search(query, depth, allowed))
+                for bucket in buckets:
+                    candidates.extend(self.sources[name].search(query, settings.bucket_k, bucket))
+        return candidates
+
+    def _fuse(self, candidates: list, request: Request, mix, understanding: dict, report: dict):
+        """Candidates -> blended items above the floor, category-lifted (the page's ``k`` unless
+        diversifying: the DPP keeps every candidate), the floor's cut and the floor used."""
+        settings = self.config.blend
+        # text from the photo's own labels weighs by its agreement with the pixels; the user's does not
+        agreement = None if (request.text or "").strip() else text_agreement(candidates)
+        mix = weigh_text(mix, agreement)
+        report.update(ratios=mix.ratios, reason=mix.reason, text_agreement=agreement)
+        blended = blend(candidates, len(candidates), mix.ratios, self._calibration())
+        # the floor judges image evidence: a request that searched no image source is not floored
+        floor = settings.min_relevance if set(request.sources) & set(IMAGE_SOURCES) else 0.0
+        cut = split(blended, floor)
+        category = query_category(self.catalog, cut.close, understanding)
+        blended, lifted = lift(self.catalog, cut.close, category, settings.category_boost)
+        report["category"] = {**category.to_dict(), "lifted": lifted} if category else None
+        return (blended if request.diversity else blended[:request.k]), cut, floor
 
     def _calibration(self):
         """The catalog's score calibration for every source, fitted once per catalog version."""
