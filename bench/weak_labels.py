@@ -43,9 +43,9 @@ def _label(models: ModelBundle, catalog: Path, manifest: Path, out: Path, images
     return {"crops": report.crops, "boxes": report.boxes, "seconds": round(time.perf_counter() - start, 1)}
 
 
-def _train(models: ModelBundle, coco: str, images: Path, val: Path, out: Path) -> tuple[str, dict]:
+def _train(models: ModelBundle, coco: str, images: Path, out: Path) -> tuple[str, dict]:
     recipe = load_checkpoint(models.config.models.detector_checkpoint)
-    settings = TrainSettings(data=coco, images=str(images), val="", epochs=EPOCHS, out=str(out),
+    settings = TrainSettings(data=coco, images=str(images), epochs=EPOCHS, out=str(out),
                              resume=True, max_size=recipe.max_size, seed=SEED, train_blocks=TRAIN_BLOCKS)
     start = time.perf_counter()
     done = out / "detector.pt"
@@ -70,7 +70,7 @@ def bench_weak_labels(root: Path, work: Path, models: ModelBundle) -> dict:
     rows, truth = list(read_rows(out / "val-labels")), manifest_truth(ccp / "masked-val.jsonl")
     figures.update(agreement_figures(rows, truth, threshold))
     figures.update(coco_figures(rows, truth, threshold, models.config.labeling.box_sources))
-    weak, trained = _train(models, str(out / "tagged" / "coco.json"), images, ccp / "val.json", out / "train")
+    weak, trained = _train(models, str(out / "tagged" / "coco.json"), images, out / "train")
     figures.update(trained)
     figures.update(compare_figures(models.config, weak, str(ccp / "val.json"), str(images)))
     return {"goal": "weak-label detector within 0.15 mAP@0.5 of the true-box one", **figures}
