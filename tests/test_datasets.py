@@ -51,6 +51,37 @@ def test_each_shoe_is_its_own_box_and_a_strap_joins_its_shoe():
     assert {b["category"] for b in boxes} == {"footwear"}
 
 
+def test_two_touching_shoes_are_two_boxes_and_a_sandal_cut_by_skin_is_one():
+    mask = np.zeros((120, 100), np.uint8)
+    mask[90:110, 10:48] = FOOTWEAR            # left shoe ...
+    mask[90:110, 52:90] = FOOTWEAR            # ... and right shoe,
+    mask[100:104, 48:52] = FOOTWEAR           # joined at the toes: one component
+    mask[70:76, 14:40] = FOOTWEAR             # the left sandal's ankle strap, ...
+    mask[76:90, 14:40] = SKIN                 # ... cut off from it by the foot
+    mask[72:78, 60:86] = FOOTWEAR             # and the right one's
+    boxes = sorted(b["box"] for b in ccp.garment_boxes(mask, _garments()))
+    assert boxes == [[10, 70, 50, 110], [50, 72, 90, 110]]
+
+
+def test_one_shoe_seen_from_the_side_stays_one_box():
+    mask = np.zeros((100, 120), np.uint8)
+    mask[60:90, 10:40] = FOOTWEAR             # the heel and ankle
+    mask[75:90, 40:100] = FOOTWEAR            # the sole and toe: no gap between them
+    assert [b["box"] for b in ccp.garment_boxes(mask, _garments())] == [[10, 60, 100, 90]]
+
+
+def test_a_bag_box_is_its_body_and_a_strap_alone_is_no_bag():
+    bag = 5
+    mask = np.zeros((400, 300), np.uint8)
+    mask[250:300, 100:160] = bag              # the bag's body ...
+    mask[40:250, 150:153] = bag               # ... on a 3-px shoulder strap
+    (box,) = ccp.garment_boxes(mask, {bag: "bag"})
+    assert box["category"] == "bag"
+    assert np.abs(np.subtract(box["box"], [100, 250, 160, 300])).max() <= 2   # the strap's root stays
+    mask[250:300, 100:160] = 0                # the body hidden behind the person
+    assert ccp.garment_boxes(mask, {bag: "bag"}) == []
+
+
 def test_one_box_classes_take_the_union_but_not_specks():
     mask = np.zeros((200, 100), np.uint8)
     mask[20:80, 20:80] = DRESS                # the dress, split by an arm ...

@@ -8,10 +8,18 @@ CCP (github: bearpaw/clothing-co-parsing) holds street-fashion photos
 Boxes (pixel x1, y1, x2, y2, :mod:`lens.boxes`; ``[x, y, w, h]`` in the COCO files) over
 :data:`lens.taxonomy.GARMENT_CLASSES`, from :data:`CCP_GARMENT`:
 
-* each shoe is its own box: every connected component of the footwear mask of at least
-  ``SHOE_SHARE`` of the largest one is a shoe; a smaller piece (a strap, a heel cut off by the
-  other foot) joins the box of a shoe it lies within ``NEAR_PX`` of, else it is left out (two
-  feet whose masks touch stay one box);
+* each shoe is its own box: the footwear mask's components (leaving out specks under
+  ``SPECK_SHARE`` of the largest) are grouped into people (boxes within ``GROUP_GAP`` of the
+  largest component's longer side; a group under ``SHOE_SHARE`` of the largest component is
+  left out), and each group is split once into a left and a right shoe
+  at the column that best separates its pixels (Otsu over the columns), when both sides hold at
+  least ``SHOE_SHARE`` of its pixels and the columns near the cut dip under ``VALLEY`` of the
+  smaller side's peak (the gap between two feet; one shoe seen from the side has no such dip).
+  Components alone would cut a sandal into its straps and join two touching shoes;
+* a bag's box is its body: the bag pixels left after an opening by a disk ``STRAP`` of the
+  photo's longer side across, so a shoulder strap does not stretch it over the torso (the
+  strap is not what a shopper looks for, nor what a crop of it shows), and a bag seen only by
+  its strap (the body behind the person) is no box;
 * every other class is one box per photo (CCP shows one person): the union of its
   components, leaving out specks under ``SPECK_SHARE`` of the largest one, which would
   otherwise stretch a box across the photo;
@@ -33,6 +41,7 @@ Tested in ``tests/test_datasets.py``.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from collections import Counter
 from pathlib import Path
@@ -69,9 +78,11 @@ NOT_GARMENTS = frozenset({"null", "skin", "hair", "accessories", "bra", "bracele
                           "stockings", "swimwear", "tie", "tights", "watch"})
 UNION = frozenset(GARMENT_CLASSES) - {"footwear"}
 MIN_SIDE = 8          # px; below the detector's smallest anchor at its input size
-SHOE_SHARE = 0.15     # a footwear component this share of the largest one is a shoe, not a strap
-SPECK_SHARE = 0.05    # smaller components of a one-box class are label noise
-NEAR_PX = 8           # a small footwear piece this close to a shoe's box is part of that shoe
+SHOE_SHARE = 0.15     # of a person's footwear pixels: a smaller side of a cut is a strap or a heel
+SPECK_SHARE = 0.05    # smaller components of a class are label noise
+STRAP = 0.013         # of the longer side (11 px of CCP's 832): straps are thinner, bag bodies wider
+GROUP_GAP = 1.0       # x the largest footwear component's longer side: farther pieces are another person's
+VALLEY = 0.35         # x the smaller shoe's tallest column: between two feet the columns thin out
 
 
 def read_labels(path: Path) -> list[str]:
@@ -105,20 +116,64 @@ def _union(a: list[int], b: list[int]) -> list[int]:
     return [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
 
 
-def _near(a: list[int], b: list[int], px: int) -> bool:
-    return a[0] - px <= b[2] and b[0] <= a[2] + px and a[1] - px <= b[3] and b[1] <= a[3] + px
+def _body(mask: np.ndarray) -> np.ndarray:
+    """A bag's pixels without its straps (module docstring)."""
+    side = max(3, round(STRAP * max(mask.shape)) | 1)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disk) > 0
 
 
-def _shoes(comps: list[tuple[int, list[int]]]) -> list[list[int]]:
-    """One box per shoe: the large components, each small piece joined to a shoe near it."""
-    largest = comps[0][0]
-    shoes = [list(b) for a, b in comps if a >= SHOE_SHARE * largest]
-    for _, box in comps[len(shoes):]:
-        for i, shoe in enumerate(shoes):
-            if _near(shoe, box, NEAR_PX):
-                shoes[i] = _union(shoe, box)
-                break
-    return shoes
+def _box(mask: np.ndarray) -> list[int]:
+    ys, xs = np.nonzero(mask)
+    return [int(xs.min()), int(ys.min()), int(xs.max() + 1), int(ys.max() + 1)]
+
+
+def _people(labels: np.ndarray, stats: np.ndarray) -> list[np.ndarray]:
+    """The footwear pixels of each person: the non-speck components grouped by box distance."""
+    keep = [i for i in range(1, len(stats)) if stats[i, 4] >= SPECK_SHARE * stats[1:, 4].max()]
+    gap = GROUP_GAP * stats[max(keep, key=lambda i: stats[i, 4]), 2:4].max()
+    group = {i: i for i in keep}
+    for a, b in itertools.combinations(keep, 2):
+        (xa, ya, wa, ha), (xb, yb, wb, hb) = stats[a, :4], stats[b, :4]
+        if xa - gap <= xb + wb and xb <= xa + wa + gap and ya - gap <= yb + hb and yb <= ya + ha + gap:
+            old, new = group[b], group[a]
+            group = {k: new if g == old else g for k, g in group.items()}
+    return [np.isin(labels, [k for k in keep if group[k] == g]) for g in sorted(set(group.values()))]
+
+
+def _feet(mask: np.ndarray) -> list[np.ndarray]:
+    """A person's footwear pixels as one shoe or a left and a right shoe (module docstring)."""
+    cols = mask.sum(0).astype(float)
+    x0, x1 = np.flatnonzero(cols)[[0, -1]]
+    c = cols[x0:x1 + 1]
+    if len(c) < 4:
+        return [mask]
+    w, pos = c / c.sum(), np.arange(len(c))
+    cw, cm = np.cumsum(w)[:-1], np.cumsum(w * pos)[:-1]       # left side = columns [0, t)
+    t = int(np.argmax((float((w * pos).sum()) * cw - cm) ** 2 / np.maximum(cw * (1 - cw), 1e-12))) + 1
+    left, right, k = c[:t], c[t:], max(1, len(c) // 10)
+    if (min(left.sum(), right.sum()) < SHOE_SHARE * max(left.sum(), right.sum())
+            or c[max(0, t - k):t + k].min() > VALLEY * min(left.max(), right.max())):
+        return [mask]
+    left_side = np.arange(mask.shape[1]) < x0 + t
+    return [mask & left_side, mask & ~left_side]
+
+
+def _shoes(mask: np.ndarray) -> list[list[int]]:
+    """One box per shoe of a boolean footwear mask (module docstring)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n < 2:
+        return []
+    people = [p for p in _people(labels, stats) if p.sum() >= SHOE_SHARE * stats[1:, 4].max()]
+    return [_box(shoe) for person in people for shoe in _feet(person)]
+
+
+def _shoes(mask: np.ndarray) -> list[list[int]]:
+    """One box per shoe of a boolean footwear mask (module docstring)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n < 2:
+        return []
+    return [_box(shoe) for person in _people(labels, stats) for shoe in _feet(person)]
 
 
 def garment_boxes(mask: np.ndarray, garments: dict[int, str]) -> list[dict]:
@@ -130,11 +185,16 @@ def garment_boxes(mask: np.ndarray, garments: dict[int, str]) -> list[dict]:
         present = [i for i in ids if (mask == i).any()]
         if not present:
             continue
-        comps = _components(np.isin(mask, present))
+        pixels = np.isin(mask, present)
+        if garment == "bag":
+            pixels = _body(pixels)
+        if not pixels.any():
+            continue
         if garment in UNION:
+            comps = _components(pixels)
             keep = [functools.reduce(_union, (b for a, b in comps if a >= SPECK_SHARE * comps[0][0]))]
         else:
-            keep = _shoes(comps)
+            keep = _shoes(pixels)
         out += [{"category": garment, "box": box, "parts": present}
                 for box in keep if min(box[2] - box[0], box[3] - box[1]) >= MIN_SIDE]
     return out
