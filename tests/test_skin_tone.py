@@ -186,3 +186,37 @@ def test_figures_report_the_key_light_at_each_ranges_faces():
     assert f["key_light_by_range"] == {"1": 0.9, "4": 0.98}       # faceless people are not faces
     assert table_rows("synthetic", f)["synthetic key light at the faces (mean)"] == "range 1: 0.900  range 4: 0.980"
     assert "key_light_by_range" not in skin_tone_figures(lambda rgb: [], [(blank, 3, {})])
+
+
+@pytest.mark.parametrize("path", [
+    "grocery/dataset/train/Vegetables/Tomato/Beef-Tomato/Beef-Tomato_011.jpg",     # a "face" on a tomato
+    "grocery/dataset/train/Packages/Soy-Milk/Alpro-Shelf-Soy-Milk/Alpro-Shelf-Soy-Milk_021.jpg",  # ... a carton
+    "grocery/dataset/train/Packages/Sour-Milk/Arla-Sour-Milk/Arla-Sour-Milk_007.jpg",   # ... by keypoints only
+    "clothing/validation/shoes/c1480bd3-e7cb-421e-a58b-1b3cb7e4ff27.jpg",          # dark shoes: no person
+    "clothing/validation/skirt/adefd137-8fd0-415b-8139-f406e5f46182.jpg",
+])
+def test_people_free_real_photos_get_no_skin_tone(estimator, path):
+    """Each of these got a skin tone range before faces were checked (issue 20.5).  Still missed:
+    a fist holding a carton (Oatly-Oat-Milk_024), a face to the face mesh, on an arm."""
+    from lens.imageio import load_image
+    from tests.conftest import real_dataset
+
+    photo = real_dataset(path.split("/")[0]) / path.split("/", 1)[1]
+    tones = estimator(load_image(photo))
+    assert all(t.status == "unknown" and t.range is None for t in tones), tones
+
+
+def test_a_real_street_photo_keeps_its_face():
+    from lens.imageio import load_image
+    from tests.conftest import real_dataset
+
+    tones = SkinToneEstimator()(load_image(real_dataset("ccp") / "photos" / "0161.jpg"))
+    assert [t.method for t in tones if t.status == "ok"] == ["face_mesh"]
+
+
+def test_a_face_in_no_skin_colour_is_not_a_face(estimator):
+    rgb = skimage.data.astronaut().copy()
+    (tone,) = [t for t in estimator(rgb) if t.status == "ok"]
+    x1, y1, x2, y2 = Box(*tone.face_box).to_int()
+    rgb[y1:y2, x1:x2] = rgb[y1:y2, x1:x2][..., ::-1]           # a blue face: the mesh still finds it
+    assert [t.reason for t in estimator(rgb) if t.face_box] == ["not skin-coloured: not a face"]

@@ -82,25 +82,26 @@ def detect_faces(rgb: np.ndarray, x0: int = 0, y0: int = 0, model: str = "full")
     return out
 
 
-def people_without_faces(rgb: np.ndarray, small: np.ndarray,
-                         faces: list[Detection]) -> tuple[list[Box], np.ndarray]:
-    """(boxes of segmented people no face centre falls in, person probability at ``small``'s size).
-
-    ``small`` is ``rgb`` resized to at most 256 px (the segmentation input).
-    """
-    s = small.shape[1] / rgb.shape[1]
+def person_probability(small: np.ndarray) -> np.ndarray:
+    """Person probability (``small``'s H x W, float 0..1) from selfie segmentation; ``small`` is
+    the image at most 256 px a side (the model's input)."""
     mask = _Graphs.run("segment", small).segmentation_mask
-    if mask is None:
-        return [], np.zeros(small.shape[:2], np.float32)
+    return np.zeros(small.shape[:2], np.float32) if mask is None else mask
+
+
+def people_without_faces(rgb: np.ndarray, mask: np.ndarray, faces: list[Detection]) -> list[Box]:
+    """Boxes (pixels of ``rgb``) of the segmented people (``mask``: :func:`person_probability` of
+    a thumbnail of ``rgb``) that no face centre falls in."""
+    s = mask.shape[1] / rgb.shape[1]
     _, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0.5).astype(np.uint8))
     boxes = []
+    centres = [((f.box.x1 + f.box.x2) / 2, (f.box.y1 + f.box.y2) / 2) for f in faces]
     for x, y, w, h, area in stats[1:]:
         box = Box(x / s, y / s, (x + w) / s, (y + h) / s)
-        centres = [((f.box.x1 + f.box.x2) / 2, (f.box.y1 + f.box.y2) / 2) for f in faces]
         if area >= PERSON_MIN_SHARE * mask.size and not any(
                 box.x1 <= cx <= box.x2 and box.y1 <= cy <= box.y2 for cx, cy in centres):
             boxes.append(box)
-    return boxes, mask
+    return boxes
 
 
 def head_faces(rgb: np.ndarray, person: Box) -> list[Detection]:
