@@ -1,18 +1,20 @@
 """Diversity for a blended list: bucketized candidates and the DPP re-rank over catalog signals.
 
-* :func:`bucket_filters`: when diversity is on, every source also searches
+* :func:`bucket_filters`: when the people dimensions apply, every source also searches
   each skin tone range bucket (Pinterest's Strong-OR / bucketized retrieval),
   so candidates span every range the catalog holds even when the top hits are
   all one range; the ``allowed`` set of a bucket is the query's own filter
   intersected with that range.
 * :func:`diversify`: the blended items' features from the catalog (visual
   vector, skin tone range, body type range, colour family of the dominant
-  colour) and :func:`blender.dpp.dpp_rerank` with the surface's weights, on
-  the z-scored fused relevance (theta in standard deviations of this query's
+  colour) and :func:`blender.dpp.dpp_rerank` with the surface's weights on the
+  dimensions that apply to this query (:mod:`blender.dimensions`), on the
+  z-scored fused relevance (theta in standard deviations of this query's
   scores).
   An item with several people takes the range of the first one; items
   without people carry "unknown" (a weak similarity, see blender/dpp.py).
-* :func:`ensure_ranges`: the surface's ``min_ranges`` floor: when the DPP's
+* :func:`ensure_ranges`: the surface's ``min_ranges`` floor (where the people
+  dimensions apply): when the DPP's
   page shows fewer skin tone ranges than that (and the pool holds more), the
   most relevant candidate of each missing range replaces the page's least
   relevant item without a person or from a range shown twice.
@@ -27,7 +29,8 @@ from collections import Counter
 import numpy as np
 
 from blender.blend import BlendedItem
-from blender.dpp import DiversityFeatures, dpp_rerank
+from blender.dimensions import choose
+from blender.dpp import DiversityFeatures
 from blender.filters import allowed_ids
 from lens.palette import COLOR_FAMILIES, SKIN_TONE_RANGES
 from lens.types import Filters
@@ -68,26 +71,31 @@ def features(catalog, items: list[BlendedItem]) -> tuple[DiversityFeatures, list
     return DiversityFeatures.from_items(vectors, skin, body, colour), skin
 
 
-def diversify(catalog, items: list[BlendedItem], k: int, surface, report: dict | None = None
-              ) -> list[BlendedItem]:
+def diversify(catalog, items: list[BlendedItem], k: int, surface, report: dict | None = None,
+              people: tuple[bool, str] = (True, "")) -> list[BlendedItem]:
     """Re-rank ``items`` (best first) to a page of ``k`` with the DPP of ``surface``
-    (a :class:`lens.config.SurfaceConfig`).  ``report``, if given, receives the pool's size and
-    the skin tone ranges it holds (what the page could represent)."""
+    (a :class:`lens.config.SurfaceConfig`) over the dimensions that apply
+    (:mod:`blender.dimensions`; ``people``: its :func:`~blender.dimensions.people_dimensions`).
+    ``report``, if given, receives the pool's size, the skin tone ranges it holds (what the page
+    could represent) and the dimensions used with the reason."""
     if surface.min_ranges < 0:
         raise ValueError(f"blend min_ranges {surface.min_ranges}: must be 0 (off) or more")
     if not items or k <= 0:
+        if report is not None:
+            report.update(pool=len(items), pool_skin_tone_ranges=[], dimensions=[],
+                          diversity_reason="nothing to re-rank")
         return []
-    relevance = np.array([i.score for i in items], np.float64)
+    scores = np.array([i.score for i in items], np.float64)
     # z-scored: theta then means the same trade-off whatever the spread of one query's fused
     # scores (as pyversity does); measured by `lens eval diversity` (theta sweep).
-    relevance = (relevance - relevance.mean()) / (relevance.std() or 1.0)
-    weights = {"visual": surface.w_visual, "skin_tone": surface.w_skin_tone,
-               "body_type": surface.w_body_type, "color": surface.w_color}
+    relevance = (scores - scores.mean()) / (scores.std() or 1.0)
     feats, skin = features(catalog, items)
+    order, decision = choose(relevance, scores, feats, k, surface, people)
     if report is not None:
-        report.update(pool=len(items), pool_skin_tone_ranges=sorted({r for r in skin if r}))
-    order = dpp_rerank(relevance, feats, k, surface.theta, weights, surface.window or None)
-    return [items[i] for i in ensure_ranges(order, skin, relevance, surface.min_ranges)]
+        report.update(pool=len(items), pool_skin_tone_ranges=sorted({r for r in skin if r}),
+                      dimensions=decision.dimensions, diversity_reason=decision.reason)
+    floor = surface.min_ranges if people[0] else 0      # representation is owed where people are
+    return [items[i] for i in ensure_ranges(order, skin, relevance, floor)]
 
 
 def ensure_ranges(page: list[int], skin: list[int | None], relevance: np.ndarray, want: int) -> list[int]:

@@ -4,7 +4,9 @@ import pytest
 
 from blender.blend import blend
 from blender.calibrate import Calibration, calibration_for, fit
+from blender.dimensions import RELEVANCE_BUDGET, choose, dcg, people_dimensions
 from blender.diversify import bucket_filters, diversify
+from blender.dpp import DiversityFeatures
 from blender.ratios import RULES, plan
 from blender.sources import make_sources
 from lens.catalog import Catalog, crop_id
@@ -201,3 +203,53 @@ def test_ensure_ranges_tops_up_the_page_and_is_a_noop_when_met():
     assert ensure_ranges([0, 3], [None, None, None, 2], relevance[:4], 3) == [0, 3]   # pool has 1 range: shown
     with pytest.raises(ValueError, match="blend min_ranges -1"):
         diversify(None, [], 5, SurfaceConfig(min_ranges=-1))
+
+
+def test_people_dimensions_follow_the_query_and_its_candidates(catalog, config_factory, tmp_path):
+    person = {"skin_tones": [{"status": "ok", "range": 2}]}
+    abstained = {"skin_tones": [{"status": "unknown", "range": None}]}
+    assert people_dimensions(catalog, person, [])[0] is True
+    on, why = people_dimensions(catalog, abstained, _cands("visual", [f"s{i}" for i in range(20)]))
+    assert on and why == "100% of the candidates show people"        # every fixture scene has one
+    assert people_dimensions(catalog, abstained, []) == (False, "no candidates")
+    bare = Catalog.open(config_factory("default"), {"name": "bare", "dim": DIM}, tmp_path / "bare")
+    bare.add([{"id": f"p{i}", "kind": "product"} for i in range(30)], np.eye(30, DIM, dtype=np.float32))
+    on, why = people_dimensions(bare, abstained, _cands("visual", [f"p{i}" for i in range(30)]))
+    assert not on and why == "no person in the photo, 0% of the candidates show people"
+
+
+def _cluster_features(n=30, dup=6):
+    """The first ``dup`` items are near-duplicates, the rest all different (unit vectors)."""
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(n, DIM))
+    vectors[:dup] = vectors[0] + 0.01 * rng.normal(size=(dup, DIM))
+    return DiversityFeatures.from_items(vectors, [None] * n, [None] * n, [None] * n)
+
+
+@pytest.mark.parametrize("scores, spread", [
+    (np.r_[np.linspace(1.0, 0.95, 6), np.full(24, 0.1)], False),    # the best items look alike: keep them
+    (np.r_[np.full(6, 0.5), np.full(24, 0.5)], True),               # a tie: spreading costs nothing
+])
+def test_visual_spread_applies_only_where_it_costs_no_relevance(scores, spread):
+    feats, surface = _cluster_features(), SurfaceConfig(theta=0.7, w_color=0.0)
+    z = (scores - scores.mean()) / (scores.std() or 1.0)
+    page, decision = choose(z, scores, feats, 6, surface, (False, "no person"))
+    assert ("visual" in decision.dimensions) is spread
+    assert decision.reason.startswith("people off: no person")
+    if spread:
+        assert sum(i < 6 for i in page) < 6                      # the duplicates were spread out
+    else:
+        assert page == list(range(6)) and "visual off (would cost" in decision.reason
+    assert dcg(scores, page) >= (1 - RELEVANCE_BUDGET) * dcg(scores, list(np.argsort(-scores)[:6])) - 1e-9
+
+
+def test_without_people_no_range_floor_and_no_skin_dimension(catalog):
+    (visual,) = make_sources(["visual"], catalog)
+    hits = visual.search(type("Q", (), {"vector": catalog.visual.vector("s0"), "box": None})(), 40)
+    items, report = blend(hits, 40), {}
+    page = diversify(catalog, items, 10, SurfaceConfig(theta=0.6), report, (False, "test"))
+    assert "skin_tone" not in report["dimensions"] and "body_type" not in report["dimensions"]
+    assert report["diversity_reason"].startswith("people off: test")
+    with_people = diversify(catalog, items, 10, SurfaceConfig(theta=0.6), {}, (True, ""))
+    ranges = lambda p: {catalog.store.get(i.item_id)["understanding"]["signals"]["skin_tone_ranges"][0] for i in p}
+    assert len(ranges(with_people)) >= 3 and len(ranges(page)) < len(ranges(with_people))

@@ -132,3 +132,17 @@ def test_text_from_the_photo_weighs_by_its_agreement_and_user_text_does_not(floo
     assert typed.blend["text_agreement"] is None and "agree" not in typed.blend["reason"]
     raw = dict(zip(SOURCES, RULES[typed.blend["rule"]]))
     assert typed.blend["ratios"]["text"] / typed.blend["ratios"]["visual"] == pytest.approx(raw["text"] / raw["visual"])
+
+
+def test_a_people_free_catalog_gets_no_people_dimensions_and_says_why(floored):
+    """Issue 20.6: skin tone and body type diversity, and the range bucket searches, only where the
+    query or its candidates show people; the response says which dimensions ran and why."""
+    lens, products = floored
+    page = lens(products[5]["image"], k=10)
+    assert page.blend["diversity"] is True and page.results
+    assert not {"skin_tone", "body_type"} & set(page.blend["dimensions"])
+    assert set(page.blend["dimensions"]) <= {"visual", "color"}
+    assert page.blend["diversity_reason"].startswith("people off: no person in the photo, 0% of the candidates")
+    assert "source.buckets" not in page.timings_ms                     # no bucket searches
+    off = lens(products[5]["image"], k=10, diversity=False)
+    assert off.blend["diversity"] is False and "dimensions" not in off.blend

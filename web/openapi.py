@@ -98,7 +98,11 @@ def _schemas() -> dict:
                     "ratios), text_agreement (share of the text hits from the photo's own labels "
                     "that the visual source also found, which scaled the text weight; null with "
                     "user text), category (the query's likely category and the lift's strength), "
-                    "relevance (the floor), diversity.")},
+                    "relevance (the floor), diversity (on or off), dimensions (what the DPP spread "
+                    "this page over: visual, skin_tone, body_type, color; each only where it "
+                    "applies) and diversity_reason (why: people shown or not, a dimension left "
+                    "out for what it would cost the page's relevance), pool and "
+                    "pool_skin_tone_ranges (the candidates the DPP chose from).")},
                 "cached": {"type": "boolean", "description": "Answered from the Redis query cache."}}}
     ready = {"type": "object", "required": ["status"], "additionalProperties": True,
              "properties": {"status": {"type": "string", "enum": ["ready", "not ready"]},

@@ -14,10 +14,12 @@
 3. plan: :func:`blender.ratios.plan` -> source ratios from the understanding;
 4. retrieve: every chosen source (:mod:`blender.sources`), within the filters
    (:mod:`blender.filters`), plus one search per skin tone range bucket when
-   diversifying (:mod:`blender.diversify`);
+   diversifying and the query or its candidates show people
+   (:mod:`blender.dimensions`, :mod:`blender.diversify`);
 5. blend: :func:`blender.blend.blend` (calibrated scores, weighted fusion),
    the category lift (:mod:`blender.category`), then the DPP re-rank
-   (:func:`blender.diversify.diversify`) -> the page, with each item's
+   (:func:`blender.diversify.diversify`, over the dimensions that apply to
+   this query) -> the page, with each item's
    stored metadata.
 
 Models come from one :class:`lens.pipeline.bundle.ModelBundle`, indexes from
@@ -36,6 +38,7 @@ from typing import Sequence
 from blender.blend import blend
 from blender.calibrate import calibration_for
 from blender.category import lift, query_category
+from blender.dimensions import people_dimensions
 from blender.diversify import bucket_allowed, diversify
 from blender.filters import allowed_ids
 from blender.ratios import plan, text_agreement, weigh_text
@@ -202,32 +205,36 @@ class Lens:
         """Sources (plus one search per skin tone bucket when diversifying) -> blend -> category
         lift -> DPP -> page, and a report of the query category and the diversity pool's summary."""
         settings, report = self.config.blend, {}
-        candidates = self._search(query, request, timings)
+        candidates, people = self._search(query, request, timings, understanding)
         with _timed(timings, "blend"):
             blended, cut, floor = self._fuse(candidates, request, mix, understanding, report)
         if request.diversity:
             with _timed(timings, "diversity"):
-                blended = diversify(self.catalog, blended, request.k, settings.lens, report)
+                blended = diversify(self.catalog, blended, request.k, settings.lens, report, people)
         loose = cut.below[:settings.loose] if request.loose else []
         report["relevance"] = cut.report(floor, len(loose))
         page = self._page(blended)
         return page + self._page(loose, start=len(page), loose=True), report
 
-    def _search(self, query: SourceQuery, request: Request, timings: dict) -> list:
+    def _search(self, query: SourceQuery, request: Request, timings: dict, understanding: dict):
         """Every chosen source's candidates (a pool of ``blend.pool`` when diversifying, plus
-        ``bucket_k`` per skin tone range bucket), each source timed."""
+        ``bucket_k`` per skin tone range bucket where people apply), each source timed, and
+        :func:`blender.dimensions.people_dimensions`'s answer."""
         settings, diversity = self.config.blend, request.diversity
         with _timed(timings, "filter"):
             allowed = allowed_ids(self.catalog, request.filters)
-            buckets = bucket_allowed(self.catalog, request.filters) if diversity else []
         depth = max(request.k, settings.pool) if diversity else request.k
         candidates = []
         for name in request.sources:
             with _timed(timings, f"source.{name}"):
                 candidates.extend(self.sources[name].search(query, depth, allowed))
-                for bucket in buckets:
-                    candidates.extend(self.sources[name].search(query, settings.bucket_k, bucket))
-        return candidates
+        people = people_dimensions(self.catalog, understanding, candidates) if diversity else (False, "")
+        if people[0]:
+            with _timed(timings, "source.buckets"):
+                for bucket in bucket_allowed(self.catalog, request.filters):
+                    for name in request.sources:
+                        candidates.extend(self.sources[name].search(query, settings.bucket_k, bucket))
+        return candidates, people
 
     def _fuse(self, candidates: list, request: Request, mix, understanding: dict, report: dict):
         """Candidates -> blended items above the floor, category-lifted (the page's ``k`` unless

@@ -52,8 +52,11 @@ async function search(box, what, loose = false) {
   heading.textContent = `Results for ${what}` + (f ? ` · skin tone range ${f.skin_tone_range.join(", ")}` : "");
   const mix = Object.entries(body.blend.ratios || {}).map(([n, w]) => `${n} ${Math.round(w * 100)}%`).join(", ");
   const cat = body.blend.category ? ` · looks like ${body.blend.category.name}` : "";
+  const dims = body.blend.dimensions || [];
+  const div = body.blend.diversity ? (dims.length ? `diversity over ${dims.join(", ").replace("color", "colour")}` : "diversity: none applies") : "diversity off";
+  const why = body.blend.diversity_reason ? ` (${body.blend.diversity_reason})` : "";
   setStatus(`${body.results.length} results in ${Math.round(body.timings_ms.total)} ms · ${mix}` +
-            ` · diversity ${body.blend.diversity ? "on" : "off"}${cat} — ${body.blend.reason}`);
+            ` · ${div}${why}${cat} — ${body.blend.reason}`);
 }
 
 /** "No close matches": the relevance floor left everything out; offer the loosely related ones. */
