@@ -53,7 +53,8 @@ async function search(box, what, loose = false) {
   const mix = Object.entries(body.blend.ratios || {}).map(([n, w]) => `${n} ${Math.round(w * 100)}%`).join(", ");
   const cat = body.blend.category ? ` · looks like ${body.blend.category.name}` : "";
   const dims = body.blend.dimensions || [];
-  const div = body.blend.diversity ? (dims.length ? `diversity over ${dims.join(", ").replace("color", "colour")}` : "diversity: none applies") : "diversity off";
+  const over = dims.length ? ` over ${dims.join(", ").replace("color", "colour")}` : ", no dimension applies";
+  const div = body.blend.diversity ? `diversity on${over}` : "diversity off";
   const why = body.blend.diversity_reason ? ` (${body.blend.diversity_reason})` : "";
   setStatus(`${body.results.length} results in ${Math.round(body.timings_ms.total)} ms · ${mix}` +
             ` · ${div}${why}${cat} — ${body.blend.reason}`);
