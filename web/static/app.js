@@ -53,7 +53,8 @@ async function search(box, what, loose = false) {
   const mix = Object.entries(body.blend.ratios || {}).map(([n, w]) => `${n} ${Math.round(w * 100)}%`).join(", ");
   const cat = body.blend.category ? ` · looks like ${body.blend.category.name}` : "";
   const dims = body.blend.dimensions || [];
-  const over = dims.length ? ` over ${dims.join(", ").replace("color", "colour")}` : ", no dimension applies";
+  const names = {color: "colour", skin_tone: "skin tone", body_type: "body type"};
+  const over = dims.length ? ` over ${dims.map((d) => names[d] || d).join(", ")}` : ", no dimension applies";
   const div = body.blend.diversity ? `diversity on${over}` : "diversity off";
   const why = body.blend.diversity_reason ? ` (${body.blend.diversity_reason})` : "";
   setStatus(`${body.results.length} results in ${Math.round(body.timings_ms.total)} ms · ${mix}` +
