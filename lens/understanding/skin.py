@@ -118,7 +118,7 @@ class SkinTone:
     lab: list[float] | None = None
     confidence: float = 0.0               # 0..1
     face_box: list[float] | None = None   # x1, y1, x2, y2 in input pixels (lens.boxes)
-    method: str = "none"                  # "face_mesh" | "face_keypoints" | "segmentation" | "none"
+    method: str = "none"                  # "face_mesh" (reported) | "face_keypoints" (abstains: mesh found none) | "none"
     pixels: int = 0                       # skin pixels measured
 
     def to_dict(self) -> dict:
