@@ -164,15 +164,6 @@ def _shoes(mask: np.ndarray) -> list[list[int]]:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if n < 2:
         return []
-    people = [p for p in _people(labels, stats) if p.sum() >= SHOE_SHARE * stats[1:, 4].max()]
-    return [_box(shoe) for person in people for shoe in _feet(person)]
-
-
-def _shoes(mask: np.ndarray) -> list[list[int]]:
-    """One box per shoe of a boolean footwear mask (module docstring)."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n < 2:
-        return []
     return [_box(shoe) for person in _people(labels, stats) for shoe in _feet(person)]
 
 
