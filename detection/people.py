@@ -4,7 +4,10 @@
 :class:`~lens.types.Detection` objects (source ``people``):
 
 * ``person``: the pose's person mask box (segmentation candidates whose pose
-  does not fit are dropped: vases and garments on plain backgrounds).
+  does not fit are dropped: vases and garments on plain backgrounds; so are
+  poses without a head, :func:`detection.pose.has_head`: a face at the nose,
+  or a head cut off by the frame top.  Faces come from the detection
+  pipeline's face detector, else the detector runs its own).
 * ``upper_body``: from just above the shoulder line down to where the
   colour of the body's central band leaves the chest colour (the top's hem);
   a dress runs on; waist-up shots end at the person's bottom edge.
@@ -27,7 +30,9 @@ import warnings
 import cv2
 import numpy as np
 
-from detection.pose import SOURCE, PeopleGraphs, person_candidates, pose_by_roi, segment_people
+from detection.faces import FaceDetector
+from detection.pose import (SOURCE, PeopleGraphs, face_boxes, has_head, person_candidates, pose_by_roi,
+                            segment_people)
 from lens.boxes import Box
 from lens.imageio import MIN_SIDE, is_uniform
 from lens.types import Detection
@@ -55,6 +60,7 @@ class PeopleDetector:
     def __init__(self, max_people: int = MAX_PEOPLE):
         self.max_people = max_people
         self._people = PeopleGraphs()
+        self._faces: FaceDetector | None = None     # built on the first call given no faces
 
     @classmethod
     def from_config(cls, config=None, models=None) -> "PeopleDetector":
@@ -64,25 +70,34 @@ class PeopleDetector:
             models.resolve("selfie_segmentation")
         return cls()
 
-    def __call__(self, rgb: np.ndarray) -> list[Detection]:
-        """``rgb``: H x W x 3 uint8.  Boxes in pixels of ``rgb``."""
+    def __call__(self, rgb: np.ndarray, faces: list[Detection] | None = None) -> list[Detection]:
+        """``rgb``: H x W x 3 uint8; ``faces``: the face detections already made on it (None:
+        found here).  Boxes in pixels of ``rgb``."""
         h, w = rgb.shape[:2]
         if min(h, w) < MIN_SIDE or is_uniform(rgb):
             return []
         scale = min(1.0, WORK_SIDE / max(h, w))
         small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+        heads = face_boxes(self._own_faces(small) if faces is None else faces, 1.0 if faces is None else scale)
         out: list[Detection] = []
         with self._people.lock, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)   # protobuf deprecation noise, per call
             seg, pose = self._people.graphs()
             for box, _cut in person_candidates(segment_people(seg, small), self.max_people):
                 found = pose_by_roi(pose, small, box)
-                if found is not None:
+                if found is not None and has_head(found[0], box, small.shape[0], heads):
                     out.extend(person_regions(*found, small))
         return [Detection(d.box.scale(1 / scale).clip(w, h), d.label, d.score, d.source) for d in out]
 
+    def _own_faces(self, rgb: np.ndarray) -> list[Detection]:
+        if self._faces is None:
+            self._faces = FaceDetector()
+        return self._faces(rgb)
+
     def close(self) -> None:
         self._people.close()
+        if self._faces is not None:
+            self._faces.close()
 
 
 def _visible(points: np.ndarray, ids) -> bool:

@@ -8,7 +8,8 @@
 * faces (:mod:`detection.faces`): mediapipe short and full range, ``face``
   with keypoints;
 * people and garments (:mod:`detection.people`): ``person``, ``upper_body``,
-  ``lower_body``, ``footwear`` from segmentation and pose;
+  ``lower_body``, ``footwear`` from segmentation and pose, given the faces
+  found before it (a pose with no face and no head cut by the frame is no person);
 * foreground regions (:mod:`detection.regions`): objects on plain backgrounds.
 
 and removes near-duplicates of one label across detectors (greedy NMS at
@@ -70,6 +71,10 @@ class DetectionPipeline:
 
     def __call__(self, rgb: np.ndarray) -> list[Detection]:
         found: list[Detection] = []
+        faces = any(isinstance(d, FaceDetector) for d in self.detectors)   # built before people
         for detector in self.detectors:
-            found.extend(detector(rgb))
+            if faces and isinstance(detector, PeopleDetector):     # a person needs a head: the faces
+                found.extend(detector(rgb, faces=[d for d in found if d.label == "face"]))
+            else:
+                found.extend(detector(rgb))
         return merge(found)

@@ -37,6 +37,16 @@ HEAD_CUT_VISIBLE, ROI_SCALE = 0.75, 1.4    # chin-to-sole share of a figure; med
 HEAD_CUT_TOP = 0.1              # a box starting this near the top is head-cut (selfie masks lose the neck)
 SAME_PERSON = 0.5               # two person boxes overlapping by more IoU are one person
 SOURCE = "people"               # detection.people's source: boxes made from these very candidates
+NOSE, SHOULDERS = 0, (11, 12)   # pose landmark indices
+# A pose is a person only with a head (has_head).  Fitted on our validation splits' person
+# candidates (CCP 140 val photos, synthetic scenes, Grocery val and clothing val photos) and
+# checked on Grocery's train photos; each figure is the 5th percentile of real people unless said.
+FACE_SCORE = 0.5                # BlazeFace score of a confirming face (CCP people >= 0.75)
+FACE_PAD = 0.2                  # of the face box: the pose's nose may sit just outside it
+NOSE_ABOVE = 0.2                # shoulder widths between the nose and the shoulder line (CCP 0.42,
+                                # synthetic 0.22; poses found in produce: median 0.17, many below 0)
+HEAD_ROOM = 0.12                # of the box height from its top to the shoulder line of a figure
+                                # whose head the frame cut off (synthetic 0.07-0.115, with a head >= 0.17)
 # ROIs tried in turn until pose finds landmarks: the landmark model's presence flips with the
 # framing on wide, headless figures (synthetic "full" figures: 1 in 4 found by the first ROI
 # alone); a second figure share and a looser margin find most of the rest.
@@ -149,6 +159,29 @@ def pose_by_roi(pose, rgb: np.ndarray, box: Box, retry: bool = False):
             pts = np.array([[p.x * w, p.y * h, p.visibility, p.presence] for p in res.landmarks.landmark])
             return pts, res.mask > 0.5
     return None
+
+
+def has_head(points: np.ndarray, box: Box, frame_height: int, faces: list[Box]) -> bool:
+    """Is the pose ``points`` (33 x 4 ``[x px, y px, visibility, presence]``) of the candidate
+    ``box`` a person: a face (one of ``faces``, pixel boxes of BlazeFace detections scoring at
+    least ``FACE_SCORE``) around its nose, the nose above its shoulders; or no head because the
+    frame cut it off (the box starts at the frame's top and its shoulders right below).
+
+    Pose and segmentation find "people" in produce, cartons and garments laid flat (Grocery:
+    a third of the in-store photos had garment boxes); a head is what they lack.
+    """
+    shoulders = points[list(SHOULDERS), :2]
+    width = max(4.0, float(abs(shoulders[0, 0] - shoulders[1, 0])))
+    shoulder_y, (nx, ny) = float(shoulders[:, 1].mean()), points[NOSE, :2]
+    around = [f.pad(FACE_PAD) for f in faces]
+    if shoulder_y - ny >= NOSE_ABOVE * width and any(f.x1 <= nx <= f.x2 and f.y1 <= ny <= f.y2 for f in around):
+        return True
+    return box.y1 <= HEAD_CUT_TOP * frame_height and shoulder_y - box.y1 <= HEAD_ROOM * box.height
+
+
+def face_boxes(faces, scale: float = 1.0) -> list[Box]:
+    """The boxes (scaled by ``scale``) of ``faces`` (face detections) scoring at least ``FACE_SCORE``."""
+    return [f.box.scale(scale) for f in faces or () if f.score >= FACE_SCORE]
 
 
 def given_boxes(people, scale: float = 1.0) -> list[Box]:

@@ -63,3 +63,44 @@ def test_people_and_garments_on_synthetic_scenes(people, small_catalog):
     assert len(person_iou) >= 10
     assert np.mean(np.array(person_iou) >= 0.5) >= 0.7
     assert np.mean(np.array(upper_iou) >= 0.3) >= 0.5
+
+
+def _pose(nose_y: float, shoulder_y: float = 100.0, shoulders=(80.0, 120.0)) -> np.ndarray:
+    """33 landmarks [x, y, visibility, presence], all visible, nose at (100, ``nose_y``)."""
+    points = np.ones((33, 4))
+    points[:, :2] = 100.0
+    points[0, :2] = 100.0, nose_y
+    points[11, :2], points[12, :2] = (shoulders[1], shoulder_y), (shoulders[0], shoulder_y)
+    return points
+
+
+def test_a_pose_is_a_person_with_a_face_at_its_nose_or_a_head_cut_by_the_frame():
+    from detection.pose import has_head
+
+    box = Box(60.0, 50.0, 140.0, 300.0)                  # starts well below the frame's top
+    face = Box(90.0, 65.0, 110.0, 90.0)
+    assert has_head(_pose(78.0), box, 400, [face])       # the nose in a face, above the shoulders
+    assert not has_head(_pose(78.0), box, 400, [])       # no face
+    assert not has_head(_pose(78.0), box, 400, [Box(0.0, 0.0, 20.0, 20.0)])     # a face elsewhere
+    assert not has_head(_pose(98.0), box, 400, [Box(90.0, 85.0, 110.0, 110.0)])  # nose at the shoulders
+    cut = Box(60.0, 0.0, 140.0, 300.0)                   # head cut off: shoulders right under the top
+    assert has_head(_pose(-5.0, shoulder_y=30.0), cut, 400, [])
+    assert not has_head(_pose(-5.0, shoulder_y=80.0), cut, 400, [])   # room for a head that is not there
+
+
+@pytest.mark.parametrize("path", [
+    "val/Fruit/Apple/Granny-Smith/Granny-Smith_003.jpg", "val/Fruit/Apple/Pink-Lady/Pink-Lady_003.jpg",
+    "val/Fruit/Apple/Royal-Gala/Royal-Gala_003.jpg", "val/Fruit/Avocado/Avocado_001.jpg"])
+def test_no_people_in_produce(people, path):
+    """Pose and segmentation found a "person" with garment boxes in each of these before poses
+    needed a head (a third of Grocery's in-store photos had garment boxes)."""
+    from tests.conftest import real_dataset
+
+    assert people(load_image(real_dataset("grocery") / "dataset" / path)) == []
+
+
+def test_a_real_street_photo_keeps_its_person_and_garments(people):
+    from tests.conftest import real_dataset
+
+    labels = [d.label for d in people(load_image(real_dataset("ccp") / "photos" / "0161.jpg"))]
+    assert labels.count("person") == 1 and "upper_body" in labels

@@ -183,7 +183,7 @@ class QueryUnderstanding:
         result.notes += image_notes(rgb)
         result.skin_tones = [t.to_dict() for t in tones]
         if people and self.body is not None:
-            result.body_types = [b.to_dict() for b in self.body(rgb, persons)]
+            result.body_types = [b.to_dict() for b in self.body(rgb, persons, faces)]
         with self._lock:
             self._cache[key] = copy.deepcopy(result)
             while len(self._cache) > self.cache_size:

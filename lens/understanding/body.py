@@ -78,8 +78,9 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from detection.pose import (HEAD_CUT_TOP, SAME_PERSON, PeopleGraphs, candidates, given_boxes,
-                            person_candidates, pose_by_roi, segment_people)
+from detection.faces import FaceDetector
+from detection.pose import (HEAD_CUT_TOP, SAME_PERSON, PeopleGraphs, candidates, face_boxes, given_boxes,
+                            has_head, person_candidates, pose_by_roi, segment_people)
 from lens.boxes import Box
 from lens.imageio import MIN_SIDE, checked_rgb, is_uniform
 
@@ -155,6 +156,7 @@ class BodyTypeEstimator:
         self.max_people = max_people
         self._people = PeopleGraphs()
         self._lock = self._people.lock    # mediapipe graphs are not re-entrant
+        self._faces: FaceDetector | None = None     # built on the first call given no faces
 
     @classmethod
     def from_config(cls, config=None, models=None) -> BodyTypeEstimator:
@@ -164,10 +166,11 @@ class BodyTypeEstimator:
             models.resolve("selfie_segmentation")
         return cls(int(getattr(config, "body_max_people", MAX_PEOPLE)))
 
-    def __call__(self, image, people=None) -> list[BodyType]:
+    def __call__(self, image, people=None, faces=None) -> list[BodyType]:
         """Body types in ``image``; ``people``: person boxes already found on it (pixel
         x1, y1, x2, y2 as :class:`~lens.boxes.Box`, lists or detections with ``.box``),
-        e.g. the object detector's ``person`` class, measured as candidates too."""
+        e.g. the object detector's ``person`` class, measured as candidates too; ``faces``:
+        the face detections already made on it (None: found here)."""
         rgb, reason = checked_rgb(image)
         if rgb is None:
             return [_unknown(reason)]
@@ -181,31 +184,42 @@ class BodyTypeEstimator:
             seg, pose = self._people.graphs()
             prob = segment_people(seg, rgb)
             given = given_boxes(people, scale)
+            heads = face_boxes(self._own_faces(rgb) if faces is None else faces, 1.0 if faces is None else scale)
             found = []
             for box, cut in candidates(person_candidates(prob, self.max_people), given, rgb.shape[0],
                                        self.max_people):
                 confirmed = any(box.iou(g) > SAME_PERSON for g in given)    # a detector's person too
                 found.append(self._one(pose, rgb, box, cut, scale, confirmed,
-                                       _torso_cut(prob, box, cut, confirmed)))
+                                       _torso_cut(prob, box, cut, confirmed), heads))
         kept = _dedupe([r for r in found if r is not None])     # largest candidate first
         return sorted(kept, key=lambda r: r.person_box[0] if r.person_box else 0.0) or [_unknown("no person")]
 
     def close(self) -> None:
         self._people.close()
+        if self._faces is not None:
+            self._faces.close()
+
+    def _own_faces(self, rgb: np.ndarray) -> list:
+        if self._faces is None:
+            self._faces = FaceDetector()
+        return self._faces(rgb)
 
     def _one(self, pose, rgb: np.ndarray, box: Box, cut: bool, scale: float,
-             retry: bool = False, torso_cut: bool = False) -> BodyType | None:
+             retry: bool = False, torso_cut: bool = False, heads: list[Box] = ()) -> BodyType | None:
         """The body type of one candidate; None when no pose is found (not a person).
 
         ``cut``: cut by the frame bottom (:func:`detection.pose.candidates`);
         ``torso_cut`` (:func:`_torso_cut`): abstain before pose runs (~18 ms a
         ROI); ``retry`` (a detector called it a person too): more pose ROIs
         when the first finds none.  Segmentation's other candidates get one:
-        most that fail are objects.
+        most that fail are objects.  ``heads``: face boxes in ``rgb``'s pixels; without
+        ``retry``, a pose with no head (:func:`detection.pose.has_head`) is not a person.
         """
         if torso_cut:
             return _unknown(CUT_BOTTOM, box, scale)
         found = pose_by_roi(pose, rgb, box, retry=retry)
+        if found is not None and not retry and not has_head(found[0], box, rgb.shape[0], list(heads)):
+            return None
         m = NOT_A_PERSON if found is None else measure(found[1], found[0], rgb)
         if m == NOT_A_PERSON:
             return _unknown(CUT_BOTTOM, box, scale) if cut else None
