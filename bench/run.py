@@ -46,6 +46,10 @@ Sections (each a function returning a dict of named figures):
   accuracy, and the weak-label loop (``bench/weak_labels.py``: label-crops on the tag-only photos,
   a detector trained on those labels next to the true-box one; ``--no-weak-labels`` skips it);
   skipped with a one-line note when they are absent;
+* ``inclusion``: ``bench/inclusion.py``: ``lens eval skin-tone --real`` and ``lens eval body-type
+  --real`` on the same data root (CCP people: coverage, stability and skin-mask figures per range;
+  CCP bodies against their true silhouettes; false skin tones and body types on people-free
+  Grocery and clothing photos), beside the synthetic figures; skipped with a note when absent;
 * ``memory``: peak resident memory of this process.
 
 Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
@@ -254,6 +258,7 @@ def rerun_section(args) -> int:
 
     folder = WORK / f"synth-p{args.products}-s{args.scenes}"
     config = load_config("demo", ["models.category_head=", "models.pattern_head="])
+    report = json.loads((RESULTS / "latest.json").read_text())
     from dpp_bench import bench_dpp
 
     sections = {"understanding": lambda: bench_understanding(folder), "index": lambda: bench_index_kinds(folder),
@@ -268,12 +273,12 @@ def rerun_section(args) -> int:
                 "labeling": lambda: __import__("labeling_bench").bench_labeling(config, folder),
                 "real photos": lambda: __import__("real_photos").bench_real_photos(REAL_DATA, WORK / "real",
                                                                                     not args.no_weak_labels),
+                "inclusion": lambda: __import__("inclusion").bench_inclusion(REAL_DATA, report["sections"]),
                 "load": lambda: __import__("load_bench").bench_load()}   # builds its own small catalog
     args.only = args.only.replace("-", " ")                # --only body-type
-    if args.only not in sections or (args.only not in ("dpp", "load", "body type", "real photos")
+    if args.only not in sections or (args.only not in ("dpp", "load", "body type", "real photos", "inclusion")
                                      and not (folder / "manifest.jsonl").is_file()):
         raise SystemExit(f"--only {args.only}: expected one of {list(sections)} after a full run")
-    report = json.loads((RESULTS / "latest.json").read_text())
     report["sections"][args.only] = sections[args.only]()
     print(f"{args.only}: {report['sections'][args.only]}")
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
@@ -328,6 +333,10 @@ def main(argv=None) -> int:
 
     sections["real photos"] = bench_real_photos(REAL_DATA, WORK / "real", not args.no_weak_labels)
     print(f"real photos: {sections['real photos']}", flush=True)
+    from inclusion import bench_inclusion
+
+    sections["inclusion"] = bench_inclusion(REAL_DATA, sections)
+    print(f"inclusion: {sections['inclusion']}", flush=True)
     sections["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "

@@ -210,9 +210,10 @@ def _tag_names(tags, names: list[str], path: Path, skipped: Skipped) -> list[str
     return sorted({names[int(i)] for i in ids} - {"null", "skin", "hair"})
 
 
-def _masked_row(number: int, src: Path, names: list[str], garments: dict[int, str],
-                skipped: Skipped) -> dict | None:
-    """The manifest row of masked photo ``number``, or None (recorded in ``skipped``)."""
+def read_mask(src: Path, number: int, skipped: Skipped, labels: int | None = None) -> tuple[Path, np.ndarray] | None:
+    """``(photo path, H x W label-id mask, 0 = background)`` of CCP's masked photo ``number``
+    under ``src``, or None (the reason recorded in ``skipped``); ``labels``: how many names
+    ``label_list.mat`` holds (a larger id is an error)."""
     mat = src / "annotations" / "pixel-level" / f"{number:04d}.mat"
     photo = src / "photos" / f"{number:04d}.jpg"
     size = checked_image(photo, skipped, mat)
@@ -223,12 +224,23 @@ def _masked_row(number: int, src: Path, names: list[str], garments: dict[int, st
     if mask.ndim != 2 or (mask.shape[1], mask.shape[0]) != size:
         skipped(mat, f"mask of shape {mask.shape} does not fit its {size[0]} x {size[1]} photo")
         return None
-    if mask.max() >= len(names):
+    if labels is not None and mask.max() >= labels:
         skipped(mat, f"label id {int(mask.max())} is not in label_list.mat")
         return None
     if not mask.any():
         skipped(mat, "empty mask (background only)")
         return None
+    return photo, mask
+
+
+def _masked_row(number: int, src: Path, names: list[str], garments: dict[int, str],
+                skipped: Skipped) -> dict | None:
+    """The manifest row of masked photo ``number``, or None (recorded in ``skipped``)."""
+    found = read_mask(src, number, skipped, len(names))
+    if found is None:
+        return None
+    photo, mask = found
+    size = (mask.shape[1], mask.shape[0])
     objects = garment_boxes(mask, garments)
     for o in objects:
         o["parts"] = sorted(names[i] for i in o["parts"])

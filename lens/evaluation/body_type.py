@@ -184,6 +184,10 @@ def body_type_eval(args: argparse.Namespace, config=None, progress: bool = True)
     other seeds).
     """
     config = config or LensConfig()
+    if getattr(args, "real", None):
+        from lens.evaluation.real_body_type import real_body_type_command   # CCP masks: SciPy
+
+        return real_body_type_command(args, config, progress)
     folder = eval_catalog(args, progress)
     models = ModelBundle(config)
     estimator, detector = models.body_type, models.object_detector

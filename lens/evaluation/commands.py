@@ -63,6 +63,14 @@ def add_labels_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", help="the folder --val's file_names are relative to")
 
 
+def add_real_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--real DATA`` and ``--limit`` of the inclusive signals' real-photo figures."""
+    parser.add_argument("--real", metavar="DATA", help="figures on real photos instead: a folder holding "
+                        "ccp/, grocery/ and clothing/ as published (e.g. ../shared/data; absent parts skipped)")
+    parser.add_argument("--limit", type=int, default=0, help="with --real: at most N photos per set, spread "
+                        "evenly (default all)")
+
+
 def add_parsers(sub) -> dict:
     """Register ``eval`` and its evaluations on ``sub`` (argparse sub-parsers)."""
     e = sub.add_parser("eval", help="evaluate against the synthetic ground truth")
@@ -70,10 +78,14 @@ def add_parsers(sub) -> dict:
     add_retrieval_arguments(esub.add_parser("retrieval", help="top-1, scene-crop recall@10, object recall@20; "
                                                               "with --queries: real photos -> their product"))
     add_eval_arguments(esub.add_parser("colors", help="dominant colour under each lighting condition"))
-    add_eval_arguments(esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, "
-                                                        "synthetic people)"), scenes=600)   # ~50-75 faces a range
-    add_eval_arguments(esub.add_parser("body-type", help="per-range body type figures (synthetic people)"),
-                       scenes=600)   # ~30 full-body people a range
+    sk = esub.add_parser("skin-tone", help="per-range skin tone figures (re-toned photos, synthetic people; "
+                                           "--real: real photos)")
+    add_eval_arguments(sk, scenes=600)   # ~50-75 faces a range
+    add_real_arguments(sk)
+    bt = esub.add_parser("body-type", help="per-range body type figures (synthetic people; --real: CCP bodies "
+                                           "against their true silhouettes, people-free photos)")
+    add_eval_arguments(bt, scenes=600)   # ~30 full-body people a range
+    add_real_arguments(bt)
     dv = esub.add_parser("diversity", help="representation@10 and precision@10, diversity off and on")
     add_eval_arguments(dv)
     dv.add_argument("--queries", type=int, default=40, help="product photos to query (default 40)")

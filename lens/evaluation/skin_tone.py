@@ -449,5 +449,10 @@ def skin_tone_eval(args, progress: bool = True, estimator=None):
 
 
 def skin_tone_command(args, config) -> EvalReport:
-    """``lens eval skin-tone`` (the re-toned photos and the synthetic people need no config)."""
+    """``lens eval skin-tone`` (the re-toned photos and the synthetic people need no config);
+    ``--real DATA``: real photos (:mod:`lens.evaluation.real_skin_tone`)."""
+    if getattr(args, "real", None):
+        from lens.evaluation.real_skin_tone import real_skin_tone_command   # CCP masks: SciPy
+
+        return real_skin_tone_command(args, config)
     return skin_tone_eval(args, estimator=ModelBundle(config).skin_tone)

@@ -123,10 +123,27 @@ def head_faces(rgb: np.ndarray, person: Box) -> list[Detection]:
 
 def face_pixels(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, str]:
     """(N x 3 uint8 skin pixels of one face, method): mesh polygons, else keypoint discs."""
+    crop, mask, _box, method = _face_mask(rgb, det)
+    return crop[mask > 0], method
+
+
+def face_mask(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, str]:
+    """(H x W bool over ``rgb``: the pixels :func:`face_pixels` measures, method); for the
+    evaluation against true skin masks (``lens eval skin-tone --real``)."""
+    crop, mask, (x1, y1, x2, y2), method = _face_mask(rgb, det)
+    out = np.zeros(rgb.shape[:2], bool)
+    if crop.size:
+        out[y1:y2, x1:x2] = cv2.resize(mask, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST) > 0
+    return out, method
+
+
+def _face_mask(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, np.ndarray, tuple, str]:
+    """(the padded face crop, at most ``MESH_SIDE`` px; its uint8 skin mask; the crop's box in
+    ``rgb``; method)."""
     h, w = rgb.shape[:2]
     x1, y1, x2, y2 = det.box.pad(MESH_PAD).clip(w, h).to_int()
     if min(x2 - x1, y2 - y1) < 8:
-        return np.zeros((0, 3), np.uint8), "face_keypoints"
+        return np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0), np.uint8), (x1, y1, x2, y2), "face_keypoints"
     crop = resize(rgb[y1:y2, x1:x2], MESH_SIDE)
     s = crop.shape[1] / (x2 - x1)
     mask = np.zeros(crop.shape[:2], np.uint8)
@@ -136,7 +153,7 @@ def face_pixels(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, str]:
                         for p in result.multi_face_landmarks[0].landmark])
         for poly in (FOREHEAD, RIGHT_CHEEK, LEFT_CHEEK):
             cv2.fillPoly(mask, [np.round(pts[poly]).astype(np.int32)], 1)
-        return crop[mask > 0], "face_mesh"
+        return crop, mask, (x1, y1, x2, y2), "face_mesh"
     kp, b = det.keypoints, det.box
     rx, ry = kp.get("right_eye", (b.x1 + 0.3 * b.width, b.y1 + 0.4 * b.height))
     lx, ly = kp.get("left_eye", (b.x1 + 0.7 * b.width, b.y1 + 0.4 * b.height))
@@ -145,4 +162,4 @@ def face_pixels(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, str]:
     for cx, cy, r in ((rx, (ey + my) / 2, 0.22 * e), (lx, (ey + my) / 2, 0.22 * e),
                       ((rx + lx) / 2, ey - 0.6 * e, 0.25 * e)):
         cv2.circle(mask, (round((cx - x1) * s), round((cy - y1) * s)), max(1, round(r * s)), 1, -1)
-    return crop[mask > 0], "face_keypoints"
+    return crop, mask, (x1, y1, x2, y2), "face_keypoints"

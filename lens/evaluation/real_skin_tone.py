@@ -1,0 +1,165 @@
+"""``lens eval skin-tone --real DATA``: skin tone on real people and on people-free photos.
+
+``DATA`` holds ``ccp/`` (Clothing Co-Parsing, as ``lens data ccp`` reads it) and, for the
+people-free check, ``grocery/`` and ``clothing/``; absent parts are skipped with a note.  Real
+faces have no true Monk value here (the re-toned sets of ``lens eval skin-tone`` hold that), so
+on CCP's validation fold (photo number % 5 == 0: every photo one person, face visible):
+
+* **coverage**: photos whose person gets a range; photos with a face found at all;
+* **stability**: the person's range (its largest face) again under JPEG quality 50 and 95,
+  downscaling to 0.5 and exposure x0.7 and x1.3 (``PERTURBATIONS``): the share unchanged, per
+  range of the untouched photo and per perturbation (a missing face counts as a change);
+* **skin mask**: the pixels the estimate measured (:func:`lens.understanding.skin_faces.face_mask`)
+  against CCP's ``skin`` label: precision (their share that is skin) and recall (the share of
+  the face box's skin pixels they cover; the estimator reads cheeks and forehead by design), per
+  range;
+* **false skin tones**: the share of people-free photos given any range
+  (:mod:`lens.evaluation.people_free`).
+
+Tested in ``tests/test_real_skin_tone.py``.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lens.boxes import Box
+from lens.config import LensConfig
+from lens.console import progress as progress_bar
+from lens.datasets.ccp import read_labels, read_mask
+from lens.datasets.common import Skipped
+from lens.evaluation.common import EvalReport
+from lens.evaluation.people_free import false_signals, people_free_photos
+from lens.evaluation.real_body_type import ccp_photos
+from lens.imageio import load_image
+from lens.pipeline.bundle import ModelBundle
+from lens.types import Detection, RANGES
+
+log = logging.getLogger(__name__)
+GOAL_STABLE = 0.95       # issue 20.3: unchanged in >= 95 % of cases, per range
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def _half(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb).resize((rgb.shape[1] // 2, rgb.shape[0] // 2), Image.BILINEAR))
+
+
+def _exposure(rgb: np.ndarray, factor: float) -> np.ndarray:
+    """Linear-light exposure times ``factor`` (sRGB decoded, scaled, clipped, encoded)."""
+    x = rgb / 255.0
+    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * factor
+    lin = np.clip(lin, 0.0, 1.0)
+    out = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return np.round(out * 255).astype(np.uint8)
+
+
+PERTURBATIONS = {"jpeg 50": lambda x: _jpeg(x, 50), "jpeg 95": lambda x: _jpeg(x, 95), "scale 0.5": _half,
+                 "exposure -30%": lambda x: _exposure(x, 0.7), "exposure +30%": lambda x: _exposure(x, 1.3)}
+
+
+def main_face(tones: list) -> tuple[int | None, Box | None]:
+    """``(range, face box)`` of the largest face with a range, else ``(None, None)``."""
+    ok = [t for t in tones if t.status == "ok" and t.face_box]
+    if not ok:
+        return None, None
+    best = max(ok, key=lambda t: Box(*t.face_box).area)
+    return best.range, Box(*best.face_box)
+
+
+def mask_scores(rgb: np.ndarray, face: Box, skin: np.ndarray) -> tuple[float, float] | None:
+    """(precision, recall) of the measured face pixels against the true ``skin`` mask (H x W bool)."""
+    from lens.understanding.skin_faces import face_mask    # deferred: mediapipe
+
+    used, _method = face_mask(rgb, Detection(face, "face", 1.0, "eval"))
+    x1, y1, x2, y2 = face.clip(rgb.shape[1], rgb.shape[0]).to_int()
+    in_box = np.zeros_like(skin)
+    in_box[y1:y2, x1:x2] = skin[y1:y2, x1:x2]
+    if not used.any() or not in_box.any():
+        return None
+    return float((used & skin).sum() / used.sum()), float((used & in_box).sum() / in_box.sum())
+
+
+def person_row(estimator, rgb: np.ndarray, skin: np.ndarray) -> dict:
+    """One CCP photo: its range, faces found, the range under each perturbation, mask scores."""
+    tones = estimator(rgb)
+    rng, face = main_face(tones)
+    row = {"range": rng, "face found": any(t.face_box for t in tones), "same": {}, "mask": None}
+    if rng is None:
+        return row
+    for name, perturb in PERTURBATIONS.items():
+        row["same"][name] = main_face(estimator(perturb(rgb)))[0] == rng
+    row["mask"] = mask_scores(rgb, face, skin)
+    return row
+
+
+def ccp_rows(estimator, data: Path, limit: int = 0, progress: bool = True) -> list[dict]:
+    names, skipped, rows = read_labels(data / "ccp" / "label_list.mat"), Skipped(), []
+    skin_id = names.index("skin") if "skin" in names else -1
+    for number in progress_bar(ccp_photos(data, limit), desc="ccp faces", disable=not progress):
+        found = read_mask(data / "ccp", number, skipped, len(names))
+        if found is not None:
+            rows.append(person_row(estimator, load_image(found[0]), found[1] == skin_id))
+    if skipped.total:
+        log.warning("ccp: %d photos skipped (%s)", skipped.total, skipped.report())
+    return rows
+
+
+def _share(values: list[bool]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def skin_figures(rows: list[dict]) -> dict:
+    """Coverage, stability and skin-mask figures per range (see the module docstring)."""
+    out: dict = {"ccp photos": len(rows), "ccp photos with a range": _share([r["range"] is not None for r in rows]),
+                 "ccp photos with a face found": _share([r["face found"] for r in rows])}
+    by = defaultdict(list)
+    for r in rows:
+        if r["range"] is not None:
+            by[r["range"]].append(r)
+    for rng in RANGES:
+        mine = by.get(rng, [])
+        out[f"range {rng}: photos"] = len(mine)
+        out[f"range {rng}: unchanged (all perturbations)"] = _share([v for r in mine for v in r["same"].values()])
+        for name in PERTURBATIONS:
+            out[f"range {rng}: unchanged, {name}"] = _share([r["same"][name] for r in mine])
+        masks = [r["mask"] for r in mine if r["mask"]]
+        out[f"range {rng}: skin mask precision"] = round(float(np.mean([m[0] for m in masks])), 4) if masks else None
+        out[f"range {rng}: skin mask recall in the face box"] = round(float(np.mean([m[1] for m in masks])), 4) if masks else None
+    stable = [out[f"range {r}: unchanged (all perturbations)"] for r in RANGES if by.get(r)]
+    out[f"stability goal (>= {GOAL_STABLE} per range)"] = "met" if stable and min(stable) >= GOAL_STABLE else "NOT met"
+    return out
+
+
+def real_skin_tone_eval(config: LensConfig, data, limit: int = 0, progress: bool = True,
+                        models: ModelBundle | None = None) -> dict:
+    """The module docstring's figures over the data root ``data``."""
+    data = Path(data)
+    if not data.is_dir():
+        raise ValueError(f"--real {data}: no such folder")
+    estimator = (models or ModelBundle(config)).skin_tone
+    figures: dict = {}
+    if (data / "ccp" / "annotations" / "pixel-level").is_dir():
+        figures.update(skin_figures(ccp_rows(estimator, data, limit, progress)))
+    else:
+        figures["ccp"] = f"skipped: no ccp/annotations/pixel-level under {data}"
+    photos = people_free_photos(data, limit)
+    if not photos and "ccp" in figures:
+        raise ValueError(f"--real {data}: holds none of ccp/, grocery/dataset/val, clothing/validation")
+    figures.update(false_signals(lambda rgb: any(t.status == "ok" for t in estimator(rgb)), photos,
+                                 "skin tones", progress))
+    return figures
+
+
+def real_skin_tone_command(args, config: LensConfig, progress: bool = True) -> EvalReport:
+    figures = real_skin_tone_eval(config, args.real, args.limit, progress)
+    return EvalReport(f"skin tone on real photos under {args.real}", figures)
