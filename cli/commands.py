@@ -1,4 +1,5 @@
-"""The core ``lens`` commands' parsers: ``models``, ``synth``, ``index``, ``query``, ``detect``, ``train-categories``, ``demo``.
+"""The core ``lens`` commands' parsers: ``models``, ``synth``, ``index``, ``query``, ``detect``,
+``train-categories``, ``train-skin-tone``, ``demo``.
 
 :func:`add_parsers` registers their parsers and returns ``{name:
 "cli.handlers:cmd_NAME"}``: the handlers live in :mod:`cli.handlers`, which
@@ -66,10 +67,18 @@ def add_parsers(sub) -> dict:
     t.add_argument("--val", metavar="MANIFEST", help="evaluate on this manifest instead (e.g. `lens data "
                                                      "clothing`'s val.jsonl); then --manifest all trains")
     t.add_argument("--seed", type=int, default=0)
+    st = sub.add_parser("train-skin-tone", help="train the skin tone network on CCP people re-toned to every "
+                                                "Monk value (lens eval skin-tone --real measures it)")
+    st.add_argument("--real", metavar="DATA", required=True, help="the data root holding ccp/ (e.g. ../shared/data)")
+    st.add_argument("--out", default="lens/understanding/checkpoints/skin_tone_net.pt",
+                    help="checkpoint (default: the committed one, lens/understanding/checkpoints/)")
+    st.add_argument("--epochs", type=int, default=6, help="epochs (default 6: ~2-4 min each on 2 cores)")
+    st.add_argument("--limit", type=int, default=0, help="at most N training photos (default all)")
+    st.add_argument("--resume", action="store_true", help="go on from --out's last epoch")
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
     d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
     d.add_argument("--catalog", choices=["synthetic", "grocery"], default="synthetic",
                    help="synthetic (generated, default) or grocery: the real Grocery Store catalog at PATH")
     d.add_argument("path", nargs="?", help="--catalog grocery: the Grocery Store dataset's folder")
     return {name: f"cli.handlers:cmd_{name.replace('-', '_')}" for name in
-            ("models", "synth", "index", "query", "detect", "train-categories", "demo")}
+            ("models", "synth", "index", "query", "detect", "train-categories", "train-skin-tone", "demo")}

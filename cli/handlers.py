@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from cli.demo import run_demo
 from detection.crops import make_crops
@@ -17,6 +18,7 @@ from detection.preview import draw
 from detection.rcnn import describe_detector
 from lens.boxes import parse_box
 from lens.catalog import Catalog
+from lens.console import progress
 from lens.evaluation.commands import emit
 from lens.evaluation.common import EvalReport
 from lens.imageio import check_output_image, load_image, save_image
@@ -137,6 +139,26 @@ def cmd_train_categories(args, config) -> int:
             rows.update({f"{field} accuracy {c}": v for c, v in value.items()} if isinstance(value, dict)
                         else {f"{field} {name}": value})
     emit(EvalReport(f"heads trained on {args.manifest}", rows))
+    return 0
+
+
+def cmd_train_skin_tone(args, config) -> int:
+    from lens.evaluation.retoned_ccp import face_crops  # deferred: SciPy and mediapipe, this command only
+    from lens.understanding.skin_net import train  # deferred with it: the trainer loads torch
+
+    if args.epochs < 1:
+        raise ValueError(f"--epochs {args.epochs}: must be at least 1")
+    data = Path(args.real)
+    if not (data / "ccp" / "annotations" / "pixel-level").is_dir():
+        raise ValueError(f"--real {data}: no ccp/annotations/pixel-level in it")
+    crops = face_crops(data, "train", args.limit)
+    val = face_crops(data, "val", max(1, args.limit // 4) if args.limit else 0)
+    history = train(crops["x"], crops["mst"], (val["x"], val["mst"]), args.out, args.epochs,
+                    resume=args.resume, progress=progress)
+    last = history[-1] if history else {}
+    emit(EvalReport(f"skin tone network -> {args.out} ({len(crops['x'])} training crops, {len(val['x'])} held out)",
+                    {"epochs": last.get("epoch"), "loss": last.get("loss"),
+                     **{f"held-out range {r} recall": v for r, v in last.get("val range recall", {}).items()}}))
     return 0
 
 

@@ -146,6 +146,9 @@ class UnderstandingConfig:
     # body type per full-body person.  Nothing filters people by them unless a
     # user asks for a range (the opt-in skin_tone_range / body_type_range filters).
     skin_tone: bool = True
+    # The skin tone network (lens train-skin-tone): a confirmed face's Monk value from its crop
+    # instead of its pixels' normalised colour; "" for the pixels alone.
+    skin_tone_net: str = ""
     # On: the DPP's body type dimension and the body_type_range filter need it
     # stored at index time.  A weak signal, weighted so (blend.lens.w_body_type):
     # on synthetic full-body people (seeds 0-2) per-range recall 0.32-0.68 and

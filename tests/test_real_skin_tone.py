@@ -86,3 +86,59 @@ def test_real_people_end_to_end():
     assert rated and any(p is not None for p in precision)
     assert all(0.0 <= p <= 1.0 for p in precision if p is not None)
     assert f.get("false skin tones, Grocery in-store photos", 0.0) <= 0.25
+
+
+def test_lightings_of_the_retoned_set():
+    from lens.evaluation.retoned_ccp import LIGHTS, light
+
+    grey = np.full((10, 40, 3), 128, np.uint8)
+    out = {kind: light(grey, kind).astype(int) for kind in LIGHTS}
+    assert (out["none"] == 128).all() and out["dim"].mean() < 100
+    assert out["warm"][..., 0].mean() > out["warm"][..., 2].mean()
+    assert out["cool"][..., 2].mean() > out["cool"][..., 0].mean()
+    mixed = out["mixed"]
+    assert mixed[:, 0, 0] .mean() > mixed[:, 0, 2].mean() and mixed[:, -1, 2].mean() > mixed[:, -1, 0].mean()
+    with pytest.raises(ValueError, match="lighting 'disco'"):
+        light(grey, "disco")
+
+
+def test_retoned_set_moves_only_the_skin_to_each_monk_value():
+    """One CCP validation person at MST 1 and 10 (skipped without the data)."""
+    import cv2
+
+    from lens.datasets.ccp import read_labels, read_mask
+    from lens.datasets.common import Skipped
+    from lens.evaluation.retoned_ccp import RetonedSet
+    from lens.imageio import load_image
+    from tests.conftest import REAL_DATA, real_dataset
+
+    real_dataset("ccp")
+    with pytest.raises(ValueError, match="split 'test'"):
+        RetonedSet(REAL_DATA, "test")
+    samples = RetonedSet(REAL_DATA, "val", msts=(1, 10), lights=("none",), limit=1)
+    assert len(samples) == 2
+    (light_rgb, m1, info), (dark_rgb, m10, _) = list(samples)
+    assert (m1, m10) == (1, 10) and info["lighting"] == "none" and len(info["face_box"]) == 4
+    photo, mask = read_mask(REAL_DATA / "ccp", info["photo"], Skipped())
+    skin = mask == read_labels(REAL_DATA / "ccp" / "label_list.mat").index("skin")
+    x1, y1, x2, y2 = Box(*info["face_box"]).to_int()
+    face = np.zeros_like(skin)
+    face[y1:y2, x1:x2] = skin[y1:y2, x1:x2]
+    lightness = [np.median(cv2.cvtColor(x, cv2.COLOR_RGB2LAB)[..., 0][face]) for x in (light_rgb, dark_rgb)]
+    assert lightness[0] > lightness[1] + 100             # 8-bit L*: MST 1 ~ 240, MST 10 ~ 60
+    original = load_image(photo).astype(int)
+    far = cv2.dilate(skin.astype(np.uint8), np.ones((9, 9), np.uint8)) == 0
+    assert np.abs(light_rgb.astype(int) - original)[far].max() <= 1    # clothes and background untouched
+
+
+def test_retoned_summary_checks_the_goal_per_lighting():
+    from lens.evaluation.real_skin_tone import retoned_summary
+
+    f = {"faces": 8, "exact_mst": 0.8, "within_one_mst": 0.95, "abstain_rate": 0.0,
+         "ranges": {str(r): {"recall": 0.95} for r in (1, 2, 3, 4)},
+         "range_recall_by_lighting": {"none": {"1": 0.95, "2": 0.93}, "dim": {"1": 0.92, "2": None}}}
+    out = retoned_summary(f)
+    assert out["re-toned: range 1 recall"] == 0.95 and out["re-toned: range recall, dim"] == {"1": 0.92, "2": None}
+    assert [v for k, v in out.items() if "goal" in k] == ["met"]
+    f["range_recall_by_lighting"]["dim"]["1"] = 0.85
+    assert [v for k, v in retoned_summary(f).items() if "goal" in k] == ["NOT met"]

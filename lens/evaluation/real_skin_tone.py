@@ -13,6 +13,11 @@ on CCP's validation fold (photo number % 5 == 0: every photo one person, face vi
   against CCP's ``skin`` label: precision (their share that is skin) and recall (the share of
   the face box's skin pixels they cover; the estimator reads cheeks and forehead by design), per
   range;
+* **re-toned** (each method: the pixels' normalised colour, and the skin tone network of
+  :mod:`lens.understanding.skin_net` when there is one): the same people re-toned to every Monk value under five lightings
+  (:mod:`lens.evaluation.retoned_ccp`), so with a true MST: range recall per range and per
+  lighting (a missed face or an abstention is a miss), exact and within-one MST; goal (issue
+  20.2): every range >= 0.90 under each lighting, the worst within 0.05 of the best, exact >= 0.75;
 * **false skin tones**: the share of people-free photos given any range
   (:mod:`lens.evaluation.people_free`).
 
@@ -36,12 +41,15 @@ from lens.datasets.common import Skipped
 from lens.evaluation.common import EvalReport
 from lens.evaluation.people_free import false_signals, people_free_photos
 from lens.evaluation.real_body_type import ccp_photos
+from lens.evaluation.retoned_ccp import RetonedSet
+from lens.evaluation.skin_tone import skin_tone_figures
 from lens.imageio import load_image
 from lens.pipeline.bundle import ModelBundle
 from lens.types import Detection, RANGES
 
 log = logging.getLogger(__name__)
 GOAL_STABLE = 0.95       # issue 20.3: unchanged in >= 95 % of cases, per range
+GOAL_RANGE, GOAL_SPREAD, GOAL_EXACT = 0.90, 0.05, 0.75   # issue 20.2, on the re-toned faces
 
 
 def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
@@ -140,6 +148,35 @@ def skin_figures(rows: list[dict]) -> dict:
     return out
 
 
+def methods(estimator) -> dict:
+    """The skin tone methods to compare on the re-toned faces: the pixels' colour, and the network
+    (the configured one, else the committed checkpoint when it is there)."""
+    from lens.understanding.skin import SkinToneEstimator  # deferred: mediapipe, with the estimator
+    from lens.understanding.skin_net import CHECKPOINT, SkinToneModel  # deferred: torch, for a network
+
+    out = {"pixels": SkinToneEstimator(estimator.find_missed_faces)}
+    if estimator.net is not None:
+        out["network"] = estimator
+    elif CHECKPOINT.is_file():
+        out["network"] = SkinToneEstimator(estimator.find_missed_faces, SkinToneModel.load(CHECKPOINT))
+    return out
+
+
+def retoned_summary(f: dict, prefix: str = "re-toned") -> dict:
+    """The re-toned set's figures (:func:`lens.evaluation.skin_tone.skin_tone_figures`), flat."""
+    out = {f"{prefix}: faces": f["faces"], f"{prefix}: exact MST": f["exact_mst"],
+           f"{prefix}: within one MST": f["within_one_mst"], f"{prefix}: abstains": f["abstain_rate"]}
+    out.update({f"{prefix}: range {r} recall": v["recall"] for r, v in f["ranges"].items()})
+    cells = []
+    for lighting, recalls in f["range_recall_by_lighting"].items():
+        out[f"{prefix}: range recall, {lighting}"] = recalls
+        cells += [v for v in recalls.values() if v is not None]
+    ok = cells and min(cells) >= GOAL_RANGE and max(cells) - min(cells) <= GOAL_SPREAD and f["exact_mst"] >= GOAL_EXACT
+    out[f"{prefix}: goal (every range >= {GOAL_RANGE} under each lighting, spread <= {GOAL_SPREAD}, "
+        f"exact >= {GOAL_EXACT})"] = "met" if ok else "NOT met"
+    return out
+
+
 def real_skin_tone_eval(config: LensConfig, data, limit: int = 0, progress: bool = True,
                         models: ModelBundle | None = None) -> dict:
     """The module docstring's figures over the data root ``data``."""
@@ -150,6 +187,9 @@ def real_skin_tone_eval(config: LensConfig, data, limit: int = 0, progress: bool
     figures: dict = {}
     if (data / "ccp" / "annotations" / "pixel-level").is_dir():
         figures.update(skin_figures(ccp_rows(estimator, data, limit, progress)))
+        for method, e in methods(estimator).items():
+            retoned = RetonedSet(data, "val", limit=limit)
+            figures.update(retoned_summary(skin_tone_figures(e, retoned, progress), f"re-toned, {method}"))
     else:
         figures["ccp"] = f"skipped: no ccp/annotations/pixel-level under {data}"
     photos = people_free_photos(data, limit)

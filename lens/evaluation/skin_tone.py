@@ -139,8 +139,14 @@ def retone_photo(name: str, mst: int) -> np.ndarray:
     0.9)``, ``a', b'`` shifted by the mean difference.  H x W x 3 uint8 RGB.
     """
     rgb, w, _ = skin_weight(name)
+    return retone(rgb, w, w > 0.9, mst)
+
+
+def retone(rgb: np.ndarray, w: np.ndarray, core: np.ndarray, mst: int) -> np.ndarray:
+    """``rgb`` (H x W x 3 uint8) with the skin of weight ``w`` (H x W, 0..1) moved to MST ``mst``
+    by :func:`retone_photo`'s formula, the mean taken over ``core`` (H x W bool: the face's skin)."""
     lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    mean = lab[w > 0.9].mean(0)
+    mean = lab[core].mean(0)
     target = mst_lab(int(mst))
     k = max(target[0] / mean[0], 0.9)
     new = lab.copy()
@@ -331,6 +337,8 @@ def figures_from_pairs(pairs: list[tuple], extra: dict | None = None) -> dict:
                              "face_detection_recall": _ratio(c["detected"], c["visible"])}
                     for m, c in msts.items()},
             "accuracy": _ratio(sum(c["in_range"] for c in ranges.values()), total),
+            "exact_mst": _ratio(sum(c["exact"] for c in ranges.values()), total),
+            "within_one_mst": _ratio(sum(p[1] is not None and abs(p[1] - p[0]) <= 1 for p in pairs), total),
             "abstain_rate": _ratio(sum(c["abstain"] for c in ranges.values()), total),
             "abstain_reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
             "goal": {"min_range_recall": min(recalls), "max_range_recall": max(recalls),
