@@ -69,7 +69,7 @@ def add_parsers(sub) -> dict:
     t.add_argument("--seed", type=int, default=0)
     st = sub.add_parser("train-skin-tone", help="train the skin tone network on CCP people re-toned to every "
                                                 "Monk value (lens eval skin-tone --real measures it)")
-    st.add_argument("--real", metavar="DATA", required=True, help="the data root holding ccp/ (e.g. ../shared/data)")
+    st.add_argument("--real", metavar="DATA", required=True, help="the data root holding ccp/ as published (bearpaw/clothing-co-parsing)")
     st.add_argument("--out", default="lens/understanding/checkpoints/skin_tone_net.pt",
                     help="checkpoint (default: the committed one, lens/understanding/checkpoints/)")
     st.add_argument("--epochs", type=int, default=6, help="epochs (default 6: ~2-4 min each on 2 cores)")

@@ -35,6 +35,8 @@ MERGE_IOU = 0.5                         # the two models' boxes of one face over
 class FaceDetector:
     """mediapipe face detection with the ``short`` and/or ``full`` range model."""
 
+    finds_faces = True      # the detection pipeline hands its faces to detectors that take them
+
     def __init__(self, models: tuple[str, ...] = ("short", "full"), min_score: float = 0.4):
         # deferred: mediapipe takes ~3 s to import; the pipeline imports this module even with faces off
         import mediapipe as mp

@@ -57,6 +57,8 @@ FOOT_MIN = 0.03                 # of the person height: the smallest spread a pa
 class PeopleDetector:
     """Selfie segmentation -> pose by ROI -> person, upper body, lower body, footwear boxes."""
 
+    takes_faces = True      # the pipeline's faces: a pose is a person only with a head
+
     def __init__(self, max_people: int = MAX_PEOPLE):
         self.max_people = max_people
         self._people = PeopleGraphs()

@@ -71,9 +71,9 @@ class DetectionPipeline:
 
     def __call__(self, rgb: np.ndarray) -> list[Detection]:
         found: list[Detection] = []
-        faces = any(isinstance(d, FaceDetector) for d in self.detectors)   # built before people
+        faces = any(getattr(d, "finds_faces", False) for d in self.detectors)   # built before the others
         for detector in self.detectors:
-            if faces and isinstance(detector, PeopleDetector):     # a person needs a head: the faces
+            if faces and getattr(detector, "takes_faces", False):   # e.g. people: a person needs a head
                 found.extend(detector(rgb, faces=[d for d in found if d.label == "face"]))
             else:
                 found.extend(detector(rgb))

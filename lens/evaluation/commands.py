@@ -66,7 +66,7 @@ def add_labels_arguments(parser: argparse.ArgumentParser) -> None:
 def add_real_arguments(parser: argparse.ArgumentParser) -> None:
     """``--real DATA`` and ``--limit`` of the inclusive signals' real-photo figures."""
     parser.add_argument("--real", metavar="DATA", help="figures on real photos instead: a folder holding "
-                        "ccp/, grocery/ and clothing/ as published (e.g. ../shared/data; absent parts skipped)")
+                        "ccp/, grocery/ and clothing/ as published (absent parts skipped)")
     parser.add_argument("--limit", type=int, default=0, help="with --real: at most N photos per set, spread "
                         "evenly (default all)")
 

@@ -17,6 +17,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from lens.synth import VERSION, generate_catalog, generator_version
 
 log = logging.getLogger(__name__)
@@ -72,3 +74,11 @@ class EvalReport:
     def write_json(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(self.figures, indent=2, sort_keys=True))
+
+
+def spread(rows: list, limit: int) -> list:
+    """At most ``limit`` of ``rows`` (0: all), spread evenly over them (every part of a sorted
+    set keeps some: products, folders, photo numbers)."""
+    if not limit or len(rows) <= limit:
+        return rows
+    return [rows[i] for i in np.linspace(0, len(rows) - 1, limit).round().astype(int)]

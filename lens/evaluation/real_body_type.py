@@ -32,8 +32,8 @@ from lens.config import LensConfig
 from lens.console import progress as progress_bar
 from lens.datasets.ccp import read_mask
 from lens.datasets.common import Skipped, in_val
-from lens.evaluation.common import EvalReport
-from lens.evaluation.people_free import false_signals, people_free_photos
+from lens.evaluation.common import EvalReport, spread
+from lens.evaluation.people_free import real_figures
 from lens.imageio import load_image
 from lens.pipeline.bundle import ModelBundle
 from lens.understanding.body import RANGES, WORK_SIDE, classify, measure
@@ -44,14 +44,26 @@ FOLD, FOLDS = 0, 5       # lens data ccp's default validation fold
 EDGE = 2                 # px: a silhouette this close to the frame's top or bottom is cut by it
 
 
-def ccp_photos(data: Path, limit: int = 0) -> list[int]:
-    """Numbers of CCP's masked photos in the validation fold (``limit``: that many, spread evenly)."""
-    folder = data / "ccp" / "annotations" / "pixel-level"
-    numbers = [n for n in sorted(int(p.stem) for p in folder.glob("*.mat") if p.stem.isdigit())
-               if in_val(n, FOLD, FOLDS)]
-    if limit and len(numbers) > limit:
-        numbers = [numbers[i] for i in np.linspace(0, len(numbers) - 1, limit).round().astype(int)]
-    return numbers
+def ccp_photos(data: Path, limit: int = 0, split: str = "val") -> list[int]:
+    """Numbers of CCP's masked photos in ``split`` (``val``: the fold ``lens data ccp`` keeps for
+    validation; ``train``: the rest); ``limit``: that many, spread evenly."""
+    if split not in ("train", "val"):
+        raise ValueError(f"split {split!r}: expected 'train' or 'val'")
+    folder = Path(data) / "ccp" / "annotations" / "pixel-level"
+    return spread([n for n in sorted(int(p.stem) for p in folder.glob("*.mat") if p.stem.isdigit())
+                   if in_val(n, FOLD, FOLDS) == (split == "val")], limit)
+
+
+def ccp_masks(data: Path, limit: int = 0, progress: bool = True, desc: str = "ccp", labels: int | None = None):
+    """``(number, photo path, label mask)`` of each CCP validation photo; bad ones are named, left
+    out and counted in one warning at the end (``labels``: how many label names there are)."""
+    skipped = Skipped()
+    for number in progress_bar(ccp_photos(data, limit), desc=desc, disable=not progress):
+        found = read_mask(Path(data) / "ccp", number, skipped, labels)
+        if found is not None:
+            yield number, *found
+    if skipped.total:
+        log.warning("ccp: %d photos skipped (%s)", skipped.total, skipped.report())
 
 
 def _scaled(rgb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,19 +100,14 @@ def _pipeline(estimator, rgb: np.ndarray, truth: Box) -> int | None:
 
 def real_bodies(estimator, data: Path, limit: int = 0, progress: bool = True) -> list[dict]:
     """One row per CCP validation photo: reference range (or why not), pipeline range, full body."""
-    rows, skipped = [], Skipped()
-    for number in progress_bar(ccp_photos(data, limit), desc="ccp bodies", disable=not progress):
-        found = read_mask(data / "ccp", number, skipped)
-        if found is None:
-            continue
-        rgb, silhouette = _scaled(load_image(found[0]), found[1] > 0)
+    rows = []
+    for number, photo, mask in ccp_masks(data, limit, progress, "ccp bodies"):
+        rgb, silhouette = _scaled(load_image(photo), mask > 0)
         ys, xs = np.nonzero(silhouette)
         truth = Box(float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
         ref, why = reference(estimator, rgb, silhouette)
         rows.append({"photo": number, "reference": ref, "why": why, "pipeline": _pipeline(estimator, rgb, truth),
                      "full_body": bool(ys.min() > EDGE and ys.max() < silhouette.shape[0] - 1 - EDGE)})
-    if skipped.total:
-        log.warning("ccp: %d photos skipped (%s)", skipped.total, skipped.report())
     return rows
 
 
@@ -126,21 +133,9 @@ def body_figures(rows: list[dict]) -> dict:
 def real_body_type_eval(config: LensConfig, data, limit: int = 0, progress: bool = True,
                         models: ModelBundle | None = None) -> dict:
     """The module docstring's figures over the data root ``data`` (absent parts noted as skipped)."""
-    data = Path(data)
-    if not data.is_dir():
-        raise ValueError(f"--real {data}: no such folder")
     estimator = (models or ModelBundle(config)).body_type
-    figures: dict = {}
-    if (data / "ccp" / "annotations" / "pixel-level").is_dir():
-        figures.update(body_figures(real_bodies(estimator, data, limit, progress)))
-    else:
-        figures["ccp"] = f"skipped: no ccp/annotations/pixel-level under {data}"
-    photos = people_free_photos(data, limit)
-    if not photos and "ccp" in figures:
-        raise ValueError(f"--real {data}: holds none of ccp/, grocery/dataset/val, clothing/validation")
-    figures.update(false_signals(lambda rgb: any(b.status == "ok" for b in estimator(rgb)), photos,
-                                 "body types", progress))
-    return figures
+    return real_figures(data, lambda d: body_figures(real_bodies(estimator, d, limit, progress)),
+                        lambda rgb: any(b.status == "ok" for b in estimator(rgb)), "body types", limit, progress)
 
 
 def real_body_type_command(args, config: LensConfig, progress: bool = True) -> EvalReport:

@@ -29,7 +29,7 @@ import numpy as np
 
 from lens.config import LensConfig
 from lens.console import progress as progress_bar
-from lens.evaluation.common import EvalReport
+from lens.evaluation.common import EvalReport, spread
 from lens.manifest import read_items
 from lens.pipeline.bundle import ModelBundle
 from lens.pipeline.facade import Lens
@@ -56,13 +56,6 @@ def indexed_lens(config: LensConfig, manifests: list[Path], workdir: Path | None
     lens = Lens.from_config(config, catalog_dir=str((workdir or _workdir(manifests)) / "catalog"), models=models)
     index_catalog(lens, items, progress)
     return lens
-
-
-def _spread(rows: list[dict], limit: int) -> list[dict]:
-    """At most ``limit`` of ``rows`` (0: all), spread evenly over them."""
-    if not limit or len(rows) <= limit:
-        return rows
-    return [rows[i] for i in np.linspace(0, len(rows) - 1, limit).round().astype(int)]
 
 
 def _rank_products(results: list[dict], products: dict[str, str]) -> list[str]:
@@ -130,13 +123,13 @@ def real_retrieval_eval(config: LensConfig, manifest: str, queries: str, also: l
     if unknown:
         raise ValueError(f"--queries {queries}: product '{unknown[0]}' is not in the catalog "
                          f"({len(unknown)} unknown)")
-    rows = _spread(rows, limit)          # evenly: every product keeps some queries
+    rows = spread(rows, limit)          # evenly: every product keeps some queries
     lens = indexed_lens(config, manifests, Path(workdir) if workdir else None, progress, models,
                         [i for items in catalog for i in items])
     group_of = {i["id"]: str(i.get(by, "")) for i in catalog[0]}
     figures = {"catalog items": len(products), **search_figures(lens, rows, products, group_of, progress)}
     if foreign:
-        figures.update(foreign_figures(lens, _spread(read_items(foreign), limit), progress=progress))
+        figures.update(foreign_figures(lens, spread(read_items(foreign), limit), progress=progress))
     return figures
 
 

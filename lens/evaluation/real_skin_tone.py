@@ -25,8 +25,6 @@ Tested in ``tests/test_real_skin_tone.py``.
 """
 from __future__ import annotations
 
-import io
-import logging
 from collections import defaultdict
 from pathlib import Path
 
@@ -35,27 +33,20 @@ from PIL import Image
 
 from lens.boxes import Box
 from lens.config import LensConfig
-from lens.console import progress as progress_bar
-from lens.datasets.ccp import read_labels, read_mask
-from lens.datasets.common import Skipped
+from lens.datasets.ccp import read_labels
 from lens.evaluation.common import EvalReport
-from lens.evaluation.people_free import false_signals, people_free_photos
-from lens.evaluation.real_body_type import ccp_photos
+from lens.evaluation.people_free import real_figures
+from lens.evaluation.real_body_type import ccp_masks
 from lens.evaluation.retoned_ccp import RetonedSet
 from lens.evaluation.skin_tone import skin_tone_figures
 from lens.imageio import load_image
 from lens.pipeline.bundle import ModelBundle
+from lens.synth.perturb import jpeg_roundtrip
 from lens.types import Detection, RANGES
+from lens.understanding.skin_light import LINEAR, linear_to_srgb
 
-log = logging.getLogger(__name__)
 GOAL_STABLE = 0.95       # issue 20.3: unchanged in >= 95 % of cases, per range
 GOAL_RANGE, GOAL_SPREAD, GOAL_EXACT = 0.90, 0.05, 0.75   # issue 20.2, on the re-toned faces
-
-
-def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
 
 def _half(rgb: np.ndarray) -> np.ndarray:
@@ -64,15 +55,12 @@ def _half(rgb: np.ndarray) -> np.ndarray:
 
 def _exposure(rgb: np.ndarray, factor: float) -> np.ndarray:
     """Linear-light exposure times ``factor`` (sRGB decoded, scaled, clipped, encoded)."""
-    x = rgb / 255.0
-    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * factor
-    lin = np.clip(lin, 0.0, 1.0)
-    out = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    out = linear_to_srgb(LINEAR[rgb] * factor)          # linear_to_srgb clips to 0..1
     return np.round(out * 255).astype(np.uint8)
 
 
-PERTURBATIONS = {"jpeg 50": lambda x: _jpeg(x, 50), "jpeg 95": lambda x: _jpeg(x, 95), "scale 0.5": _half,
-                 "exposure -30%": lambda x: _exposure(x, 0.7), "exposure +30%": lambda x: _exposure(x, 1.3)}
+PERTURBATIONS = {"jpeg 50": lambda x: jpeg_roundtrip(x, 50), "jpeg 95": lambda x: jpeg_roundtrip(x, 95),
+                 "scale 0.5": _half, "exposure -30%": lambda x: _exposure(x, 0.7), "exposure +30%": lambda x: _exposure(x, 1.3)}
 
 
 def main_face(tones: list) -> tuple[int | None, Box | None]:
@@ -111,15 +99,10 @@ def person_row(estimator, rgb: np.ndarray, skin: np.ndarray) -> dict:
 
 
 def ccp_rows(estimator, data: Path, limit: int = 0, progress: bool = True) -> list[dict]:
-    names, skipped, rows = read_labels(data / "ccp" / "label_list.mat"), Skipped(), []
+    names = read_labels(data / "ccp" / "label_list.mat")
     skin_id = names.index("skin") if "skin" in names else -1
-    for number in progress_bar(ccp_photos(data, limit), desc="ccp faces", disable=not progress):
-        found = read_mask(data / "ccp", number, skipped, len(names))
-        if found is not None:
-            rows.append(person_row(estimator, load_image(found[0]), found[1] == skin_id))
-    if skipped.total:
-        log.warning("ccp: %d photos skipped (%s)", skipped.total, skipped.report())
-    return rows
+    return [person_row(estimator, load_image(photo), mask == skin_id)
+            for _number, photo, mask in ccp_masks(data, limit, progress, "ccp faces", len(names))]
 
 
 def _share(values: list[bool]) -> float | None:
@@ -179,25 +162,18 @@ def retoned_summary(f: dict, prefix: str = "re-toned") -> dict:
 
 def real_skin_tone_eval(config: LensConfig, data, limit: int = 0, progress: bool = True,
                         models: ModelBundle | None = None) -> dict:
-    """The module docstring's figures over the data root ``data``."""
-    data = Path(data)
-    if not data.is_dir():
-        raise ValueError(f"--real {data}: no such folder")
+    """The module docstring's figures over the data root ``data`` (absent parts noted as skipped)."""
     estimator = (models or ModelBundle(config)).skin_tone
-    figures: dict = {}
-    if (data / "ccp" / "annotations" / "pixel-level").is_dir():
-        figures.update(skin_figures(ccp_rows(estimator, data, limit, progress)))
+
+    def ccp(d: Path) -> dict:
+        figures = skin_figures(ccp_rows(estimator, d, limit, progress))
         for method, e in methods(estimator).items():
-            retoned = RetonedSet(data, "val", limit=limit)
+            retoned = RetonedSet(d, "val", limit=limit)
             figures.update(retoned_summary(skin_tone_figures(e, retoned, progress), f"re-toned, {method}"))
-    else:
-        figures["ccp"] = f"skipped: no ccp/annotations/pixel-level under {data}"
-    photos = people_free_photos(data, limit)
-    if not photos and "ccp" in figures:
-        raise ValueError(f"--real {data}: holds none of ccp/, grocery/dataset/val, clothing/validation")
-    figures.update(false_signals(lambda rgb: any(t.status == "ok" for t in estimator(rgb)), photos,
-                                 "skin tones", progress))
-    return figures
+        return figures
+
+    return real_figures(data, ccp, lambda rgb: any(t.status == "ok" for t in estimator(rgb)), "skin tones",
+                        limit, progress)
 
 
 def real_skin_tone_command(args, config: LensConfig, progress: bool = True) -> EvalReport:

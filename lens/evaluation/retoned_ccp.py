@@ -33,8 +33,8 @@ import numpy as np
 from lens.boxes import Box
 from lens.console import progress as progress_bar
 from lens.datasets.ccp import read_labels, read_mask
-from lens.datasets.common import Skipped, in_val
-from lens.evaluation.real_body_type import FOLD, FOLDS
+from lens.datasets.common import Skipped
+from lens.evaluation.real_body_type import ccp_photos
 from lens.evaluation.skin_tone import retone
 from lens.imageio import load_image
 from lens.synth.perturb import apply_lighting
@@ -84,15 +84,8 @@ class RetonedSet:
     ``{"photo", "lighting", "face_box"}``; ``len`` counts them before any is made."""
 
     def __init__(self, data, split: str = "val", msts=range(1, 11), lights=LIGHTS, limit: int = 0):
-        if split not in ("train", "val"):
-            raise ValueError(f"split {split!r}: expected 'train' or 'val'")
         self.src, self.msts, self.lights = Path(data) / "ccp", list(msts), list(lights)
-        folder = self.src / "annotations" / "pixel-level"
-        numbers = [n for n in sorted(int(p.stem) for p in folder.glob("*.mat") if p.stem.isdigit())
-                   if in_val(n, FOLD, FOLDS) == (split == "val")]
-        if limit and len(numbers) > limit:
-            numbers = [numbers[i] for i in np.linspace(0, len(numbers) - 1, limit).round().astype(int)]
-        self.numbers, self.skipped = numbers, Skipped()
+        self.numbers, self.skipped = ccp_photos(data, limit, split), Skipped()
 
     def __len__(self) -> int:
         return len(self.numbers) * len(self.msts) * len(self.lights)

@@ -49,10 +49,12 @@ from typing import Sequence
 
 import numpy as np
 
+from lens.boxes import Box
 from lens.config import UnderstandingConfig
 from lens.imageio import MIN_SIDE, image_hash, is_uniform, load_image
 from lens.models import ModelStore
 from lens.pixels import foreground_mask
+from lens.types import Detection
 from lens.understanding.annotations import annotations
 from lens.understanding.body import BodyTypeEstimator
 from lens.understanding.categories import categories
@@ -183,7 +185,7 @@ class QueryUnderstanding:
         result.notes += image_notes(rgb)
         result.skin_tones = [t.to_dict() for t in tones]
         if people and self.body is not None:
-            result.body_types = [b.to_dict() for b in self.body(rgb, persons, faces)]
+            result.body_types = [b.to_dict() for b in self.body(rgb, persons, _body_faces(faces, tones, self.skin))]
         with self._lock:
             self._cache[key] = copy.deepcopy(result)
             while len(self._cache) > self.cache_size:
@@ -207,3 +209,11 @@ class QueryUnderstanding:
         result.text = self.reader(rgb) if read_text else []
         result.annotations = annotations(result.colors, result.categories, result.patterns, result.text)
         return result
+
+
+def _body_faces(faces: list | None, tones: list, skin) -> list | None:
+    """The faces body type checks its people's heads against: the caller's detections, else the
+    ones skin tone just found (no second face detection), else None (it finds its own)."""
+    if faces is not None or skin is None:
+        return faces
+    return [Detection(Box(*t.face_box), "face", 1.0, "skin_tone") for t in tones if t.face_box]

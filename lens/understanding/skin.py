@@ -246,15 +246,17 @@ class SkinToneEstimator:
         out = [self._face(d, px, method, gains, reason, s, _support(mask, d.box, work.shape))
                for d, (px, method) in zip(dets, measured)]
         if self.net is not None:
-            out = [self._by_net(work, t, s) if t.status == "ok" else t for t in out]
+            ok = [i for i, t in enumerate(out) if t.status == "ok"]
+            answers = self.net(work, [Box(*out[i].face_box).scale(s) for i in ok])    # one forward
+            for i, answer in zip(ok, answers):
+                out[i] = self._by_net(out[i], *answer)
         return out or [unknown(reason or "no face")]
 
-    def _by_net(self, work: np.ndarray, t: SkinTone, s: float) -> SkinTone:
+    @staticmethod
+    def _by_net(t: SkinTone, mst: int, confidence: float) -> SkinTone:
         """A confirmed face's MST, range and confidence from the network on its crop (the measured
         colour stays in ``lab``/``ita``); abstains when its range probability is under
         ``skin_net.MIN_CONFIDENCE``."""
-        box = Box(*t.face_box).scale(s)
-        mst, confidence = self.net(work, [box])[0]
         if confidence < NET_MIN_CONFIDENCE:
             return unknown("not sure of the range", Box(*t.face_box), "face_net")
         return SkinTone("ok", "", mst, mst_range(mst), t.ita, t.lab, round(confidence, 3), t.face_box,
