@@ -2,7 +2,8 @@
 
 BlazeFace detection (full and short range), selfie segmentation for people no
 face was found for, their head-crop search, and the face-mesh cheek and
-forehead polygons (keypoint discs without a mesh).  The mediapipe graphs are
+forehead polygons (keypoint discs without a mesh; the mesh itself is
+:mod:`detection.face_mesh`, which the people detector's head test shares).  The mediapipe graphs are
 created once per process and locked, as they are not re-entrant.  Nothing
 here is kept: a caller gets boxes and skin pixels, never landmarks.
 """
@@ -16,13 +17,11 @@ import cv2
 import numpy as np
 
 import lens.console  # noqa: F401 -- before mediapipe loads: quiets its native logs
+from detection.face_mesh import landmarks, mesh_crop
 from lens.boxes import Box
 from lens.types import Detection
-from lens.understanding.skin_light import resize
 
 FACE_MIN_SCORE = 0.5        # below mediapipe's own ~0.6 floor: keep every face it reports
-MESH_PAD = 0.5              # the mesh's internal detector needs context around the face
-MESH_SIDE = 256             # mesh crops are downscaled above this (the mesh runs at 192 px)
 PERSON_MIN_SHARE = 0.01     # smaller segmented "people" are not searched for a head
 
 # mediapipe face-mesh landmark polygons (canonical 468-point topology)
@@ -52,19 +51,7 @@ class _Graphs:
         if name in ("full", "short"):
             return mp.solutions.face_detection.FaceDetection(model_selection=int(name == "full"),
                                                              min_detection_confidence=FACE_MIN_SCORE)
-        if name == "mesh":
-            return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                                   min_detection_confidence=0.3)
         return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)  # landscape: 3 ms
-
-def lift(rgb: np.ndarray, target: float = 0.5) -> np.ndarray:
-    """Gamma-lift an image whose median grey is under ``target`` (for detectors only)."""
-    grey = float(np.median(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))) / 255.0
-    if grey >= target or grey <= 0.01:
-        return rgb
-    lut = np.clip((np.arange(256) / 255.0) ** (math.log(target) / math.log(grey)) * 255 + 0.5, 0, 255)
-    return lut.astype(np.uint8)[rgb]
-
 
 def detect_faces(rgb: np.ndarray, x0: int = 0, y0: int = 0, model: str = "full") -> list[Detection]:
     """BlazeFace (``"full"`` or ``"short"`` range) faces of ``rgb``, offset by (x0, y0)."""
@@ -138,19 +125,15 @@ def face_mask(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, str]:
 
 
 def _face_mask(rgb: np.ndarray, det: Detection) -> tuple[np.ndarray, np.ndarray, tuple, str]:
-    """(the padded face crop, at most ``MESH_SIDE`` px; its uint8 skin mask; the crop's box in
-    ``rgb``; method)."""
-    h, w = rgb.shape[:2]
-    x1, y1, x2, y2 = det.box.pad(MESH_PAD).clip(w, h).to_int()
-    if min(x2 - x1, y2 - y1) < 8:
-        return np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0), np.uint8), (x1, y1, x2, y2), "face_keypoints"
-    crop = resize(rgb[y1:y2, x1:x2], MESH_SIDE)
+    """(the padded face crop of :func:`detection.face_mesh.mesh_crop`; its uint8 skin mask; the
+    crop's box in ``rgb``; method)."""
+    crop, (x1, y1, x2, y2) = mesh_crop(rgb, det.box)
+    if not crop.size:
+        return crop, np.zeros((0, 0), np.uint8), (x1, y1, x2, y2), "face_keypoints"
     s = crop.shape[1] / (x2 - x1)
     mask = np.zeros(crop.shape[:2], np.uint8)
-    result = _Graphs.run("mesh", lift(crop))
-    if result.multi_face_landmarks:
-        pts = np.array([(p.x * crop.shape[1], p.y * crop.shape[0])
-                        for p in result.multi_face_landmarks[0].landmark])
+    pts = landmarks(crop)
+    if pts is not None:
         for poly in (FOREHEAD, RIGHT_CHEEK, LEFT_CHEEK):
             cv2.fillPoly(mask, [np.round(pts[poly]).astype(np.int32)], 1)
         return crop, mask, (x1, y1, x2, y2), "face_mesh"
