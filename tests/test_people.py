@@ -83,9 +83,23 @@ def test_a_pose_is_a_person_with_a_face_at_its_nose_or_a_head_cut_by_the_frame()
     assert not has_head(_pose(78.0), box, 400, [])       # no face
     assert not has_head(_pose(78.0), box, 400, [Box(0.0, 0.0, 20.0, 20.0)])     # a face elsewhere
     assert not has_head(_pose(98.0), box, 400, [Box(90.0, 85.0, 110.0, 110.0)])  # nose at the shoulders
+    assert not has_head(_pose(78.0), box, 400, [face], confirm=lambda f: False)   # the mesh finds no face
+    assert has_head(_pose(78.0), box, 400, [face], confirm=lambda f: f == face)
     cut = Box(60.0, 0.0, 140.0, 300.0)                   # head cut off: shoulders right under the top
     assert has_head(_pose(-5.0, shoulder_y=30.0), cut, 400, [])
     assert not has_head(_pose(-5.0, shoulder_y=80.0), cut, 400, [])   # room for a head that is not there
+    assert not has_head(_pose(12.0, shoulder_y=30.0), cut, 400, [])   # a nose in the frame, yet no face
+
+
+def test_the_face_mesh_confirms_a_face_and_not_a_blank():
+    from detection.face_mesh import confirmed
+    from detection.faces import FaceDetector
+
+    rgb = skimage.data.astronaut()
+    faces = FaceDetector()(rgb)
+    assert faces and confirmed(rgb, faces[0].box)
+    assert not confirmed(np.full_like(rgb, 128), faces[0].box)
+    assert not confirmed(rgb, Box(0.0, 0.0, 3.0, 3.0))          # too small to mesh
 
 
 @pytest.mark.parametrize("path", [

@@ -79,8 +79,8 @@ import cv2
 import numpy as np
 
 from detection.faces import FaceDetector
-from detection.pose import (HEAD_CUT_TOP, SAME_PERSON, PeopleGraphs, candidates, face_boxes, given_boxes,
-                            has_head, person_candidates, pose_by_roi, segment_people)
+from detection.pose import (HEAD_CUT_TOP, SAME_PERSON, FaceCheck, PeopleGraphs, candidates, face_boxes,
+                            given_boxes, has_head, person_candidates, pose_by_roi, segment_people)
 from lens.boxes import Box
 from lens.imageio import MIN_SIDE, checked_rgb, is_uniform
 
@@ -185,12 +185,12 @@ class BodyTypeEstimator:
             prob = segment_people(seg, rgb)
             given = given_boxes(people, scale)
             heads = face_boxes(self._own_faces(rgb) if faces is None else faces, 1.0 if faces is None else scale)
-            found = []
+            found, check = [], FaceCheck(rgb)
             for box, cut in candidates(person_candidates(prob, self.max_people), given, rgb.shape[0],
                                        self.max_people):
                 confirmed = any(box.iou(g) > SAME_PERSON for g in given)    # a detector's person too
                 found.append(self._one(pose, rgb, box, cut, scale, confirmed,
-                                       _torso_cut(prob, box, cut, confirmed), heads))
+                                       _torso_cut(prob, box, cut, confirmed), heads, check))
         kept = _dedupe([r for r in found if r is not None])     # largest candidate first
         return sorted(kept, key=lambda r: r.person_box[0] if r.person_box else 0.0) or [_unknown("no person")]
 
@@ -205,7 +205,8 @@ class BodyTypeEstimator:
         return self._faces(rgb)
 
     def _one(self, pose, rgb: np.ndarray, box: Box, cut: bool, scale: float,
-             retry: bool = False, torso_cut: bool = False, heads: list[Box] = ()) -> BodyType | None:
+             retry: bool = False, torso_cut: bool = False, heads: list[Box] = (),
+             check: FaceCheck | None = None) -> BodyType | None:
         """The body type of one candidate; None when no pose is found (not a person).
 
         ``cut``: cut by the frame bottom (:func:`detection.pose.candidates`);
@@ -213,12 +214,13 @@ class BodyTypeEstimator:
         ROI); ``retry`` (a detector called it a person too): more pose ROIs
         when the first finds none.  Segmentation's other candidates get one:
         most that fail are objects.  ``heads``: face boxes in ``rgb``'s pixels; without
-        ``retry``, a pose with no head (:func:`detection.pose.has_head`) is not a person.
+        ``retry``, a pose with no head (:func:`detection.pose.has_head`, faces confirmed by ``check``)
+        is not a person.
         """
         if torso_cut:
             return _unknown(CUT_BOTTOM, box, scale)
         found = pose_by_roi(pose, rgb, box, retry=retry)
-        if found is not None and not retry and not has_head(found[0], box, rgb.shape[0], list(heads)):
+        if found is not None and not retry and not has_head(found[0], box, rgb.shape[0], list(heads), check):
             return None
         m = NOT_A_PERSON if found is None else measure(found[1], found[0], rgb)
         if m == NOT_A_PERSON:
