@@ -7,7 +7,11 @@ How close an item is to the query is judged on the image evidence: the cosines o
 features share a large common component, so a raw cosine says little on its own: a street
 photo gets 0.52-0.58 from the best Grocery product, an in-store photo 0.55-0.75 from its own;
 the background (how like *everything* in this catalog the query looks) is what tells them
-apart.  An item is *close* when its best such excess reaches ``blend.min_relevance``; the
+apart.  An object hit's excess counts times its weight, the matched crop's detection score
+(:mod:`blender.objects`): a scene is only as close as the detector is sure of the crop that
+matched (Grocery with its train photos indexed: the fashion detector's doubtful "bags" on
+produce put object-only items above the floor and the visual hits, the right product among
+them, under it).  An item is *close* when its best such excess reaches ``blend.min_relevance``; the
 rest are left out of the page.  Items only the text source found (words guessed from the
 photo) are never close on their own; a request that searched no image source (text alone) is
 not floored (:class:`lens.pipeline.facade.Lens` passes a floor of 0).  When nothing is close the
@@ -79,9 +83,12 @@ class Background:
 
 
 def relevance(item) -> float:
-    """An item's best image-evidence excess (module docstring); ``-inf`` when no image source found it."""
-    return max((p["score"] - BACKGROUND_WEIGHT * p["background"] for p in item.provenance
-                if p.get("source") in IMAGE_SOURCES and "background" in p), default=-math.inf)
+    """An item's best image-evidence excess (module docstring), each times its evidence's
+    ``weight`` (the object source's matched crop's detection score); ``-inf`` when no image
+    source found it."""
+    return max(((p["score"] - BACKGROUND_WEIGHT * p["background"]) * p.get("weight", 1.0)
+                for p in item.provenance if p.get("source") in IMAGE_SOURCES and "background" in p),
+               default=-math.inf)
 
 
 def split(blended: list, floor: float) -> Split:

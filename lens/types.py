@@ -138,9 +138,12 @@ def _value(key: str, value) -> str | int:
 @dataclass
 class Candidate:
     item_id: str
-    score: float
+    score: float                       # the source's raw score (what calibration maps to 0..1)
     source: str
     provenance: dict = field(default_factory=dict)
+    # how surely the evidence belongs to the item, 0..1: the blend multiplies the calibrated score
+    # by it (the object source: its matched crop's detection score)
+    weight: float = 1.0
 
 
 @dataclass
@@ -151,6 +154,7 @@ class SourceQuery:
     box: list[float] | None = None     # pixel x1, y1, x2, y2 of the user's box
     # the query image's object crops: (unit vector (dim,), pixel box, label); empty with a box
     crops: list[tuple[np.ndarray, list[float], str]] = field(default_factory=list)
+    crop_scores: list[float] = field(default_factory=list)   # each crop's detection score, 0..1 (none: 1)
     text: str | None = None            # the user's words for the text source (else: annotations)
     annotations: list[dict] = field(default_factory=list)   # the query image's {"text", "kind", "score"}
 

@@ -24,6 +24,16 @@ def test_blend_cuts_and_handles_empty():
         blend([], -1)
 
 
+def test_a_candidate_weighs_by_how_surely_its_evidence_belongs_to_the_item():
+    cands = [Candidate("a", 0.8, "object", {}, weight=0.5), Candidate("b", 0.6, "visual")]
+    out = blend(cands, 2, {"visual": 0.5, "object": 0.5})
+    assert [i.item_id for i in out] == ["b", "a"] and out[1].per_source["object"] == pytest.approx(0.4)
+    assert out[1].provenance[0]["weight"] == 0.5 and "weight" not in out[0].provenance[0]
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="weight of item 'a'"):
+            blend([Candidate("a", 0.8, "object", weight=bad)], 1)
+
+
 def test_ties_are_deterministic():
     out = blend([Candidate("b", 1.0, "visual"), Candidate("a", 1.0, "visual")], 2)
     assert [i.item_id for i in out] == ["a", "b"]

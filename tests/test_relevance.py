@@ -36,6 +36,14 @@ def test_split_judges_the_image_evidence_over_the_query_background():
                                   "message": ""}
 
 
+def test_an_object_hit_is_as_close_as_its_crop_is_sure():
+    sure = _item("sure", ("object", 0.71, 0.5))                        # 0.31: close
+    doubtful = _item("doubtful", ("object", 0.71, 0.5))
+    doubtful.provenance[0]["weight"] = 0.5                             # a crop the detector doubts: 0.155
+    assert relevance(doubtful) == pytest.approx(0.5 * relevance(sure))
+    assert [i.item_id for i in split([sure, doubtful], 0.3).close] == ["sure"]
+
+
 def test_background_is_the_mean_cosine_with_a_fixed_sample_and_follows_changes():
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(SAMPLE + 40, 8)).astype(np.float32)

@@ -23,8 +23,8 @@ def catalog(config_factory):
     cat = Catalog.open(config, {"name": "test", "dim": DIM})
     items, vectors, crop_ids, crop_vectors = [], [], [], []
     for s in ("s0", "s1", "s2"):
-        crops = [{"id": crop_id(s, n), "box": [10 * n, 0, 10 * n + 50, 50], "label": "bag" if n else "top"}
-                 for n in range(2)]
+        crops = [{"id": crop_id(s, n), "box": [10 * n, 0, 10 * n + 50, 50], "label": "bag" if n else "top",
+                  **({"score": 0.7} if n else {})} for n in range(2)]
         items.append({"id": s, "kind": "scene", "crops": crops,
                       "understanding": {"signals": {"skin_tone_ranges": [int(s[1]) + 1], "colors": ["red"]}}})
         vectors.append(unit(rng)[0])
@@ -50,6 +50,8 @@ def test_object_source_returns_the_scene_of_the_matching_crop(catalog):
     assert hits[0].item_id == "s1" and hits[0].score == pytest.approx(1.0, abs=1e-5)
     assert hits[0].provenance["crop"] == "s1#1" and hits[0].provenance["box"] == [10, 0, 60, 50]
     assert hits[0].provenance["label"] == "bag" and hits[0].provenance["via"] == "box"
+    assert hits[0].weight == 0.7                    # the matched crop's detection score
+    assert all(h.weight == (0.7 if h.provenance["crop"].endswith("#1") else 1.0) for h in hits)  # none: 1
     assert len({h.item_id for h in hits}) == len(hits) <= 3          # grouped by scene
     assert all(h.item_id.startswith("s") for h in hits)             # products have no crops
 
@@ -59,7 +61,9 @@ def test_object_source_probes_every_query_crop(catalog):
     far = -catalog.objects.vector("s2#0")
     query = SourceQuery(far, None, [(catalog.objects.vector("s2#0"), [0, 0, 9, 9], "top")])
     hit = obj.search(query, k=1)[0]
-    assert hit.item_id == "s2" and hit.provenance["via"] == "crop 1"
+    assert hit.item_id == "s2" and hit.provenance["via"] == "crop 1" and hit.weight == 1.0
+    query.crop_scores = [0.4]                        # a query crop the detector doubts: weaker evidence
+    assert obj.search(query, k=1)[0].weight == pytest.approx(0.4)
 
 
 def test_filters_restrict_every_source(catalog):
