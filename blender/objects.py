@@ -16,9 +16,10 @@ of uncertain class.  Of the 92 (product, scene) pairs still missed, 80 have a
 matching crop ranked past the top 20 scenes: 36 are worn dresses that the
 portrait framing cuts at the waist, 26 are worn shoes 17-35 px high.
 
-Each candidate's ``weight`` is the matched crop's detection score, times the query crop's when a
-query crop matched: a scene holds a similar object only as surely as the detector found one
-there (and in the query).  The blend multiplies the calibrated score by
+Each candidate's ``weight`` is the matched crop's detection score: a scene holds a similar object
+only as surely as the detector found one there.  (Weighing a query crop's hits by that crop's
+score as well changed nothing on Grocery and cost the synthetic catalog's worn-product queries
+their people: 33 instead of 40 of 40 pools held 3 skin tone ranges.)  The blend multiplies the calibrated score by
 it.  Measured on real in-store photos (Grocery: the 296 validation photos against the 81
 products and the 2,640 train-split photos, ``lens eval retrieval --also-index``), where the
 fashion detector's crops are mistakes on produce (bags at a median score of 0.53), the whole
@@ -73,14 +74,12 @@ class ObjectSource(CatalogSource):
         return self._crop_sets.get(items, lambda: frozenset(c for item in items for c in children.get(item, ())))
 
     @staticmethod
-    def probes(query: SourceQuery) -> list[tuple[str, np.ndarray, float]]:
-        """``(via, vector, sureness)``: the box alone, else the image and every crop; a crop is as
-        sure as its detection score (``query.crop_scores``; 1 when not given), the image and box are."""
+    def probes(query: SourceQuery) -> list[tuple[str, np.ndarray, str | None]]:
+        """``(via, vector, query label)``: the box alone, else the image and every crop."""
         if query.box is not None:
-            return [("box", query.vector, 1.0)]
-        scores = list(query.crop_scores) + [1.0] * (len(query.crops) - len(query.crop_scores))
-        return [("image", query.vector, 1.0)] + [(f"crop {i + 1}", v, _sureness(score))
-                                                 for i, ((v, _box, _label), score) in enumerate(zip(query.crops, scores))]
+            return [("box", query.vector, None)]
+        return [("image", query.vector, None)] + [(f"crop {i + 1}", v, label)
+                                                  for i, (v, _box, label) in enumerate(query.crops)]
 
     def search(self, query: SourceQuery, k: int, allowed: set[str] | None = None) -> list[Candidate]:
         index = self.catalog.objects
@@ -93,15 +92,14 @@ class ObjectSource(CatalogSource):
         back = dict(zip((via for via, _, _ in probes), self.background(index, vectors).round(4).tolist()))
         best: dict[str, tuple[float, str, str]] = {}
         matches: dict[str, int] = {}
-        for (via, _v, _sure), row in zip(probes, hits):
+        for (via, _v, _label), row in zip(probes, hits):
             for crop, score in row:
                 item = parent_id(crop)
                 matches[item] = matches.get(item, 0) + 1
                 if item not in best or score > best[item][0]:
                     best[item] = (score, crop, via)
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:k]
-        sure = {via: value for via, _, value in probes}
-        return [self._candidate(item, hit, matches[item], rank, back[hit[2]], sure[hit[2]])
+        return [self._candidate(item, hit, matches[item], rank, back[hit[2]])
                 for rank, ((item, _), hit) in enumerate(zip(ranked, self._crop_info(ranked)), 1)]
 
     def _crop_info(self, ranked: list) -> list[tuple[float, str, str, dict]]:
@@ -113,14 +111,13 @@ class ObjectSource(CatalogSource):
             out.append((score, crop, via, stored))
         return out
 
-    def _candidate(self, item: str, hit: tuple, matches: int, rank: int, background: float,
-                   probe_sureness: float) -> Candidate:
-        """``weight``: the matched crop's detection score times the probe's (a query crop's)."""
+    def _candidate(self, item: str, hit: tuple, matches: int, rank: int, background: float) -> Candidate:
+        """``weight``: the matched crop's detection score (see the module docstring)."""
         score, crop, via, stored = hit
         return Candidate(item, float(score), self.name,
                          {"via": via, "crop": crop, "box": stored.get("detection_box") or stored.get("box"),
                           "label": stored.get("label"), "matched_crops": matches, "rank": rank,
-                          "background": background}, _sureness(stored.get("score")) * probe_sureness)
+                          "background": background}, _sureness(stored.get("score")))
 
 
 def _sureness(detection_score) -> float:

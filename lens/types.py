@@ -154,7 +154,6 @@ class SourceQuery:
     box: list[float] | None = None     # pixel x1, y1, x2, y2 of the user's box
     # the query image's object crops: (unit vector (dim,), pixel box, label); empty with a box
     crops: list[tuple[np.ndarray, list[float], str]] = field(default_factory=list)
-    crop_scores: list[float] = field(default_factory=list)   # each crop's detection score, 0..1 (none: 1)
     text: str | None = None            # the user's words for the text source (else: annotations)
     annotations: list[dict] = field(default_factory=list)   # the query image's {"text", "kind", "score"}
 

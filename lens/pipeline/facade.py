@@ -176,11 +176,10 @@ class Lens:
         """What each source searches with, and the source ratios the understanding ``u`` implies."""
         rgb, factor = a.rgb, decoded.factor
         small = self.config.query.region_query_max_fraction * rgb.shape[0] * rgb.shape[1]
-        kept = [(v, c) for v, c in zip(a.crop_vectors, a.crops) if c.box.area < small]
         query = SourceQuery(a.vector, query_box.as_list() if query_box else None,
-                            [(v, c.box.scale(1.0 / factor).as_list(), c.label) for v, c in kept],
-                            text=request.text, annotations=u["annotations"],
-                            crop_scores=[float(c.score) for _, c in kept])
+                            [(v, c.box.scale(1.0 / factor).as_list(), c.label)
+                             for v, c in zip(a.crop_vectors, a.crops) if c.box.area < small],
+                            text=request.text, annotations=u["annotations"])
         mix = plan(u, [c.to_dict() for c in a.crops], query_box is not None, request.sources,
                    any(r.source == "regions" for r in a.regions))
         return query, mix
