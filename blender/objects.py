@@ -17,15 +17,17 @@ matching crop ranked past the top 20 scenes: 36 are worn dresses that the
 portrait framing cuts at the waist, 26 are worn shoes 17-35 px high.
 
 Each candidate's ``weight`` is the matched crop's detection score: a scene holds a similar object
-only as surely as the detector found one there.  (Weighing a query crop's hits by that crop's
-score as well changed nothing on Grocery and cost the synthetic catalog's worn-product queries
-their people: 33 instead of 40 of 40 pools held 3 skin tone ranges.)  The blend multiplies the calibrated score by
-it.  Measured on real in-store photos (Grocery: the 296 validation photos against the 81
-products and the 2,640 train-split photos, ``lens eval retrieval --also-index``), where the
-fashion detector's crops are mistakes on produce (bags at a median score of 0.53), the whole
-lens fell behind its visual source by 0.05 top-1 with unweighted object hits; weighted, and with
-poses needing a confirmed face (:func:`detection.pose.has_head`), it is ahead (README
-"Measured").  Synthetic scene crops score 0.92 at the median, so their scenes keep their place.
+only as surely as the detector found one there.  The blend multiplies the calibrated score by it
+(:mod:`blender.blend`) and the relevance floor the object excess (:mod:`blender.relevance`).
+Measured on real in-store photos (Grocery: the 296 validation photos against the 81 products and
+the 2,640 train-split photos, ``make bench``'s ``grocery + train photos``), where the fashion
+detector's crops are mistakes on produce (bags at a median score of 0.53): with unweighted object
+hits the whole lens trailed its visual source at top-1 (0.514 vs 0.561); weighted, and with poses
+needing a confirmed face (:func:`detection.pose.has_head`), it ties it (0.561) and still trails at
+top-5 (0.831 vs 0.858; README "Measured").  Synthetic scene crops score 0.92 at the median, so
+their scenes keep their place.  Weighing a query crop's hits by that crop's score as well changed
+nothing on Grocery and cost the synthetic catalog's worn-product queries their people (33 instead
+of 40 of 40 pools held 3 skin tone ranges).
 
 A filter (``allowed`` items) becomes the set of their crops, made once per
 allowed set and catalog version (:meth:`ObjectSource.crops_of`), which the

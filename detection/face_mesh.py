@@ -19,6 +19,7 @@ import numpy as np
 
 import lens.console  # noqa: F401 -- before mediapipe loads: quiets its native logs
 from lens.boxes import Box
+from lens.pixels import thumbnail
 
 MESH_PAD = 0.5              # of the face box: the mesh's internal detector needs context around the face
 MESH_SIDE = 256             # px: mesh crops are downscaled above this (the mesh runs at 192 px)
@@ -43,12 +44,7 @@ def mesh_crop(rgb: np.ndarray, box: Box) -> tuple[np.ndarray, tuple[int, int, in
     x1, y1, x2, y2 = box.pad(MESH_PAD).clip(w, h).to_int()
     if min(x2 - x1, y2 - y1) < MIN_CROP:
         return np.zeros((0, 0, 3), np.uint8), (x1, y1, x2, y2)
-    crop = rgb[y1:y2, x1:x2]
-    s = MESH_SIDE / max(crop.shape[:2])
-    if s < 1:
-        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s))),
-                          interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(crop), (x1, y1, x2, y2)
+    return np.ascontiguousarray(thumbnail(rgb[y1:y2, x1:x2], MESH_SIDE)), (x1, y1, x2, y2)
 
 
 def landmarks(crop: np.ndarray) -> np.ndarray | None:
