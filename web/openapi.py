@@ -77,7 +77,11 @@ def _schemas() -> dict:
               "properties": {"id": {"type": "string"}, "rank": {"type": "integer", "minimum": 1},
                              "score": {"type": "number"}, "image_url": {"type": "string"},
                              "sources": {"type": "array", "items": {"type": "string"}},
-                             "provenance": {"type": "array", "items": {"type": "object"}}}}
+                             "provenance": {"type": "array", "items": {"type": "object"}, "description":
+                                            "one entry per source that found the item: source, raw score, "
+                                            "calibrated score, weight (object hits: the matched crop's "
+                                            "detection score, present when under 1) and the source's own "
+                                            "fields (via, crop, box, label, background ...)"}}}
     lens = {"type": "object", "additionalProperties": True,
             "required": ["image", "regions", "understanding", "results", "query_box", "sources",
                          "timings_ms", "filters", "blend", "cached"],
