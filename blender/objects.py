@@ -1,8 +1,15 @@
 """The object source: query crops matched to the catalog's crops, returning their scenes.
 
-Probes: the user's box (when given), else the whole query image and each of
-its object crops (a product photo is itself one object, so it finds the
-scenes that hold that product).  Each probe searches the catalog's
+Probes: the user's box (when given), else each of the query's object crops,
+and the whole query image when the photo is itself one object (``SourceQuery.one_object``:
+the facade sets it for a photo whose objects lie on a plain backdrop), so that a product
+photo finds the scenes that hold that product.  A cluttered photo's whole image is no
+object: matched against the catalog's crops it finds whatever crop looks like the whole
+scene.  Measured on real in-store photos (Grocery, 296 validation photos against the 81
+products and the 2,640 train-split photos, ``make bench``'s ``grocery + train photos``; 258
+of them have no crop): with the image probe on every photo the whole lens trailed its visual
+source at top-5 (0.831 vs 0.858), without it on cluttered photos it leads (0.882; top-1 0.564
+vs 0.561).  Each probe searches the catalog's
 ``objects`` index (one vector per scene crop, id ``<item>#<n>``) for
 ``FETCH`` x k crops; hits are grouped by parent item, whose score is its best
 crop's cosine.  Provenance names the probe, the matched crop and its box in
@@ -77,18 +84,21 @@ class ObjectSource(CatalogSource):
 
     @staticmethod
     def probes(query: SourceQuery) -> list[tuple[str, np.ndarray, str | None]]:
-        """``(via, vector, query label)``: the box alone, else the image and every crop."""
+        """``(via, vector, query label)``: the box alone, else every crop, and the whole image
+        first when the photo is one object (``query.one_object``; see the module docstring)."""
         if query.box is not None:
             return [("box", query.vector, None)]
-        return [("image", query.vector, None)] + [(f"crop {i + 1}", v, label)
-                                                  for i, (v, _box, label) in enumerate(query.crops)]
+        image = [("image", query.vector, None)] if query.one_object else []
+        return image + [(f"crop {i + 1}", v, label) for i, (v, _box, label) in enumerate(query.crops)]
 
     def search(self, query: SourceQuery, k: int, allowed: set[str] | None = None) -> list[Candidate]:
         index = self.catalog.objects
         if k <= 0 or not len(index):
             return []
-        crops = None if allowed is None else self.crops_of(allowed)
         probes = self.probes(query)
+        if not probes:              # a cluttered photo with no object found: nothing to look for
+            return []
+        crops = None if allowed is None else self.crops_of(allowed)
         vectors = np.stack([v for _, v, _ in probes])
         hits = index.search(vectors, FETCH * k, crops)
         back = dict(zip((via for via, _, _ in probes), self.background(index, vectors).round(4).tolist()))

@@ -156,6 +156,9 @@ class SourceQuery:
     crops: list[tuple[np.ndarray, list[float], str]] = field(default_factory=list)
     text: str | None = None            # the user's words for the text source (else: annotations)
     annotations: list[dict] = field(default_factory=list)   # the query image's {"text", "kind", "score"}
+    # the photo is itself one object (a product on a backdrop): the object source then also
+    # probes the catalog's crops with the whole image (blender/objects.py)
+    one_object: bool = True
 
 
 class CatalogSource(ABC):

@@ -191,3 +191,17 @@ def test_item_ids_with_the_crop_separator_are_refused(lens_factory, embedder):
     lens = lens_factory()
     with pytest.raises(ValueError, match="'a#1'"):
         lens.catalog.add([{"id": "a#1", "image": "x"}], np.zeros((1, embedder.dim), np.float32))
+
+
+def test_the_whole_photo_probes_the_objects_only_when_it_is_one_object(lens_factory, image_folder, monkeypatch):
+    from blender.objects import ObjectSource
+
+    lens = lens_factory()
+    run_indexing(read_items(image_folder), IndexMapper(lens.analyzer, detect=False),
+                 CatalogWriter(lens.catalog), progress=False)
+    seen = []
+    monkeypatch.setattr(ObjectSource, "search", lambda self, q, k, allowed=None: seen.append(q.one_object) or [])
+    lens(str(image_folder / "teal.png"), k=2, diversity=False)                   # a product on a backdrop
+    assert seen[-1] is True                 # (the calls before it: the score calibration's catalog queries)
+    lens(np.random.default_rng(0).integers(0, 256, (120, 160, 3), np.uint8), k=2, diversity=False)  # clutter
+    assert seen[-1] is False

@@ -64,6 +64,17 @@ def test_object_source_probes_every_query_crop(catalog):
     assert hit.item_id == "s2" and hit.provenance["via"] == "crop 1" and hit.weight == 1.0   # no crop score
 
 
+def test_object_source_probes_the_whole_image_only_when_it_is_one_object(catalog):
+    (obj,) = make_sources(["object"], catalog)
+    vec = catalog.objects.vector("s1#1")
+    assert obj.search(SourceQuery(vec), k=1)[0].provenance["via"] == "image"       # a product photo
+    cluttered = SourceQuery(vec, one_object=False)
+    assert obj.search(cluttered, k=3) == []                           # no crop, no object to look for
+    cluttered.crops = [(catalog.objects.vector("s2#0"), [0, 0, 9, 9], "top")]
+    hits = obj.search(cluttered, k=3)
+    assert hits and {h.provenance["via"] for h in hits} == {"crop 1"}
+
+
 def test_filters_restrict_every_source(catalog):
     from blender.filters import allowed_ids
 

@@ -176,12 +176,12 @@ class Lens:
         """What each source searches with, and the source ratios the understanding ``u`` implies."""
         rgb, factor = a.rgb, decoded.factor
         small = self.config.query.region_query_max_fraction * rgb.shape[0] * rgb.shape[1]
+        plain = any(r.source == "regions" for r in a.regions)    # objects found on a backdrop
         query = SourceQuery(a.vector, query_box.as_list() if query_box else None,
                             [(v, c.box.scale(1.0 / factor).as_list(), c.label)
                              for v, c in zip(a.crop_vectors, a.crops) if c.box.area < small],
-                            text=request.text, annotations=u["annotations"])
-        mix = plan(u, [c.to_dict() for c in a.crops], query_box is not None, request.sources,
-                   any(r.source == "regions" for r in a.regions))
+                            text=request.text, annotations=u["annotations"], one_object=plain)
+        mix = plan(u, [c.to_dict() for c in a.crops], query_box is not None, request.sources, plain)
         return query, mix
 
     def _result(self, decoded: Decoded, a: ImageAnalysis, u: dict, query_box: Box | None, request: Request,
