@@ -239,3 +239,18 @@ def test_portrait_candidates_abstain_before_pose():
     assert not _torso_cut(chin, box, cut=False, given=False)
     assert not _torso_cut(prob, Box(200, 30, 400, 470), cut=False, given=False)   # feet in frame
     assert _torso_cut(prob, Box(200, 100, 400, 480), cut=True, given=True)        # head well inside
+
+
+@pytest.mark.parametrize("shoulders, neck, fits", [(0.05, 0.40, True), (0.05, 0.47, True), (0.125, 0.40, True),
+                                                    (0.05, 0.52, False), (0.16, 0.40, False)])
+def test_pose_fit_admits_real_people_with_hair_on_their_shoulders(shoulders, neck, fits):
+    """CCP's real people: the neck rows (hair included) reach 0.49 of the shoulder width."""
+    from lens.understanding.body import _pose_fits
+
+    d, shoulder_y, soles = 400.0, 100, 500
+    points = np.zeros((33, 4))
+    points[[11, 12], 1] = shoulder_y + shoulders * d
+    points[[23, 24], 1] = shoulder_y + 0.40 * d
+    points[[27, 28], 1] = soles - 0.10 * d
+    upper = np.array([neck * 100.0] * 10 + [100.0] * 30)
+    assert bool(_pose_fits(points, upper, 10, shoulder_y, d, soles)) is fits
