@@ -32,8 +32,8 @@ the 2,640 train-split photos, ``make bench``'s ``grocery + train photos``), wher
 detector's crops are mistakes on produce (bags at a median score of 0.53): with unweighted object
 hits the whole lens trailed its visual source at top-1 (0.514 vs 0.561); weighted, and with poses
 needing a confirmed face (:func:`detection.pose.has_head`), it tied it (0.561) and still trailed at
-top-5 (0.831 vs 0.858) until the whole-image probe was kept for one-object photos (above).  Synthetic scene crops score 0.92 at the median, so
-their scenes keep their place.  Weighing a query crop's hits by that crop's score as well changed
+top-5 (0.831 vs 0.858) until the whole-image probe was kept for one-object photos (above).
+Synthetic scene crops score 0.92 at the median, so their scenes keep their place.  Weighing a query crop's hits by that crop's score as well changed
 nothing on Grocery and cost the synthetic catalog's worn-product queries their people (33 instead
 of 40 of 40 pools held 3 skin tone ranges).
 
