@@ -10,9 +10,10 @@ products and the 2,640 train-split photos, ``make bench``'s ``grocery + train ph
 of them have no crop): with the image probe on every photo the whole lens trailed its visual
 source at top-5 (0.831 vs 0.858), without it on cluttered photos it leads (0.882; top-1 0.564
 vs 0.561).  The synthetic diversity queries are product photos, 38 of 40 on a plain backdrop:
-precision@10 with diversity 0.910 -> 0.9075 (``make bench``'s ``diversity``).  Each probe searches the catalog's
-``objects`` index (one vector per scene crop, id ``<item>#<n>``) for
-``FETCH`` x k crops; hits are grouped by parent item, whose score is its best
+precision@10 with diversity 0.910 -> 0.9075 (``make bench``'s ``diversity``).
+
+Each probe searches the catalog's ``objects`` index (one vector per scene crop, id
+``<item>#<n>``) for ``FETCH`` x k crops; hits are grouped by parent item, whose score is its best
 crop's cosine.  Provenance names the probe, the matched crop and its box in
 the parent's pixels (x1, y1, x2, y2), its label, and how many of the scene's
 crops matched, so the UI can draw the box on the result.
@@ -33,9 +34,10 @@ detector's crops are mistakes on produce (bags at a median score of 0.53): with 
 hits the whole lens trailed its visual source at top-1 (0.514 vs 0.561); weighted, and with poses
 needing a confirmed face (:func:`detection.pose.has_head`), it tied it (0.561) and still trailed at
 top-5 (0.831 vs 0.858) until the whole-image probe was kept for one-object photos (above).
-Synthetic scene crops score 0.92 at the median, so their scenes keep their place.  Weighing a query crop's hits by that crop's score as well changed
-nothing on Grocery and cost the synthetic catalog's worn-product queries their people (33 instead
-of 40 of 40 pools held 3 skin tone ranges).
+Synthetic scene crops score 0.92 at the median, so their scenes keep their place.  Weighing a
+query crop's hits by that crop's score as well changed nothing on Grocery and cost the synthetic
+catalog's worn-product queries their people (33 instead of 40 of 40 pools held 3 skin tone
+ranges).
 
 A filter (``allowed`` items) becomes the set of their crops, made once per
 allowed set and catalog version (:meth:`ObjectSource.crops_of`), which the
