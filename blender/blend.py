@@ -5,8 +5,8 @@ every provenance), calibrates each source's raw score to 0..1
 (:mod:`blender.calibrate`; uncalibrated: the raw score clipped) times the
 candidate's ``weight`` (how surely the evidence belongs to the item: the object
 source's matched crop's detection score), and scores each item by weighted
-fusion, ``sum over sources of ratio[source] x calibrated best score from that source`` (:mod:`blender.ratios`), so an item
-two sources agree on rises.  Without ratios every source weighs 1.  Ties break
+fusion, ``sum over sources of ratio[source] x calibrated best score from that
+source`` (:mod:`blender.ratios`), so an item two sources agree on rises.  Without ratios every source weighs 1.  Ties break
 by item id, so pages are deterministic.  Diversity re-ranking comes after
 (:mod:`blender.diversify`).
 
