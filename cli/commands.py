@@ -75,10 +75,27 @@ def add_parsers(sub) -> dict:
     st.add_argument("--epochs", type=int, default=6, help="epochs (default 6: ~2-4 min each on 2 cores)")
     st.add_argument("--limit", type=int, default=0, help="at most N training photos (default all)")
     st.add_argument("--resume", action="store_true", help="go on from --out's last epoch")
+    e = sub.add_parser("train-embedding", help="train the unified embedding (embedder.name: unified) on a "
+                                               "catalog's labels: product, category, colour, pattern")
+    e.add_argument("--manifest", required=True, action="append",
+                   help="a JSONL manifest (or its folder); repeat to add camera photos (scenes, user photos) "
+                        "that name their product")
+    e.add_argument("--tasks", default="product,category,color,pattern",
+                   help="tasks among product, category, color, pattern, text-clusters "
+                        "(default: product,category,color,pattern; a field task is skipped where unlabelled)")
+    e.add_argument("--out", help="checkpoint (default: models.unified, else models.root/unified.pt)")
+    e.add_argument("--epochs", type=int, default=6, help="epochs (default 6: ~1.5 min each on Grocery, 2 cores)")
+    e.add_argument("--views", type=int, default=4, help="augmented views per camera photo (default 4)")
+    e.add_argument("--catalog-views", type=int, default=16, help="augmented views per catalog photo (default 16)")
+    e.add_argument("--holdout", type=float, default=0.1,
+                   help="share of each product's camera photos held out for the per-epoch report (0.1)")
+    e.add_argument("--clusters", type=int, default=0, help="text-clusters: how many (default ~sqrt(products))")
+    e.add_argument("--resume", action="store_true", help="go on from OUT.resume's last epoch")
+    e.add_argument("--seed", type=int, default=0)
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
     d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
     d.add_argument("--catalog", choices=["synthetic", "grocery"], default="synthetic",
                    help="synthetic (generated, default) or grocery: the real Grocery Store catalog at PATH")
     d.add_argument("path", nargs="?", help="--catalog grocery: the Grocery Store dataset's folder")
     return {name: f"cli.handlers:cmd_{name.replace('-', '_')}" for name in
-            ("models", "synth", "index", "query", "detect", "train-categories", "train-skin-tone", "demo")}
+            ("models", "synth", "index", "query", "detect", "train-categories", "train-skin-tone", "train-embedding", "demo")}

@@ -22,12 +22,15 @@ from lens.console import progress
 from lens.evaluation.commands import emit
 from lens.evaluation.common import EvalReport
 from lens.imageio import check_output_image, load_image, save_image
+from lens.learning.embedding import EmbeddingJob, train_embedding
+from lens.learning.trainer import TrainSettings
 from lens.manifest import read_items
 from lens.models import ModelStore
 from lens.pipeline.bundle import ModelBundle
 from lens.pipeline.facade import Lens
 from lens.pipeline.indexing import CatalogWriter, IndexMapper, index_items, run_indexing
 from lens.synth import generate_catalog
+from lens.text.minilm import MiniLM
 from lens.types import Filters
 from lens.understanding.category_head import head_paths, train_from_manifest
 
@@ -159,6 +162,25 @@ def cmd_train_skin_tone(args, config) -> int:
     emit(EvalReport(f"skin tone network -> {args.out} ({len(crops['x'])} training crops, {len(val['x'])} held out)",
                     {"epochs": last.get("epoch"), "loss": last.get("loss"),
                      **{f"held-out range {r} recall": v for r, v in last.get("val range recall", {}).items()}}))
+    return 0
+
+
+def cmd_train_embedding(args, config) -> int:
+    if args.epochs < 1:
+        raise ValueError(f"--epochs {args.epochs}: must be at least 1")
+    if not 0.0 <= args.holdout < 1.0:
+        raise ValueError(f"--holdout {args.holdout}: expected a fraction in [0, 1)")
+    out = args.out or config.models.unified or str(Path(config.models.root) / "unified.pt")
+    tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+    job = EmbeddingJob(args.manifest, out, tasks, args.views, args.catalog_views, args.holdout, args.clusters,
+                       TrainSettings(epochs=args.epochs, seed=args.seed))
+    encoder = MiniLM(runtime=config.text.runtime, cache_dir=config.models.root) if "text-clusters" in tasks else None
+    figures = train_embedding(job, ModelStore.from_config(config.models), encoder, args.resume, progress=True)
+    last = figures["history"][-1] if figures["history"] else {}
+    emit(EvalReport(f"unified embedding -> {out} ({figures['samples']} samples, {figures['views']} views, "
+                    f"{figures['held out']} held out)",
+                    {**{f"{t} classes": n for t, n in figures["classes"].items()},
+                     **{f"skipped ({why})": n for why, n in figures["skipped"].items() if n}, **last}))
     return 0
 
 

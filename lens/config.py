@@ -34,11 +34,16 @@ class ModelsConfig:
     # The heads `lens train-categories` writes (catalog category, pattern); empty = none.
     category_head: str = ""
     pattern_head: str = ""
+    # The unified embedding `lens train-embedding` writes (embedder.name: unified); empty =
+    # <root>/unified.pt.
+    unified: str = ""
 
 
 @dataclass
 class EmbedderConfig:
-    name: str = "mobilenet_v2"      # the only backbone with offline weights here
+    # mobilenet_v2 (ImageNet features, the only backbone with offline weights here) | unified
+    # (trained on the catalog by `lens train-embedding`; lens/unified.py)
+    name: str = "mobilenet_v2"
     image_size: int = 224           # MobileNetV2's ImageNet training resolution
     batch_size: int = 32            # ~0.5 s per batch on 2 cores; bounded memory
     device: str = "cpu"             # "cuda" where a GPU exists
@@ -73,6 +78,10 @@ class IndexConfig:
     # float inner product; 10 keeps binary recall@10 >= 0.95 of exact (bench).
     rerank: int = 10
     binary_search: str = "flat"     # flat (exhaustive Hamming, ~ms at 100k) | hnsw (Hamming graph)
+    # Which bits: "rotated" (centred, PCA + a random rotation: ImageNet features need it, see
+    # lens/index/binary.py) or "sign" (the vectors' own sign bits: the unified embedding is
+    # trained for them, its layer norm balances every bit).
+    binary_codes: str = "rotated"
     # FAISS OpenMP threads while searching (process-wide); 0 = FAISS's default
     # (every core).  1: on a busy 2-core machine OpenMP's spin-waits made one
     # binary query at 100k take 122 ms with 2 threads vs 19 ms with 1.

@@ -10,7 +10,12 @@ builds; an index refuses vectors from different settings.
 pass gives the 1280-d global-average-pooled feature (the embedding) and the
 ImageNet logits (used by query understanding for categories).
 
-Tested in ``tests/test_embeddings.py``.
+``unified``: the model ``lens train-embedding`` trains on the catalog's own labels
+(:mod:`lens.unified`; the checkpoint is ``models.unified``, else ``data/models/unified.pt``).
+It gives no ImageNet logits: its tail is fine-tuned, and its task heads (category, pattern)
+are exported as the understanding's trained heads instead.
+
+Tested in ``tests/test_embeddings.py`` and ``tests/test_unified.py``.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ import numpy as np
 from lens.config import EmbedderConfig
 from lens.models import ModelStore, load_state_dict
 from lens.registry import Registry
+from lens.unified import build_net, digest, load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,13 @@ def letterbox(rgb: np.ndarray, size: int, fill: int = 255) -> np.ndarray:
     y0, x0 = (size - nh) // 2, (size - nw) // 2
     out[y0:y0 + nh, x0:x0 + nw] = resized
     return out
+
+
+def imagenet_batch(images: Sequence[np.ndarray], size: int) -> np.ndarray:
+    """RGB uint8 images -> ``(N, 3, size, size)`` float32: letterboxed on white, ImageNet-normalised."""
+    batch = np.stack([letterbox(np.ascontiguousarray(im), size) for im in images]).astype(np.float32)
+    batch = (batch / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
 
 
 class Embedder(ABC):
@@ -96,9 +109,7 @@ class MobileNetV2Embedder(Embedder):
                    config.batch_size, config.device)
 
     def _tensor(self, images: Sequence[np.ndarray]):
-        batch = np.stack([letterbox(im, self.image_size) for im in images]).astype(np.float32)
-        batch = (batch / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
-        return self._torch.from_numpy(batch.transpose(0, 3, 1, 2).copy()).to(self.device)
+        return self._torch.from_numpy(imagenet_batch(images, self.image_size)).to(self.device)
 
     def embed_and_classify(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings ``(N, 1280)`` unit rows and ImageNet logits ``(N, 1000)``."""
@@ -120,8 +131,58 @@ class MobileNetV2Embedder(Embedder):
                 "weights": "IMAGENET1K_V1", "preprocess": "letterbox-white"}
 
 
+class UnifiedEmbedder(Embedder):
+    """The trained unified model (:mod:`lens.unified`): ``(N, dim)`` unit rows, no logits."""
+
+    name = "unified"
+
+    def __init__(self, weights_path: str, checkpoint: str, image_size: int = 224, batch_size: int = 32,
+                 device: str = "cpu"):
+        import torch  # deferred: as in MobileNetV2Embedder
+
+        ckpt = load_checkpoint(checkpoint)
+        self.tasks = {t: list(c) for t, c in ckpt["tasks"].items()}
+        self.stem, self.net = build_net(weights_path, self.tasks, ckpt["cut"], ckpt["dim"])
+        self.net.load_state_dict(ckpt["state"])
+        self.stem, self.net = self.stem.to(device).eval(), self.net.to(device).eval()
+        self.dim, self.temperature = int(ckpt["dim"]), float(ckpt["temperature"])
+        self.image_size, self.batch_size, self.device = image_size, batch_size, device
+        self.checkpoint, self._digest = str(checkpoint), digest(checkpoint)
+        self._torch, self._lock = torch, threading.Lock()   # torch modules are not re-entrant
+
+    @classmethod
+    def from_config(cls, config: EmbedderConfig, models: ModelStore) -> "UnifiedEmbedder":
+        return cls(str(models.resolve("mobilenet_v2")), str(models.resolve("unified")),
+                   config.image_size, config.batch_size, config.device)
+
+    def embed_and_classify(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, None]:
+        if len(images) == 0:
+            return np.zeros((0, self.dim), np.float32), None
+        out = []
+        with self._lock, self._torch.inference_mode():
+            for start in range(0, len(images), self.batch_size):
+                x = self._torch.from_numpy(imagenet_batch(images[start:start + self.batch_size],
+                                                          self.image_size)).to(self.device)
+                out.append(self.net(self.stem(x)).cpu().numpy())
+        return np.concatenate(out).astype(np.float32), None
+
+    def task_head(self, task: str) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+        """``(weight (C, dim), bias (C,), classes)`` of a task's cosine head as a linear layer
+        over the unit embeddings (proxies normalised, over the temperature); None if untrained."""
+        if task not in self.tasks:
+            return None
+        proxies = self.net.heads[task.replace("-", "_")].detach().cpu().numpy().astype(np.float32)
+        proxies /= np.maximum(np.linalg.norm(proxies, axis=1, keepdims=True), 1e-12)
+        return proxies / self.temperature, np.zeros(len(proxies), np.float32), list(self.tasks[task])
+
+    def settings(self) -> dict:
+        return {"name": self.name, "dim": self.dim, "image_size": self.image_size,
+                "checkpoint": self._digest, "preprocess": "letterbox-white"}
+
+
 EMBEDDERS: Registry[Callable[[EmbedderConfig, ModelStore], Embedder]] = Registry("embedder.name", {
     "mobilenet_v2": MobileNetV2Embedder.from_config,
+    "unified": UnifiedEmbedder.from_config,
 })
 
 

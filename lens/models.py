@@ -62,6 +62,7 @@ class ModelSpec:
     sha256_prefix: str = ""          # checked by `lens models prepare`
     torchvision_weights: str = ""    # "module.EnumName.MEMBER" for `fetch`
     required: bool = True            # needed by configs/demo.yaml
+    in_root: str = ""                # a file name under models.root (what a command here trains)
 
 
 _MP = "mediapipe"
@@ -98,6 +99,10 @@ SPECS: dict[str, ModelSpec] = {s.name: s for s in [
     *[ModelSpec(name, task, "mediapipe wheel", "pip install mediapipe==0.10.14",
                 (_in_package(_MP, "modules", folder, filename),))
       for name, task, folder, filename in _MEDIAPIPE],
+    ModelSpec("unified", "the unified embedding trained on the catalog (embedder.name: unified)",
+              "trained here (models.unified, else models.root/unified.pt)",
+              "lens train-embedding --manifest MANIFEST", (), config_key="unified", required=False,
+              in_root="unified.pt"),
     *[ModelSpec(f"{field}_head", f"catalog {field}: a linear head over the embeddings",
                 f"trained here (models.{field}_head)",
                 f"lens train-categories --manifest MANIFEST (writes models.{field}_head)",
@@ -161,6 +166,8 @@ class ModelStore:
         if configured:
             paths.append(Path(configured))
         paths.extend(p for p in (find() for find in spec.places) if p is not None)
+        if spec.in_root:
+            paths.append(Path(self.config.root) / spec.in_root)
         return paths
 
     def spec(self, name: str) -> ModelSpec:

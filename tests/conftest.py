@@ -1,6 +1,7 @@
 """Shared fixtures: configs through the loader, a real redis-server, a small catalog."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -123,3 +124,66 @@ def image_folder(tmp_path):
     for name in ("red", "navy", "green", "mustard", "pink", "teal"):
         Image.fromarray(solid_image(hex_to_rgb(NAMED_COLORS[name]))).save(folder / f"{name}.png")
     return folder
+
+
+SHAPES = {"disc": "round", "ring": "round", "bar": "long", "cross": "long"}   # product -> category
+
+
+def tiny_products(folder: Path, camera: int = 3, seed: int = 0) -> Path:
+    """A 4-product catalog of drawn shapes for the embedding trainer: each product's clean photo
+    on white (``kind: product``, a category and a colour) and ``camera`` photos of it on noisy
+    backgrounds, shifted and scaled, that name their ``product``.  Returns the manifest."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    colours = {"disc": (200, 40, 40), "ring": (40, 40, 200), "bar": (40, 160, 40), "cross": (200, 160, 30)}
+
+    def draw(shape, bg, scale, dx, dy):
+        img = bg.copy()
+        c, r, col = (48 + dx, 48 + dy), int(30 * scale), colours[shape]
+        if shape in ("disc", "ring"):
+            cv2.circle(img, c, r, col, -1 if shape == "disc" else 8)
+        if shape in ("bar", "cross"):
+            cv2.rectangle(img, (c[0] - r, c[1] - 6), (c[0] + r, c[1] + 6), col, -1)
+        if shape == "cross":
+            cv2.rectangle(img, (c[0] - 6, c[1] - r), (c[0] + 6, c[1] + r), col, -1)
+        return img
+
+    rows = []
+    for shape, category in SHAPES.items():
+        white = np.full((96, 96, 3), 250, np.uint8)
+        save_png(folder / f"{shape}.png", draw(shape, white, 1.0, 0, 0))
+        rows.append({"id": shape, "image": f"{shape}.png", "kind": "product", "category": category,
+                     "color": "red" if shape in ("disc", "cross") else "other",
+                     "title": f"{shape} {category}"})
+        for k in range(camera):
+            bg = rng.integers(60, 200, (96, 96, 3)).astype(np.uint8)
+            img = draw(shape, bg, rng.uniform(0.7, 1.1), int(rng.integers(-8, 9)), int(rng.integers(-8, 9)))
+            save_png(folder / f"{shape}-{k}.png", img)
+            rows.append({"id": f"{shape}-{k}", "image": f"{shape}-{k}.png", "kind": "scene", "product": shape})
+    manifest = folder / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return manifest
+
+
+def save_png(path: Path, rgb: np.ndarray) -> None:
+    from PIL import Image
+
+    Image.fromarray(rgb).save(path)
+
+
+@pytest.fixture(scope="session")
+def unified_checkpoint(tmp_path_factory):
+    """A unified embedding trained for 3 epochs on :func:`tiny_products` (~15 s)."""
+    from lens.config import ModelsConfig
+    from lens.learning.embedding import EmbeddingJob, train_embedding
+    from lens.learning.trainer import TrainSettings
+    from lens.models import ModelStore
+
+    folder = tmp_path_factory.mktemp("unified")
+    job = EmbeddingJob([str(tiny_products(folder / "data"))], str(folder / "unified.pt"),
+                       ("product", "category", "color"), views=2, catalog_views=4, holdout=0.0,
+                       settings=TrainSettings(epochs=3, classes_per_batch=4, per_class=4))
+    figures = train_embedding(job, ModelStore(ModelsConfig()), progress=False)
+    return {"path": folder / "unified.pt", "figures": figures, "manifest": folder / "data" / "manifest.jsonl"}

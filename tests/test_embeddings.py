@@ -3,14 +3,21 @@ import numpy as np
 import pytest
 import skimage.data
 
-from lens.config import EmbedderConfig
+from lens.config import EmbedderConfig, ModelsConfig
 from lens.embeddings import EMBEDDERS, letterbox, make_embedder
 from lens.models import ModelStore
 
 
+def store_for(name: str, request) -> ModelStore:
+    """The model store an embedder needs: ``unified`` is trained here (the session's tiny one)."""
+    if name == "unified":
+        return ModelStore(ModelsConfig(unified=str(request.getfixturevalue("unified_checkpoint")["path"])))
+    return ModelStore()
+
+
 @pytest.mark.parametrize("name", sorted(EMBEDDERS))
-def test_every_embedder_gives_unit_vectors(name):
-    emb = make_embedder(EmbedderConfig(name=name, batch_size=2), ModelStore())
+def test_every_embedder_gives_unit_vectors(name, request):
+    emb = make_embedder(EmbedderConfig(name=name, batch_size=2), store_for(name, request))
     images = [skimage.data.coffee(), skimage.data.chelsea(), np.zeros((20, 300, 3), np.uint8)]
     vecs = emb.embed(images)
     assert vecs.shape == (3, emb.dim) and vecs.dtype == np.float32
@@ -38,5 +45,5 @@ def test_letterbox_keeps_aspect():
 
 
 def test_unknown_embedder_lists_valid():
-    with pytest.raises(ValueError, match=r"embedder.name 'clip': unknown \(valid: mobilenet_v2\)"):
+    with pytest.raises(ValueError, match=r"embedder.name 'clip': unknown \(valid: mobilenet_v2, unified\)"):
         make_embedder(EmbedderConfig(name="clip"), ModelStore())

@@ -38,9 +38,11 @@ from lens.pipeline.indexing import index_catalog
 TOP = (1, 5)
 
 
-def _workdir(manifests: list[Path]) -> Path:
-    """A folder per catalog content under ``data/eval``: another manifest, another index."""
-    digest = hashlib.sha256(b"".join(p.resolve().read_bytes() for p in manifests)).hexdigest()[:12]
+def _workdir(manifests: list[Path], embedder: dict) -> Path:
+    """A folder per catalog content and embedder under ``data/eval``: another manifest or another
+    embedder (a retrained unified model), another index."""
+    digest = hashlib.sha256(b"".join(p.resolve().read_bytes() for p in manifests)
+                            + repr(sorted(embedder.items())).encode()).hexdigest()[:12]
     return Path("data/eval") / f"real-{manifests[0].parent.name}-{digest}"
 
 
@@ -53,7 +55,9 @@ def indexed_lens(config: LensConfig, manifests: list[Path], workdir: Path | None
                  models: ModelBundle | None = None, items: list[dict] | None = None) -> Lens:
     """A Lens over the manifests' items (``items``: already read), indexed once; ``models``: a bundle to share."""
     items = items if items is not None else [item for m in manifests for item in read_items(m)]
-    lens = Lens.from_config(config, catalog_dir=str((workdir or _workdir(manifests)) / "catalog"), models=models)
+    models = models or ModelBundle(config)
+    folder = workdir or _workdir(manifests, models.embedder.settings())
+    lens = Lens.from_config(config, catalog_dir=str(Path(folder) / "catalog"), models=models)
     index_catalog(lens, items, progress)
     return lens
 

@@ -7,7 +7,9 @@ index).  The random rotation spreads the variance evenly over the bits, as in
 ITQ's initialisation: with the PCA axes alone, ~1,000 of MobileNetV2's 1,280
 axes carry little variance, their sign bits are noise that outweighs the
 informative ones in the Hamming distance, and recall@10 after re-ranking
-falls to 0.67 of exact on the catalog vectors (1.00 with the rotation).  A query is binarised the same way, FAISS finds the
+falls to 0.67 of exact on the catalog vectors (1.00 with the rotation).  With
+``index.binary_codes: sign`` the codes are the vectors' own sign bits (no mean,
+no rotation): the unified embedding (:mod:`lens.unified`) is trained for them.  A query is binarised the same way, FAISS finds the
 ``rerank x k`` nearest codes by Hamming distance (``IndexBinaryFlat``, or
 ``IndexBinaryHNSW`` with ``index.binary_search: hnsw``), and those candidates
 are re-ranked by exact float inner product.  The codes take 1/32 of the float
@@ -68,8 +70,12 @@ class BinaryKind(Kind):
     binary = True
     filters = False     # FAISS's binary indexes take no IDSelector: VectorIndex filters their candidates
 
+    CODES = ("rotated", "sign")
+
     def __init__(self, config: IndexConfig, dim: int):
         super().__init__(config, dim)
+        if config.binary_codes not in self.CODES:
+            raise ValueError(f"index.binary_codes '{config.binary_codes}': unknown (valid: {', '.join(self.CODES)})")
         self.nbits = -(-dim // 8) * 8           # FAISS binary codes are whole bytes
         self.mean = np.zeros(dim, np.float32)
         self.rotation = np.eye(dim, dtype=np.float32)
@@ -85,8 +91,9 @@ class BinaryKind(Kind):
         return faiss.IndexBinaryFlat(self.nbits)
 
     def build(self, work: np.ndarray) -> None:
-        self.mean, axes = fit_rotation(work)
-        self.rotation = axes @ random_rotation(self.dim)
+        if self.config.binary_codes == "rotated":
+            self.mean, axes = fit_rotation(work)
+            self.rotation = axes @ random_rotation(self.dim)
         self.index = self._empty()
         self.add(work)
         self.fitted_rows = len(work)
@@ -103,7 +110,8 @@ class BinaryKind(Kind):
         return rerank(queries, rows, work, fetch)
 
     def needs_rebuild(self, rows: int) -> bool:
-        return rows > 2 * self.fitted_rows      # the rotation was fitted on under half the data
+        # the rotation was fitted on under half the data (sign bits fit nothing)
+        return self.config.binary_codes == "rotated" and rows > 2 * self.fitted_rows
 
     def state(self) -> dict[str, np.ndarray]:
         return {"binary_mean": self.mean, "binary_rotation": self.rotation,

@@ -14,7 +14,9 @@
    Laplacian at 256 px), noise, JPEG blockiness, resolution and a 0-1 score
    (formula in that module);
 4. categories: the catalog's own categories from a linear head over the
-   embedding (:mod:`~lens.understanding.category_head`, when trained), and
+   embedding (:mod:`~lens.understanding.category_head`, when trained; with
+   ``embedder.name: unified`` its own category and pattern heads unless a
+   head file is configured), and
    ImageNet top-k from the embedder's classifier mapped to the coarse
    taxonomy of :mod:`lens.taxonomy`; the pattern from a second head;
 5. text: OCR words (:mod:`~lens.understanding.ocr`, when likely);
@@ -151,6 +153,8 @@ class QueryUnderstanding:
                     path, embedder.settings() if embedder is not None else None)
             elif models is not None and getattr(models.config, key):
                 log.warning("%s", str(models.missing(key)))
+            elif getattr(embedder, "task_head", None) and embedder.task_head(field_name) is not None:
+                heads[field_name] = CategoryHead(*embedder.task_head(field_name), embedder.settings(), field_name)
         if config.skin_tone and skin is None:
             skin = SkinToneEstimator.from_config(config, models)
         if config.body_type and body is None:
