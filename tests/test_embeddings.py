@@ -26,7 +26,9 @@ def test_every_embedder_gives_unit_vectors(name, request):
     assert emb.settings()["name"] == name
 
 
-def test_imagenet_classes_on_real_photos(embedder):
+@pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_lite0"])   # the ImageNet embedders
+def test_imagenet_classes_on_real_photos(name, embedder):
+    embedder = embedder if name == "mobilenet_v2" else make_embedder(EmbedderConfig(name=name), ModelStore())
     _, logits = embedder.embed_and_classify([skimage.data.coffee(), skimage.data.chelsea()])
     names = [embedder.categories[i] for i in logits.argmax(1)]
     assert names == ["espresso", "Egyptian cat"]
@@ -45,5 +47,5 @@ def test_letterbox_keeps_aspect():
 
 
 def test_unknown_embedder_lists_valid():
-    with pytest.raises(ValueError, match=r"embedder.name 'clip': unknown \(valid: mobilenet_v2, unified\)"):
+    with pytest.raises(ValueError, match=r"embedder.name 'clip': unknown \(valid: efficientnet_lite0, mobilenet_v2, unified\)"):
         make_embedder(EmbedderConfig(name="clip"), ModelStore())
