@@ -62,7 +62,7 @@ def test_binary_codes_are_the_signs_of_the_float_vectors(unified_checkpoint):
     vectors = unified(unified_checkpoint).embed(images)
     kind = BinaryKind(IndexConfig(kind="binary", binary_codes="sign"), vectors.shape[1])
     kind.build(vectors)
-    np.testing.assert_array_equal(kind._codes(vectors), pack_signs(vectors, 256))
+    np.testing.assert_array_equal(kind.codes(vectors), pack_signs(vectors, 256))
     assert (vectors > 0).mean() == pytest.approx(0.5, abs=0.1)      # the layer norm balances the bits
     with pytest.raises(ValueError, match="index.binary_codes 'gray': unknown"):
         BinaryKind(IndexConfig(kind="binary", binary_codes="gray"), 8)
@@ -200,3 +200,20 @@ def test_resume_goes_on_from_the_last_finished_epoch(tmp_path, monkeypatch):
     figures = train_embedding(job, ModelStore(), resume=True, progress=False)
     assert [h["epoch"] for h in figures["history"]] == [1, 2] and figures["history"][0] == first[0]
     assert not (tmp_path / "u.pt.resume").exists()
+
+
+def test_eval_embedding_sets_embedders_side_by_side(unified_checkpoint, tmp_path, capsys):
+    manifest = unified_checkpoint["manifest"]
+    out = tmp_path / "e.json"
+    rc = main(["--set", f"models.unified={unified_checkpoint['path']}", "eval", "embedding", "--manifest",
+               str(manifest), "--queries", str(manifest), "--embedders", "mobilenet_v2,unified",
+               "--json", str(out)])
+    assert rc == 0
+    figures = json.loads(out.read_text())
+    assert figures["queries"] == 12 and figures["products"] == 4
+    assert figures["unified"]["bits"] == 256 and figures["mobilenet_v2"]["bits"] == 1280
+    assert figures["unified"]["top-1"] >= 0.75
+    assert "unified binary top-1" in capsys.readouterr().out
+    main(["--set", f"models.root={tmp_path}", "eval", "embedding", "--manifest", str(manifest), "--queries",
+          str(manifest), "--embedders", "unified", "--json", str(out)])
+    assert "lens train-embedding" in json.loads(out.read_text())["unified"]["missing"]

@@ -1,4 +1,4 @@
-"""``lens eval retrieval|colors|skin-tone|body-type|text|diversity|labels|detection``: parsers and the handler.
+"""``lens eval retrieval|colors|skin-tone|body-type|text|diversity|labels|detection|embedding``: parsers and the handler.
 
 :func:`add_parsers` registers ``eval`` and returns ``{"eval": cmd_eval}``
 (like every package's ``commands`` module); each evaluation's own module loads
@@ -94,6 +94,15 @@ def add_parsers(sub) -> dict:
                                                      "precision per query type"))
     add_labels_arguments(esub.add_parser("labels", help="weak-label agreement, coverage "
                                                         "(and with --train the two mAPs)"))
+    em = esub.add_parser("embedding", help="real photos: embedders side by side (top-1 / top-5 of the product "
+                                           "among the catalog photos, float and binary)")
+    em.add_argument("--manifest", required=True, help="the catalog manifest (e.g. `lens data grocery`'s catalog.jsonl)")
+    em.add_argument("--queries", required=True, help="a manifest of photos, each naming its 'product'")
+    em.add_argument("--embedders", default="mobilenet_v2,efficientnet_lite0,unified",
+                    help="comma-separated (default: mobilenet_v2,efficientnet_lite0,unified; unified needs "
+                         "`lens train-embedding`)")
+    em.add_argument("--limit", type=int, default=0, help="at most N queries, spread evenly (default all)")
+    em.add_argument("--json", dest="json_out", help="also write the figures as JSON here")
     dt = esub.add_parser("detection", help="real photos: objects found by the crops, AP of the Faster R-CNN")
     dt.add_argument("--coco", required=True, help="a COCO file of true boxes (e.g. `lens data ccp`'s val.json)")
     dt.add_argument("--images", required=True, help="folder its file_names are relative to")
@@ -112,7 +121,8 @@ EVALUATIONS = {"retrieval": "lens.evaluation.retrieval:retrieval_command",
                "text": "lens.evaluation.text:text_eval",
                "diversity": "lens.evaluation.diversity:diversity_command",
                "labels": "lens.evaluation.real_labels:labels_command",
-               "detection": "lens.evaluation.detection:detection_command"}
+               "detection": "lens.evaluation.detection:detection_command",
+               "embedding": "lens.evaluation.embeddings:embedding_command"}
 
 
 def cmd_eval(args, config) -> int:

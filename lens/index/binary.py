@@ -80,7 +80,8 @@ class BinaryKind(Kind):
         self.mean = np.zeros(dim, np.float32)
         self.rotation = np.eye(dim, dtype=np.float32)
 
-    def _codes(self, x: np.ndarray) -> np.ndarray:
+    def codes(self, x: np.ndarray) -> np.ndarray:
+        """``(N, nbits / 8)`` uint8: the packed sign bits of ``(x - mean) @ rotation``."""
         return pack_signs((x - self.mean) @ self.rotation, self.nbits)
 
     def _empty(self):
@@ -100,13 +101,13 @@ class BinaryKind(Kind):
 
     def add(self, rows: np.ndarray) -> None:
         for start in range(0, len(rows), 65_536):   # bounded temporary memory
-            self.index.add(self._codes(rows[start:start + 65_536]))
+            self.index.add(self.codes(rows[start:start + 65_536]))
 
     def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
         wanted = min(self.index.ntotal, max(fetch, self.config.rerank * fetch))
         if self.config.binary_search == "hnsw":
             self.index.hnsw.efSearch = max(self.config.hnsw_ef_search, wanted)
-        _, rows = self.index.search(self._codes(queries), wanted)
+        _, rows = self.index.search(self.codes(queries), wanted)
         return rerank(queries, rows, work, fetch)
 
     def needs_rebuild(self, rows: int) -> bool:
