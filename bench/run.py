@@ -50,6 +50,10 @@ Sections (each a function returning a dict of named figures):
   --real`` on the same data root (CCP people: coverage, stability and skin-mask figures per range;
   CCP bodies against their true silhouettes; false skin tones and body types on people-free
   Grocery and clothing photos), beside the synthetic figures; skipped with a note when absent;
+* ``embedding``: ``bench/embedding_bench.py``: ImageNet MobileNetV2, EfficientNet-Lite0 and the
+  unified embedding (``lens train-embedding`` on Grocery's catalog and train photos, trained once
+  into ``data/bench/real/``) side by side on Grocery's validation photos, float and binary, and the
+  whole lens with the unified embedding; skipped with a note when the data is absent;
 * ``memory``: peak resident memory of this process.
 
 Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
@@ -274,9 +278,11 @@ def rerun_section(args) -> int:
                 "real photos": lambda: __import__("real_photos").bench_real_photos(REAL_DATA, WORK / "real",
                                                                                     not args.no_weak_labels),
                 "inclusion": lambda: __import__("inclusion").bench_inclusion(REAL_DATA, report["sections"]),
+                "embedding": lambda: __import__("embedding_bench").bench_embedding(REAL_DATA, WORK / "real"),
                 "load": lambda: __import__("load_bench").bench_load()}   # builds its own small catalog
     args.only = args.only.replace("-", " ")                # --only body-type
-    if args.only not in sections or (args.only not in ("dpp", "load", "body type", "real photos", "inclusion")
+    if args.only not in sections or (args.only not in ("dpp", "load", "body type", "real photos", "inclusion",
+                                                       "embedding")
                                      and not (folder / "manifest.jsonl").is_file()):
         raise SystemExit(f"--only {args.only}: expected one of {list(sections)} after a full run")
     report["sections"][args.only] = sections[args.only]()
@@ -337,6 +343,10 @@ def main(argv=None) -> int:
 
     sections["inclusion"] = bench_inclusion(REAL_DATA, sections)
     print(f"inclusion: {sections['inclusion']}", flush=True)
+    from embedding_bench import bench_embedding
+
+    sections["embedding"] = bench_embedding(REAL_DATA, WORK / "real")
+    print(f"embedding: {sections['embedding']}", flush=True)
     sections["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "

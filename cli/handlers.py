@@ -175,7 +175,9 @@ def cmd_train_embedding(args, config) -> int:
     job = EmbeddingJob(args.manifest, out, tasks, args.views, args.catalog_views, args.holdout, args.clusters,
                        TrainSettings(epochs=args.epochs, seed=args.seed))
     encoder = MiniLM(runtime=config.text.runtime, cache_dir=config.models.root) if "text-clusters" in tasks else None
-    figures = train_embedding(job, ModelStore.from_config(config.models), encoder, args.resume, progress=True)
+    figures = train_embedding(job, ModelStore.from_config(config.models), encoder, args.resume, progress=True,
+                              on_epoch=lambda row: print(", ".join(f"{k} {v}" for k, v in row.items()),
+                                                         file=sys.stderr, flush=True))
     last = figures["history"][-1] if figures["history"] else {}
     emit(EvalReport(f"unified embedding -> {out} ({figures['samples']} samples, {figures['views']} views, "
                     f"{figures['held out']} held out)",

@@ -79,9 +79,10 @@ class IndexConfig:
     rerank: int = 10
     binary_search: str = "flat"     # flat (exhaustive Hamming, ~ms at 100k) | hnsw (Hamming graph)
     # Which bits: "rotated" (centred, PCA + a random rotation: ImageNet features need it, see
-    # lens/index/binary.py) or "sign" (the vectors' own sign bits: the unified embedding is
-    # trained for them, its layer norm balances every bit).
-    binary_codes: str = "rotated"
+    # lens/index/binary.py), "sign" (the vectors' own sign bits: the unified embedding is
+    # trained for them, its layer norm balances every bit) or "auto" (sign for the unified
+    # embedding without pca_dim, else rotated).
+    binary_codes: str = "auto"
     # FAISS OpenMP threads while searching (process-wide); 0 = FAISS's default
     # (every core).  1: on a busy 2-core machine OpenMP's spin-waits made one
     # binary query at 100k take 122 ms with 2 threads vs 19 ms with 1.

@@ -59,11 +59,15 @@ def test_camera_photos_find_their_product(unified_checkpoint):
 
 def test_binary_codes_are_the_signs_of_the_float_vectors(unified_checkpoint):
     images, _ = photos(unified_checkpoint)
-    vectors = unified(unified_checkpoint).embed(images)
+    emb = unified(unified_checkpoint)
+    vectors = emb.embed(images)
     kind = BinaryKind(IndexConfig(kind="binary", binary_codes="sign"), vectors.shape[1])
     kind.build(vectors)
     np.testing.assert_array_equal(kind.codes(vectors), pack_signs(vectors, 256))
     assert (vectors > 0).mean() == pytest.approx(0.5, abs=0.1)      # the layer norm balances the bits
+    served = VectorIndex(vectors.shape[1], "binary", emb.settings())       # auto: sign bits for unified
+    assert served.config.binary_codes == "sign"
+    assert VectorIndex(1280, "binary", {"name": "mobilenet_v2"}).config.binary_codes == "rotated"
     with pytest.raises(ValueError, match="index.binary_codes 'gray': unknown"):
         BinaryKind(IndexConfig(kind="binary", binary_codes="gray"), 8)
 

@@ -8,8 +8,9 @@ ITQ's initialisation: with the PCA axes alone, ~1,000 of MobileNetV2's 1,280
 axes carry little variance, their sign bits are noise that outweighs the
 informative ones in the Hamming distance, and recall@10 after re-ranking
 falls to 0.67 of exact on the catalog vectors (1.00 with the rotation).  With
-``index.binary_codes: sign`` the codes are the vectors' own sign bits (no mean,
-no rotation): the unified embedding (:mod:`lens.unified`) is trained for them.  A query is binarised the same way, FAISS finds the
+``index.binary_codes: sign`` (what ``auto`` picks for the unified embedding) the
+codes are the vectors' own sign bits (no mean, no rotation): the unified
+embedding (:mod:`lens.unified`) is trained for them.  A query is binarised the same way, FAISS finds the
 ``rerank x k`` nearest codes by Hamming distance (``IndexBinaryFlat``, or
 ``IndexBinaryHNSW`` with ``index.binary_search: hnsw``), and those candidates
 are re-ranked by exact float inner product.  The codes take 1/32 of the float
@@ -70,7 +71,7 @@ class BinaryKind(Kind):
     binary = True
     filters = False     # FAISS's binary indexes take no IDSelector: VectorIndex filters their candidates
 
-    CODES = ("rotated", "sign")
+    CODES = ("auto", "rotated", "sign")      # auto: VectorIndex resolves it from its embedder; else rotated
 
     def __init__(self, config: IndexConfig, dim: int):
         super().__init__(config, dim)
@@ -92,7 +93,7 @@ class BinaryKind(Kind):
         return faiss.IndexBinaryFlat(self.nbits)
 
     def build(self, work: np.ndarray) -> None:
-        if self.config.binary_codes == "rotated":
+        if self.config.binary_codes != "sign":
             self.mean, axes = fit_rotation(work)
             self.rotation = axes @ random_rotation(self.dim)
         self.index = self._empty()
@@ -112,7 +113,7 @@ class BinaryKind(Kind):
 
     def needs_rebuild(self, rows: int) -> bool:
         # the rotation was fitted on under half the data (sign bits fit nothing)
-        return self.config.binary_codes == "rotated" and rows > 2 * self.fitted_rows
+        return self.config.binary_codes != "sign" and rows > 2 * self.fitted_rows
 
     def state(self) -> dict[str, np.ndarray]:
         return {"binary_mean": self.mean, "binary_rotation": self.rotation,

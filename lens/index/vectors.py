@@ -70,7 +70,11 @@ class VectorIndex:
     def __init__(self, dim: int, kind: str | None = None, embedder: dict | None = None,
                  config: IndexConfig | None = None):
         config = config or IndexConfig()
-        self.config = dataclasses.replace(config, kind=kind) if kind else config
+        config = dataclasses.replace(config, kind=kind) if kind else config
+        if config.binary_codes == "auto":      # the unified embedding is trained for its own sign bits
+            own = (embedder or {}).get("name") == "unified" and not config.pca_dim
+            config = dataclasses.replace(config, binary_codes="sign" if own else "rotated")
+        self.config = config
         self.dim, self.kind = int(dim), self.config.kind
         _check_config(self.config, self.dim)
         self.work_dim = self.config.pca_dim or self.dim

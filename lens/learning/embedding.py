@@ -102,8 +102,9 @@ def _evaluator(samples, held, views, names):
 
 
 def train_embedding(job: EmbeddingJob, models: ModelStore, text_encoder=None, resume: bool = False,
-                    progress: bool = True) -> dict:
-    """Train, save and report; see the module docstring.  ``text_encoder``: for ``text-clusters``."""
+                    progress: bool = True, on_epoch=None) -> dict:
+    """Train, save and report; see the module docstring.  ``text_encoder``: for ``text-clusters``;
+    ``on_epoch(row)``: each epoch's held-out figures as they come."""
     items = _items(job.manifests)
     source = ", ".join(job.manifests)
     clusters = text_clusters(items, text_encoder, job.clusters) if "text-clusters" in job.tasks else None
@@ -132,7 +133,7 @@ def train_embedding(job: EmbeddingJob, models: ModelStore, text_encoder=None, re
         else:
             resume_path.unlink(missing_ok=True)
 
-    history = fit(net, views.maps, labels, "product", job.settings, save, evaluate, state, progress)
+    history = fit(net, views.maps, labels, "product", job.settings, save, evaluate, state, progress, on_epoch)
     return {"samples": len(samples), "held out": n_queries, "catalog photos": n_gallery,
             "views": len(views.sample), "skipped": skipped,
             "classes": {t: len(c) for t, c in names.items()}, "history": history, "saved": str(out)}

@@ -87,12 +87,13 @@ def _loss(torch, net, x, targets: dict, settings: TrainSettings):
 
 def fit(net, inputs: np.ndarray, labels: dict[str, np.ndarray], balance: str, settings: TrainSettings,
         save: Callable, evaluate: Callable | None = None, resume: dict | None = None,
-        progress: bool = True) -> list[dict]:
+        progress: bool = True, on_epoch: Callable[[dict], None] | None = None) -> list[dict]:
     """Train ``net`` on ``inputs`` ``(V, ...)``; ``labels[task]`` ``(V,)`` class ids (-1: none).
 
     ``save(net, history, resume_state)`` is called after every epoch; ``resume`` is the last
     ``resume_state`` (optimizer, schedule, epoch, history).  Returns the history: one dict per
-    epoch (``epoch``, ``loss``, and what ``evaluate(net)`` returned).
+    epoch (``epoch``, ``loss``, and what ``evaluate(net)`` returned), each also passed to
+    ``on_epoch`` as it is made (the command prints it).
     """
     import torch  # deferred: torch takes seconds; only training needs it
 
@@ -121,6 +122,8 @@ def fit(net, inputs: np.ndarray, labels: dict[str, np.ndarray], balance: str, se
         row = {"epoch": epoch + 1, "loss": round(total / max(steps, 1), 4), **(evaluate(net) if evaluate else {})}
         history.append(row)
         log.info("epoch %d: %s", epoch + 1, row)
+        if on_epoch:
+            on_epoch(row)
         save(net, history, {"optimizer": opt.state_dict(), "schedule": sched.state_dict(),
                             "epoch": epoch + 1, "history": history})
     return history
