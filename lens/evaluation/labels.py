@@ -138,8 +138,8 @@ def labels_command(args, config) -> EvalReport:
     threshold = config.labeling.min_confidence if args.min_confidence is None else args.min_confidence
     out = Path(args.labels or folder / "labels")
     if not args.labels:
-        build_eval_lens(config, folder)          # index once (products are the label source)
-        label_crops(config, out, catalog_dir=str(folder / "catalog"), min_confidence=threshold,
+        lens = build_eval_lens(config, folder)   # index once (products are the label source)
+        label_crops(config, out, catalog_dir=str(lens.catalog.directory), min_confidence=threshold,
                     images_root=str(folder), from_index=True)
     rows, truth = list(read_rows(out)), scene_truth(read_scenes(folder))
     figures = {**agreement_figures(rows, truth, threshold),
