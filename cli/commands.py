@@ -81,7 +81,7 @@ def add_parsers(sub) -> dict:
                    help="a JSONL manifest (or its folder); repeat to add camera photos (scenes, user photos) "
                         "that name their product")
     e.add_argument("--tasks", default="product,category,color,pattern",
-                   help="tasks among product, category, color, pattern, text-clusters "
+                   help="tasks among product, category, color, pattern, text-clusters, boards "
                         "(default: product,category,color,pattern; a field task is skipped where unlabelled)")
     e.add_argument("--out", help="checkpoint (default: models.unified, else models.root/unified.pt)")
     e.add_argument("--epochs", type=int, default=6, help="epochs (default 6: ~1.5 min each on Grocery, 2 cores)")

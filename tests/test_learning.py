@@ -221,3 +221,21 @@ def test_eval_embedding_sets_embedders_side_by_side(unified_checkpoint, tmp_path
     main(["--set", f"models.root={tmp_path}", "eval", "embedding", "--manifest", str(manifest), "--queries",
           str(manifest), "--embedders", "unified", "--json", str(out)])
     assert "lens train-embedding" in json.loads(out.read_text())["unified"]["missing"]
+
+
+def test_engagement_pairs_and_boards_are_tasks(tmp_path):
+    save_png(tmp_path / "p.png", np.full((20, 20, 3), 200, np.uint8))
+    image = str(tmp_path / "p.png")
+    items = [{"id": "p1", "image": image, "boards": ["b1", "b2"]}, {"id": "p2", "image": image, "boards": ["b1"]},
+             {"id": "p3", "image": image},
+             {"id": "q1", "kind": "engagement", "image": image, "clicked": "p3"},
+             {"id": "q2", "kind": "engagement", "image": image, "saved": "p1"},
+             {"id": "q3", "kind": "engagement", "image": image, "saved": "gone"}]
+    samples, skipped = samples_from_items(items, ("product", "boards"))
+    assert [(s.catalog, s.labels.get("product"), s.labels.get("boards")) for s in samples] == [
+        (True, "p1", "b1"), (True, "p1", "b2"), (True, "p2", "b1"), (True, "p3", None),
+        (False, "p3", None), (False, "p1", None)]
+    assert skipped["unknown product"] == 1
+    assert classes(samples, ("product", "boards")) == {"product": ["p1", "p2", "p3"], "boards": ["b1", "b2"]}
+    plain, _ = samples_from_items(items, ("product",))          # without the task, one sample a product
+    assert [s.labels for s in plain][:3] == [{"product": "p1"}, {"product": "p2"}, {"product": "p3"}]

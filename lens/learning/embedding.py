@@ -51,6 +51,7 @@ def _items(manifests: list[str]) -> list[dict]:
 def _tasks_present(samples: list[Sample], tasks: tuple[str, ...]) -> tuple[str, ...]:
     """The requested tasks; the field tasks (category, colour, pattern) only where labelled."""
     present = tuple(t for t in tasks if t in ("product", "text-clusters") or any(t in s.labels for s in samples))
+    # (field tasks and boards: only where some sample is labelled for them)
     if "product" not in present:
         raise ValueError("--tasks must include product: class-balanced batches are drawn over it")
     return present

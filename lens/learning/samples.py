@@ -10,7 +10,11 @@ a class name per task.  :func:`samples_from_items` reads them from manifest item
   a camera photo of it: both carry their product's labels, so clean catalog photos and camera
   photos share classes and batches (Shop The Look's setting);
 * ``text-clusters``: the products' titles and descriptions embedded with MiniLM and clustered
-  (:func:`text_clusters`), for catalogs without clean labels.
+  (:func:`text_clusters`), for catalogs without clean labels;
+* engagement: a query photo with the item a user ``clicked`` or ``saved`` from it is one more
+  camera photo of that item, and ``boards`` (a product's list of boards users saved it to) is a
+  task whose classes are the boards: items saved to one board end up near each other (a product on
+  several boards is one sample per board).
 
 :func:`holdout` keeps a share of the camera photos out of training for the per-epoch report.
 Tested in ``tests/test_learning.py``.
@@ -22,7 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-TASKS = ("product", "category", "color", "pattern", "text-clusters")
+TASKS = ("product", "category", "color", "pattern", "text-clusters", "boards")
+# A camera photo names the product it shows; an engagement pair names the item a user clicked or
+# saved from that photo (the query image): either teaches the product's class.
+NAMES_PRODUCT = ("product", "clicked", "saved")
 FIELDS = {"category": "category", "color": "color", "pattern": "pattern"}   # task -> item field
 MIN_VISIBLE = 0.5       # a scene object mostly hidden behind another teaches the wrong pixels
 MIN_CLUSTER = 5         # text clusters smaller than this are the long tail: merged into the nearest
@@ -53,19 +60,21 @@ def samples_from_items(items: list[dict], tasks: tuple[str, ...], clusters: dict
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise ValueError(f"--tasks {', '.join(unknown)}: unknown (valid: {', '.join(TASKS)})")
-    products = {i["id"]: i for i in items if i.get("kind", "product") == "product" and "product" not in i}
+    products = {i["id"]: i for i in items if i.get("kind", "product") == "product"
+                and not any(k in i for k in NAMES_PRODUCT)}
     labels = {pid: _product_labels(item, tasks, clusters or {}) for pid, item in products.items()}
     samples, skipped = [], {"unknown product": 0, "hidden object": 0}
     for item in items:
         if not Path(item["image"]).is_file():
             raise ValueError(f"{source}: item '{item['id']}': image {item['image']} does not exist")
+        shows = next((item[k] for k in NAMES_PRODUCT if k in item), None)
         if item["id"] in products:
-            samples.append(Sample(item["image"], None, True, labels[item["id"]]))
-        elif "product" in item:
-            if item["product"] not in labels:
+            samples.extend(_with_boards(Sample(item["image"], None, True, labels[item["id"]]), item, tasks))
+        elif shows is not None:
+            if shows not in labels:
                 skipped["unknown product"] += 1
                 continue
-            samples.append(Sample(item["image"], None, False, labels[item["product"]]))
+            samples.append(Sample(item["image"], None, False, labels[shows]))
         for obj in item.get("objects") or []:
             if obj.get("product_id") not in labels:
                 skipped["unknown product"] += 1
@@ -75,6 +84,13 @@ def samples_from_items(items: list[dict], tasks: tuple[str, ...], clusters: dict
                 samples.append(Sample(item["image"], tuple(float(v) for v in obj["box"]), False,
                                       labels[obj["product_id"]]))
     return samples, skipped
+
+
+def _with_boards(sample: Sample, item: dict, tasks: tuple[str, ...]) -> list[Sample]:
+    """The product photo once per board it was saved to (``boards`` task), else once."""
+    boards = [b for b in item.get("boards") or [] if isinstance(b, str) and b] if "boards" in tasks else []
+    return [Sample(sample.image, sample.box, sample.catalog, {**sample.labels, "boards": b}) for b in boards] \
+        or [sample]
 
 
 def classes(samples: list[Sample], tasks: tuple[str, ...], source: str = "manifest") -> dict[str, list[str]]:
@@ -98,7 +114,7 @@ def text_clusters(items: list[dict], encoder, n: int = 0, seed: int = 0) -> dict
     """
     import faiss  # deferred: FAISS loads native code; only text-cluster training needs it here
 
-    products = [i for i in items if i.get("kind", "product") == "product" and "product" not in i]
+    products = [i for i in items if i.get("kind", "product") == "product" and not any(k in i for k in NAMES_PRODUCT)]
     texts = [" ".join(str(i.get(k, "")) for k in ("title", "description")).strip() for i in products]
     keep = [k for k, t in enumerate(texts) if t]
     if len(keep) < 2 * MIN_CLUSTER:
