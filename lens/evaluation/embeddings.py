@@ -25,12 +25,12 @@ import numpy as np
 
 from lens.config import IndexConfig, LensConfig
 from lens.console import progress as progress_bar
-from lens.embeddings import make_embedder
 from lens.evaluation.common import EvalReport, spread
 from lens.imageio import load_image
 from lens.index.binary import BinaryKind
 from lens.manifest import read_items
-from lens.models import ModelMissingError, ModelStore
+from lens.models import ModelMissingError
+from lens.pipeline.bundle import ModelBundle
 
 DEFAULT = ("mobilenet_v2", "efficientnet_lite0", "unified")
 BATCH = 32
@@ -94,10 +94,10 @@ def embedding_eval(config: LensConfig, manifest: str, queries: str, embedders=DE
     if not products or not photos:
         raise ValueError(f"{queries}: no photo names a product of {manifest}")
     figures: dict = {"products": len(products), "queries": len(photos)}
-    store = ModelStore.from_config(config.models)
     for name in embedders:
-        try:
-            embedder = make_embedder(dataclasses.replace(config.embedder, name=name), store)
+        try:          # the bundle builds the models, one embedder per config
+            embedder = ModelBundle(dataclasses.replace(
+                config, embedder=dataclasses.replace(config.embedder, name=name))).embedder
         except ModelMissingError as exc:
             figures[name] = {"missing": str(exc)}
             continue
