@@ -34,7 +34,7 @@ import numpy as np
 from lens.config import EmbedderConfig
 from lens.models import ModelStore, load_state_dict
 from lens.registry import Registry
-from lens.unified import build_net, digest, load_checkpoint
+from lens.unified import build_net, digest, key, load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,11 @@ def letterbox(rgb: np.ndarray, size: int, fill: int = 255) -> np.ndarray:
     return out
 
 
-def imagenet_batch(images: Sequence[np.ndarray], size: int) -> np.ndarray:
-    """RGB uint8 images -> ``(N, 3, size, size)`` float32: letterboxed on white, ImageNet-normalised."""
+def imagenet_batch(images: Sequence[np.ndarray], size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
+    """RGB uint8 images -> ``(N, 3, size, size)`` float32: letterboxed on white, ``(x / 255 - mean) / std``
+    (ImageNet's per-channel statistics unless a backbone has its own)."""
     batch = np.stack([letterbox(np.ascontiguousarray(im), size) for im in images]).astype(np.float32)
-    batch = (batch / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+    batch = (batch / 255.0 - mean) / std
     return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
 
 
@@ -91,6 +92,7 @@ class MobileNetV2Embedder(Embedder):
 
     name = "mobilenet_v2"
     dim = 1280
+    MEAN, STD, WEIGHTS = IMAGENET_MEAN, IMAGENET_STD, "IMAGENET1K_V1"   # input scaling and what settings record
 
     def __init__(self, weights_path: str, image_size: int = 224, batch_size: int = 32,
                  device: str = "cpu"):
@@ -113,7 +115,7 @@ class MobileNetV2Embedder(Embedder):
                    config.batch_size, config.device)
 
     def _tensor(self, images: Sequence[np.ndarray]):
-        return self._torch.from_numpy(imagenet_batch(images, self.image_size)).to(self.device)
+        return self._torch.from_numpy(imagenet_batch(images, self.image_size, self.MEAN, self.STD)).to(self.device)
 
     def embed_and_classify(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings ``(N, 1280)`` unit rows and ImageNet logits ``(N, 1000)``."""
@@ -136,14 +138,15 @@ class MobileNetV2Embedder(Embedder):
 
     def settings(self) -> dict:
         return {"name": self.name, "dim": self.dim, "image_size": self.image_size,
-                "weights": "IMAGENET1K_V1", "preprocess": "letterbox-white"}
+                "weights": self.WEIGHTS, "preprocess": "letterbox-white"}
 
 
 class EfficientNetLite0Embedder(MobileNetV2Embedder):
     """EfficientNet-Lite0 (ImageNet) pooled features + ImageNet logits."""
 
     name = "efficientnet_lite0"
-    MEAN, STD = 0.498, 0.502            # its own input scaling (not ImageNet's per-channel one)
+    MEAN, STD = np.float32(0.498), np.float32(0.502)   # its own input scaling (not ImageNet's per-channel one)
+    WEIGHTS = "efficientnet-lite0-57934424"
 
     def __init__(self, weights_path: str, image_size: int = 224, batch_size: int = 32, device: str = "cpu"):
         import torch  # deferred: as in MobileNetV2Embedder
@@ -161,18 +164,9 @@ class EfficientNetLite0Embedder(MobileNetV2Embedder):
     def from_config(cls, config: EmbedderConfig, models: ModelStore) -> "EfficientNetLite0Embedder":
         return cls(str(models.resolve("efficientnet_lite0")), config.image_size, config.batch_size, config.device)
 
-    def _tensor(self, images: Sequence[np.ndarray]):
-        batch = np.stack([letterbox(np.ascontiguousarray(im), self.image_size) for im in images])
-        batch = (batch.astype(np.float32) / 255.0 - self.MEAN) / self.STD
-        return self._torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2))).to(self.device)
-
     def _forward(self, x):
         pooled = self.model.extract_features(x).mean(dim=(2, 3))
         return pooled, self.model._fc(pooled)
-
-    def settings(self) -> dict:
-        return {"name": self.name, "dim": self.dim, "image_size": self.image_size,
-                "weights": "efficientnet-lite0-57934424", "preprocess": "letterbox-white"}
 
 
 class UnifiedEmbedder(Embedder):
@@ -215,7 +209,7 @@ class UnifiedEmbedder(Embedder):
         over the unit embeddings (proxies normalised, over the temperature); None if untrained."""
         if task not in self.tasks:
             return None
-        proxies = self.net.heads[task.replace("-", "_")].detach().cpu().numpy().astype(np.float32)
+        proxies = self.net.heads[key(task)].detach().cpu().numpy().astype(np.float32)
         proxies /= np.maximum(np.linalg.norm(proxies, axis=1, keepdims=True), 1e-12)
         return proxies / self.temperature, np.zeros(len(proxies), np.float32), list(self.tasks[task])
 

@@ -134,9 +134,10 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """The hex sha256 of a file, read in 1 MB chunks."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with Path(path).open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -213,7 +214,7 @@ class ModelStore:
         path = self.resolve(name)
         spec = self.spec(name)
         if spec.sha256_prefix and path.is_file():
-            digest = _sha256(path)
+            digest = file_sha256(path)
             if not digest.startswith(spec.sha256_prefix):
                 raise ModelMissingError(f"model '{name}' at {path}: sha256 {digest[:8]} does not "
                                         f"match {spec.sha256_prefix}; reinstall: {spec.how_to_get}")

@@ -25,12 +25,11 @@ Tested in ``tests/test_unified.py``.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 
 from lens.files import atomic_write_bytes
-from lens.models import load_state_dict
+from lens.models import file_sha256, load_state_dict
 
 FORMAT = "lens-unified-1"
 BACKBONES = ("mobilenet_v2",)   # the backbone with offline ImageNet weights here
@@ -110,8 +109,5 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 def digest(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:12]
+    """The checkpoint's identity in the embedder's settings: its sha256's first 12 hex digits."""
+    return file_sha256(path)[:12]
