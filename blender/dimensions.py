@@ -12,9 +12,12 @@ Lens decides every dimension per query, from the query and its own candidates:
   ``PEOPLE_SHARE`` sits between the two.
 * **visual and colour**: only where they cost no relevance.  Each is tried on top of the people
   dimensions (or alone), and kept when its page holds at least ``1 - RELEVANCE_BUDGET`` of the
-  rank-discounted relevance (DCG of the fused scores) of the page without it: a page of near
-  duplicates gets spread, a page whose best items happen to look alike (one product's
-  photos, a shelf of juice cartons) keeps its order.
+  rank-discounted relevance of the page without it: a page of near duplicates gets spread, a
+  page whose best items happen to look alike (one product's photos, a shelf of juice cartons)
+  keeps its order.  The relevance counted is each item's z-scored fused score (what the DPP
+  weighs), above the pool's mean: with raw fused scores a trained embedding's close hits all
+  score near the top of the calibrated scale, so moving the right product from 2nd to 7th cost
+  under 2 % and the visual spread took top-5 on Grocery from 0.953 to 0.936.
 
 :func:`people_dimensions` answers before the bucket searches; :func:`choose` runs the DPP and
 returns the page and what it used, with a one-line reason for the response's blend.
@@ -72,12 +75,12 @@ def dcg(scores: np.ndarray, page: list[int]) -> float:
     return float(sum(max(0.0, scores[i]) / np.log2(rank + 2) for rank, i in enumerate(page)))
 
 
-def choose(relevance: np.ndarray, scores: np.ndarray, feats: DiversityFeatures, k: int, surface,
+def choose(relevance: np.ndarray, feats: DiversityFeatures, k: int, surface,
            people: tuple[bool, str]) -> tuple[list[int], Decision]:
     """The page (indices into the pool) and the dimensions it used.
 
-    ``relevance``: the pool's z-scored fused relevance (the DPP's input); ``scores``: the same
-    unscaled (DCG); ``surface``: a :class:`lens.config.SurfaceConfig`; ``people``: from
+    ``relevance``: the pool's z-scored fused relevance (the DPP's input and, above 0, the DCG's
+    gains); ``surface``: a :class:`lens.config.SurfaceConfig`; ``people``: from
     :func:`people_dimensions`.
     """
     on, why = people
@@ -90,7 +93,7 @@ def choose(relevance: np.ndarray, scores: np.ndarray, feats: DiversityFeatures, 
         if trial[dim] <= 0:
             continue
         tried = _page(relevance, feats, k, surface, trial)
-        before, after = dcg(scores, page), dcg(scores, tried)
+        before, after = dcg(relevance, page), dcg(relevance, tried)
         cost = 1.0 - after / before if before > 0 else 0.0
         if cost <= RELEVANCE_BUDGET:
             weights, page = trial, tried

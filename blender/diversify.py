@@ -90,7 +90,7 @@ def diversify(catalog, items: list[BlendedItem], k: int, surface, report: dict |
     # scores (as pyversity does); measured by `lens eval diversity` (theta sweep).
     relevance = (scores - scores.mean()) / (scores.std() or 1.0)
     feats, skin = features(catalog, items)
-    order, decision = choose(relevance, scores, feats, k, surface, people)
+    order, decision = choose(relevance, feats, k, surface, people)
     if report is not None:
         report.update(pool=len(items), pool_skin_tone_ranges=sorted({r for r in skin if r}),
                       dimensions=decision.dimensions, diversity_reason=decision.reason)

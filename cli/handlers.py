@@ -17,7 +17,6 @@ from detection.crops import make_crops
 from detection.preview import draw
 from detection.rcnn import describe_detector
 from lens.boxes import parse_box
-from lens.catalog import Catalog
 from lens.console import progress
 from lens.evaluation.commands import emit
 from lens.evaluation.common import EvalReport
@@ -78,9 +77,7 @@ def cmd_index(args, config) -> int:
     if not path and not args.delete:
         raise ValueError("index: nothing to do: give PATH (or --add PATH) and/or --delete ID")
     items = read_items(path) if path else []       # validate before loading models
-    lens = Lens.from_config(config, catalog_dir=args.catalog)
-    if args.rebuild:
-        lens.catalog = Catalog.open(config, lens.embedder.settings(), args.catalog, rebuild=True)
+    lens = Lens.from_config(config, catalog_dir=args.catalog, rebuild=args.rebuild)
     for item_id in args.delete or []:
         found = lens.catalog.delete(item_id)
         print(f"{'deleted' if found else 'not in the catalog:'} {item_id}")

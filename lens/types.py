@@ -192,6 +192,7 @@ class LensResult:
     timings_ms: dict = field(default_factory=dict)
     filters: dict = field(default_factory=dict)
     blend: dict = field(default_factory=dict)       # ratios, the rule that chose them, its reason, diversity
+    embedder: dict = field(default_factory=dict)    # what made the vectors: Embedder.settings() (name, checkpoint)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -189,6 +189,44 @@ def test_weigh_text_scales_the_text_weight_and_renormalises():
         weigh_text(mix, 1.5)
 
 
+def test_text_lead_is_the_text_sources_best_over_second_scaled_and_capped():
+    from blender.calibrate import Calibration
+    from blender.ratios import text_lead
+    from lens.types import Candidate
+
+    text = [Candidate("a", 0.9, "text"), Candidate("a", 0.5, "text"), Candidate("b", 0.86, "text"),
+            Candidate("c", 0.2, "text"), Candidate("v", 0.99, "visual")]      # a's best counts; visual not
+    assert text_lead(text, None, 0.08) == pytest.approx(0.5)
+    assert text_lead(text, None, 0.02) == 1.0                                  # capped
+    calibrated = Calibration({"text": [0.0, 0.88, 1.0]})                       # 0.9 -> 0.58, 0.86 -> 0.49
+    assert text_lead(text, calibrated, 0.18) == pytest.approx((0.5 + 0.5 * 2 / 12 - 0.5 * 0.86 / 0.88) / 0.18)
+    assert text_lead(text, None, 0.0) is None                                  # off
+    assert text_lead(text[:2] + text[4:], None, 0.1) is None                   # one text item: nothing to lead
+    assert text_lead([], None, 0.1) is None
+    with pytest.raises(ValueError, match="blend.text_lead -0.1"):
+        text_lead(text, None, -0.1)
+
+
+def test_weigh_text_multiplies_agreement_and_lead():
+    from blender.ratios import plan, weigh_text
+
+    mix = plan({}, [], False, ["visual", "object", "text"])               # default 0.5 / 0.3 / 0.2
+    both = weigh_text(mix, 0.5, 0.5)
+    assert both.ratios["text"] == pytest.approx(0.05 / 0.85, abs=1e-4)
+    assert weigh_text(mix, None, 0.5).ratios == weigh_text(mix, 0.5).ratios
+    assert "single out" in both.reason and "agree 50%" in both.reason
+    assert weigh_text(mix, None, None) is mix
+    with pytest.raises(ValueError, match="text lead 2"):
+        weigh_text(mix, None, 2.0)
+
+
+def test_a_negative_text_lead_fails_naming_the_key(config_factory):
+    from lens.pipeline.facade import Lens
+
+    with pytest.raises(ValueError, match="blend.text_lead"):
+        Lens.from_config(config_factory("demo", "blend.text_lead=-1"))
+
+
 def test_ensure_ranges_tops_up_the_page_and_is_a_noop_when_met():
     from blender.diversify import ensure_ranges
 
@@ -233,14 +271,26 @@ def _cluster_features(n=30, dup=6):
 def test_visual_spread_applies_only_where_it_costs_no_relevance(scores, spread):
     feats, surface = _cluster_features(), SurfaceConfig(theta=0.7, w_color=0.0)
     z = (scores - scores.mean()) / (scores.std() or 1.0)
-    page, decision = choose(z, scores, feats, 6, surface, (False, "no person"))
+    page, decision = choose(z, feats, 6, surface, (False, "no person"))
     assert ("visual" in decision.dimensions) is spread
     assert decision.reason.startswith("people off: no person")
     if spread:
         assert sum(i < 6 for i in page) < 6                      # the duplicates were spread out
     else:
         assert page == list(range(6)) and "visual off (would cost" in decision.reason
-    assert dcg(scores, page) >= (1 - RELEVANCE_BUDGET) * dcg(scores, list(np.argsort(-scores)[:6])) - 1e-9
+    assert dcg(z, page) >= (1 - RELEVANCE_BUDGET) * dcg(z, list(np.argsort(-scores)[:6])) - 1e-9
+
+
+def test_a_close_second_is_not_spread_away_when_every_hit_scores_near_the_top():
+    """A trained embedding's hits all score near 1: moving a near-duplicate second item down costs
+    little of the raw scores' DCG but much of the relevance above the pool's mean, so no spread."""
+    feats, surface = _cluster_features(n=30, dup=2), SurfaceConfig(theta=0.7, w_color=0.0)
+    scores = np.r_[1.0, 0.99, np.linspace(0.97, 0.9, 28)]
+    z = (scores - scores.mean()) / scores.std()
+    page, decision = choose(z, feats, 5, surface, (False, "no person"))
+    assert page[:2] == [0, 1] and "visual" not in decision.dimensions
+    raw_cost = 1 - dcg(scores, [0, *range(2, 6)]) / dcg(scores, list(range(5)))
+    assert raw_cost < RELEVANCE_BUDGET                          # what the raw scores would have allowed
 
 
 def test_without_people_no_range_floor_and_no_skin_dimension(catalog):

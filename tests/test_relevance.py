@@ -132,12 +132,13 @@ def test_text_from_the_photo_weighs_by_its_agreement_and_user_text_does_not(floo
 
     lens, products = floored
     page = lens(products[5]["image"], k=10)
-    agreement, ratios = page.blend["text_agreement"], page.blend["ratios"]
-    assert 0.0 <= agreement <= 1.0 and sum(ratios.values()) == pytest.approx(1.0, abs=1e-3)
+    agreement, lead, ratios = page.blend["text_agreement"], page.blend["text_lead"], page.blend["ratios"]
+    assert 0.0 <= agreement <= 1.0 and 0.0 <= lead <= 1.0 and sum(ratios.values()) == pytest.approx(1.0, abs=1e-3)
     raw = dict(zip(SOURCES, RULES[page.blend["rule"]]))
-    assert ratios["text"] / ratios["visual"] == pytest.approx(agreement * raw["text"] / raw["visual"], abs=1e-3)
+    assert ratios["text"] / ratios["visual"] == pytest.approx(agreement * lead * raw["text"] / raw["visual"], abs=1e-3)
     typed = lens(products[5]["image"], k=10, text=products[5]["title"])
-    assert typed.blend["text_agreement"] is None and "agree" not in typed.blend["reason"]
+    assert typed.blend["text_agreement"] is None and typed.blend["text_lead"] is None
+    assert "agree" not in typed.blend["reason"] and "single out" not in typed.blend["reason"]
     raw = dict(zip(SOURCES, RULES[typed.blend["rule"]]))
     assert typed.blend["ratios"]["text"] / typed.blend["ratios"]["visual"] == pytest.approx(raw["text"] / raw["visual"])
 

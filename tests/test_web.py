@@ -32,6 +32,7 @@ def test_upload_page_serves_local_assets(client):
     assert 'type="file"' in html and "/static/lens/app.js" in html and "http" not in html.split("<body>")[1]
     assert client.get("/static/lens/app.js").status_code == 200
     assert client.get("/static/lens/style.css").status_code == 200
+    assert "Visual model: mobilenet_v2" in html                # which embedder made the vectors
 
 
 def test_lens_endpoint(client, image_folder):
@@ -45,6 +46,8 @@ def test_lens_endpoint(client, image_folder):
     assert {"regions", "understanding", "timings_ms", "image"} <= set(body)
     assert body["understanding"]["colors"][0]["name"] == "green"
     assert client.get(body["results"][0]["image_url"]).status_code == 200
+    assert body["embedder"]["name"] == "mobilenet_v2" and body["embedder"]["dim"] == 1280
+    assert client.get("/readyz").get_json()["embedder"] == body["embedder"]
 
 
 def test_lens_endpoint_with_box(client, image_folder):

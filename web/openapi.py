@@ -12,6 +12,12 @@ from web.api import MAX_K, bp
 from web.items import ID_PATTERN, KINDS, TEXT_FIELDS
 
 JSON = "application/json"
+# What made the vectors (lens/embeddings.py Embedder.settings()): the same record the catalog keeps.
+_EMBEDDER = {"type": "object", "required": ["name", "dim"], "additionalProperties": True,
+             "description": "The embedder: name (mobilenet_v2, efficientnet_lite0, unified), dim, and for a "
+                            "trained one its checkpoint (the file's sha256, 12 hex digits).",
+             "properties": {"name": {"type": "string"}, "dim": {"type": "integer"},
+                            "checkpoint": {"type": "string"}}}
 BOX_PATTERN = r"^\s*-?[0-9.]+\s*,\s*-?[0-9.]+\s*,\s*-?[0-9.]+\s*,\s*-?[0-9.]+\s*$"
 
 
@@ -84,7 +90,7 @@ def _schemas() -> dict:
                                             "fields (via, crop, box, label, background ...)"}}}
     lens = {"type": "object", "additionalProperties": True,
             "required": ["image", "regions", "understanding", "results", "query_box", "sources",
-                         "timings_ms", "filters", "blend", "cached"],
+                         "timings_ms", "filters", "blend", "embedder", "cached"],
             "properties": {
                 "image": {"type": "object", "required": ["width", "height", "hash"],
                           "properties": {"width": {"type": "integer"}, "height": {"type": "integer"},
@@ -101,18 +107,22 @@ def _schemas() -> dict:
                     "How the page was mixed: ratios (source -> weight), rule and reason (why those "
                     "ratios), text_agreement (share of the text hits from the photo's own labels "
                     "that the visual source also found, which scaled the text weight; null with "
-                    "user text), category (the query's likely category and the lift's strength), "
+                    "user text), text_lead (how far the text source's best item leads its second, "
+                    "as a share of blend.text_lead, which scaled it too; null with user text or "
+                    "when off), category (the query's likely category and the lift's strength), "
                     "relevance (the floor), diversity (on or off), dimensions (what the DPP spread "
                     "this page over: visual, skin_tone, body_type, color; each only where it "
                     "applies) and diversity_reason (why: people shown or not, a dimension left "
                     "out for what it would cost the page's relevance), pool and "
                     "pool_skin_tone_ranges (the candidates the DPP chose from).")},
+                "embedder": _EMBEDDER,
                 "cached": {"type": "boolean", "description": "Answered from the Redis query cache."}}}
     ready = {"type": "object", "required": ["status"], "additionalProperties": True,
              "properties": {"status": {"type": "string", "enum": ["ready", "not ready"]},
                             "items": {"type": "integer"},
                             "indexes": {"type": "object", "additionalProperties": {"type": "integer"}},
                             "problems": {"type": "array", "items": {"type": "string"}},
+                            "embedder": _EMBEDDER,
                             "cache": {"type": "string", "enum": ["off", "up", "down"]}}}
     return {"Error": {"type": "object", "required": ["error"],
                       "properties": {"error": {"type": "string", "description": "One line naming the field."}}},

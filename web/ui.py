@@ -18,4 +18,5 @@ bp = Blueprint("ui", __name__, template_folder="templates", static_folder="stati
 def index():
     lens = current_app.extensions["lens"]
     return render_template("index.html", items=len(lens.catalog), k=lens.config.query.k,
+                           embedder=lens.models.embedder.settings(),
                            sources=list(lens.sources), skin_tone=skin_tone_scale())   # the page's one copy

@@ -41,7 +41,7 @@ from blender.category import lift, query_category
 from blender.dimensions import people_dimensions
 from blender.diversify import bucket_allowed, diversify
 from blender.filters import allowed_ids
-from blender.ratios import plan, text_agreement, weigh_text
+from blender.ratios import plan, text_agreement, text_lead, weigh_text
 from blender.relevance import IMAGE_SOURCES, check_settings, split
 from blender.sources import make_sources
 from lens.boxes import Box, make_box
@@ -105,6 +105,7 @@ class Lens:
                  source_names: Sequence[str] | None = None):
         self.config, self.models, self.catalog = config, models, catalog
         check_settings(config.blend.min_relevance, config.blend.loose)
+        text_lead([], None, config.blend.text_lead)      # ValueError naming blend.text_lead when < 0
         self.analyzer = Analyzer(models)
         names = list(source_names or config.query.sources)
         self.sources = {s.name: s for s in make_sources(names, catalog)}
@@ -112,10 +113,11 @@ class Lens:
 
     @classmethod
     def from_config(cls, config: LensConfig, catalog_dir: str | None = None,
-                    models: ModelBundle | None = None) -> "Lens":
-        """``models``: a bundle to share (or to reuse the unchanged parts of); else one is built."""
+                    models: ModelBundle | None = None, rebuild: bool = False) -> "Lens":
+        """``models``: a bundle to share (or to reuse the unchanged parts of); else one is built.
+        ``rebuild``: the catalog starts from empty (an index of another embedder is dropped, not refused)."""
         models = models if models is not None and models.config is config else ModelBundle(config, reuse=models)
-        return cls(config, models, Catalog.open(config, models.embedder.settings(), catalog_dir))
+        return cls(config, models, Catalog.open(config, models.embedder.settings(), catalog_dir, rebuild))
 
     @property
     def embedder(self):
@@ -190,7 +192,7 @@ class Lens:
         return LensResult({"width": w, "height": h, "hash": decoded.digest},
                           _regions(a, decoded.factor), _people_in_original(u, decoded.factor, query_box), results,
                           query_box.as_list() if query_box else None, request.sources, timings,
-                          request.filters.to_dict(), blend_report)
+                          request.filters.to_dict(), blend_report, self.embedder.settings())
 
     def _chosen(self, sources: Sequence[str] | None) -> list[str]:
         if sources is None or list(sources) == ["all"]:
@@ -241,9 +243,11 @@ class Lens:
         diversifying: the DPP keeps every candidate), the floor's cut and the floor used."""
         settings = self.config.blend
         # text from the photo's own labels weighs by its agreement with the pixels; the user's does not
-        agreement = None if (request.text or "").strip() else text_agreement(candidates)
-        mix = weigh_text(mix, agreement)
-        report.update(ratios=mix.ratios, reason=mix.reason, text_agreement=agreement)
+        own = not (request.text or "").strip()
+        agreement = text_agreement(candidates) if own else None
+        lead = text_lead(candidates, self._calibration(), settings.text_lead) if own else None
+        mix = weigh_text(mix, agreement, lead)
+        report.update(ratios=mix.ratios, reason=mix.reason, text_agreement=agreement, text_lead=lead)
         blended = blend(candidates, len(candidates), mix.ratios, self._calibration())
         # the floor judges image evidence: a request that searched no image source is not floored
         floor = settings.min_relevance if set(request.sources) & set(IMAGE_SOURCES) else 0.0
