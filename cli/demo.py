@@ -1,7 +1,7 @@
 """``lens demo``: prepare models, build the demo catalog and its index, then serve or query.
 
 Each step skips what is already done, so a second ``make demo`` starts in
-seconds.  ``--no-serve`` re-renders one catalog product under warm light and
+seconds; a demo catalog indexed by another embedder (an older demo config) is re-indexed.  ``--no-serve`` re-renders one catalog product under warm light and
 blur (a query the catalog has never seen), searches with it and prints the
 results.
 
@@ -19,6 +19,7 @@ from typing import Callable
 
 from dataclasses import replace
 
+from lens.catalog import Catalog
 from lens.config import LensConfig
 from lens.datasets import grocery
 from lens.imageio import encode_jpeg
@@ -58,7 +59,10 @@ def build_demo_catalog(config: LensConfig, say: Callable[[str], None], progress:
         for field in heads:
             f = figures[field]
             say(f"  {field}: held-out accuracy {f['held_out_accuracy']:.3f} on {f['held_out']} products")
-    lens = Lens.from_config(config, models=models)
+    built, wanted = Catalog.indexed_with(config.catalog.path), models.embedder.settings()
+    if built is not None and built != wanted:      # the demo owns its catalog: re-index, don't refuse
+        say(f"the demo catalog was indexed with embedder {built.get('name')}; re-indexing it with {wanted['name']}")
+    lens = Lens.from_config(config, models=models, rebuild=built is not None and built != wanted)
     report = index_catalog(lens, read_items(synth), progress)
     say(f"catalog {lens.catalog.directory}: {len(lens.catalog)} items "
           f"({report.added} indexed now, {report.skipped} already there)")

@@ -25,12 +25,20 @@ def real_dataset(name: str) -> Path:
     return path
 
 
-def isolated(tmp_path) -> list[str]:
-    """Overrides that keep every path a test may write (catalog, trained heads) in tmp_path."""
+# The tests' shared models use ImageNet MobileNetV2, not the demo's unified embedding: the
+# generic tests lean on its ImageNet classes and on the relevance floor fitted to its cosines.
+# The demo config as shipped (unified) runs end to end in test_e2e.py and test_cli.py.
+IMAGENET = "embedder.name=mobilenet_v2"
+
+
+def isolated(tmp_path, imagenet: bool = True) -> list[str]:
+    """Overrides that keep every path a test may write (catalog, trained heads) in tmp_path;
+    ``imagenet``: the shared ImageNet embedder too (else the config's own)."""
     from lens.understanding.category_head import HEAD_FIELDS
 
     return [f"catalog.path={tmp_path / 'catalog'}", "text.model=none",   # BM25 only: no 10-20 s MiniLM load
-            *(f"models.{key}={tmp_path / (key + '.pt')}" for key in HEAD_FIELDS.values())]
+            *(f"models.{key}={tmp_path / (key + '.pt')}" for key in HEAD_FIELDS.values()),
+            *([IMAGENET] if imagenet else [])]
 
 
 def no_heads() -> list[str]:
@@ -63,13 +71,14 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def models():
-    """The session's model bundle (the demo config without its trained detector or heads): every
+    """The session's model bundle (the demo config without its trained detector or heads, on
+    ImageNet MobileNetV2: ``IMAGENET``): every
     fixture and factory below shares its parts, so each model loads once per test session."""
     from lens.config import load_config
     from lens.pipeline.bundle import ModelBundle
 
     return ModelBundle(load_config("demo", ["models.detector_checkpoint=", "models.category_head=",
-                                            "models.pattern_head=", "catalog.path=unused"]))
+                                            "models.pattern_head=", "catalog.path=unused", IMAGENET]))
 
 
 @pytest.fixture(scope="session")

@@ -87,6 +87,21 @@ def test_index_query_and_bad_files(tmp_path, image_folder):
     assert code == 2 and "degenerate" in _error_line(err)
 
 
+def test_a_catalog_of_another_embedder_is_refused_then_rebuilt(tmp_path, image_folder):
+    catalog = tmp_path / "cat"
+    code, out, err = run("--config", "demo", "index", str(image_folder), "--catalog", str(catalog))
+    assert code == 0 and "indexed 6 new" in out, err                      # the demo's unified embedding
+    mobilenet = ("--set", "embedder.name=mobilenet_v2")
+    code, _, err = run("--config", "demo", *mobilenet, "query", str(image_folder / "red.png"), "--catalog", str(catalog))
+    assert code == 2 and "built by embedder" in _error_line(err) and "lens index --rebuild" in _error_line(err)
+    code, out, err = run("--config", "demo", *mobilenet, "index", str(image_folder), "--catalog", str(catalog),
+                         "--rebuild")
+    assert code == 0 and "indexed 6 new" in out, err                      # the command the refusal names works
+    code, out, err = run("--config", "demo", *mobilenet, "query", str(image_folder / "red.png"),
+                         "--catalog", str(catalog), "--k", "1")
+    assert code == 0 and json.loads(out)["embedder"]["name"] == "mobilenet_v2", err
+
+
 def test_query_on_empty_catalog_says_so(tmp_path, image_folder):
     code, _, err = run("--config", "demo", "query", str(image_folder / "red.png"),
                        "--catalog", str(tmp_path / "empty"))

@@ -22,17 +22,18 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def indexed(small_catalog, embedder, tmp_path_factory):
-    """The demo config's whole pipeline (trained Faster R-CNN included) over the small catalog."""
-    from lens.catalog import Catalog
+def indexed(small_catalog, models, tmp_path_factory):
+    """The demo config's whole pipeline as shipped (its unified embedding and that model's category
+    and pattern heads, the trained Faster R-CNN) over the small catalog (seed 3: products the
+    unified embedding never saw)."""
     from lens.config import load_config
     from lens.pipeline.bundle import ModelBundle
     from lens.pipeline.facade import Lens
-    from lens.understanding import QueryUnderstanding
 
-    config = load_config("demo", isolated(tmp_path_factory.mktemp("e2e")))
-    models = ModelBundle(config, embedder=embedder, understanding=QueryUnderstanding(class_names=embedder.categories))
-    lens = Lens(config, models, Catalog.open(config, embedder.settings()))
+    config = load_config("demo", [*isolated(tmp_path_factory.mktemp("e2e"), imagenet=False),
+                                  "models.category_head=", "models.pattern_head="])
+    lens = Lens.from_config(config, models=ModelBundle(config, reuse=models))
+    assert lens.embedder.settings()["name"] == "unified"
     report = run_indexing(read_items(small_catalog), IndexMapper.from_lens(lens),
                           CatalogWriter(lens.catalog), progress=False)
     assert report.failures == [] and report.added == 260
@@ -49,7 +50,9 @@ def test_perturbed_product_photos_find_their_product(indexed, small_catalog):
 def test_scene_query_returns_regions_understanding_and_results(indexed, small_catalog):
     scene = next(r for r in read_manifest(small_catalog) if r["kind"] == "scene" and r["people"])
     result = indexed(str(small_catalog / scene["image"]), k=5)
-    assert result.results[0]["id"] == scene["id"]          # the scene itself is in the catalog
+    # the scene itself is in the catalog: on the first page (first for 0.73 of 30 such scenes; others
+    # share its objects and a surer crop: README "Measured")
+    assert scene["id"] in [r["id"] for r in result.results]
     assert any(r["label"] == "face" for r in result.regions)
     assert result.understanding["colors"] and result.understanding["categories"]
 
@@ -78,16 +81,23 @@ def test_eval_and_demo_commands(small_catalog, tmp_path):
 
 
 def test_demo_no_serve_prints_results(tmp_path):
+    import numpy as np
+    from lens.index.vectors import VectorIndex
+
+    old = VectorIndex(1280, embedder={"name": "mobilenet_v2", "dim": 1280})   # an older demo's catalog
+    old.add(["old"], np.eye(1, 1280, dtype=np.float32))
+    old.save(tmp_path / "catalog" / "index", "visual")
     sets = [f"demo.synth_dir={tmp_path / 'synth'}", "demo.products=40", "demo.scenes=12",
-            *isolated(tmp_path)]
+            f"catalog.path={tmp_path / 'catalog'}", "text.model=none"]      # the demo's own models
     proc = subprocess.run(
         [sys.executable, "-m", "cli.main", "--config", "demo",
          *(arg for s in sets for arg in ("--set", s)), "demo", "--no-serve"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "rank" in proc.stdout and "<- the product" in proc.stdout
-    assert "category: held-out accuracy" in proc.stdout and "pattern: held-out accuracy" in proc.stdout
-    assert (tmp_path / "category_head.pt").is_file() and (tmp_path / "pattern_head.pt").is_file()
+    assert "indexed with embedder mobilenet_v2; re-indexing it with unified" in proc.stdout
+    assert "categories: " in proc.stdout and "held-out accuracy" not in proc.stdout  # the unified model's heads
+    assert not list(tmp_path.glob("*.pt"))                                         # nothing to train
 
 
 def test_scene_crops_are_in_the_object_index(indexed, small_catalog):

@@ -12,6 +12,7 @@ from blender.relevance import BACKGROUND_WEIGHT, NO_CLOSE, SAMPLE, Background, c
 from lens.index.vectors import VectorIndex
 from lens.manifest import read_items
 from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
+from tests.conftest import IMAGENET
 from web.app import create_app
 
 
@@ -77,7 +78,8 @@ def floored(small_catalog, models, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("floor")
     config = load_config("demo", ["models.detector_checkpoint=", "models.category_head=", "models.pattern_head=",
-                                  "text.model=none", f"catalog.path={folder / 'catalog'}", "blend.min_relevance=0.19"])
+                                  "text.model=none", f"catalog.path={folder / 'catalog'}", "blend.min_relevance=0.19",
+                                  IMAGENET])      # the floor was fitted to ImageNet cosines
     lens = Lens.from_config(config, models=models)
     products = [i for i in read_items(small_catalog) if i.get("kind") == "product"][:60]
     run_indexing(products, IndexMapper.from_lens(lens), CatalogWriter(lens.catalog), progress=False)

@@ -22,6 +22,7 @@ import numpy as np
 from lens.catalog.store import Store, make_store
 from lens.config import LensConfig
 from lens.index import VectorIndex
+from lens.index.files import stored_embedder
 from lens.manifest import CROP_SEP
 from lens.text.index import TextIndex
 
@@ -55,6 +56,11 @@ class Catalog:
             indexes[name] = index or VectorIndex.from_config(config.index, embedder_settings)
         text = TextIndex.open(config.text, directory / "index", store, rebuild, config.models.root)
         return cls(directory, store, indexes, text)
+
+    @staticmethod
+    def indexed_with(directory: str | Path) -> dict | None:
+        """The embedder settings the catalog in ``directory`` was indexed by (``None``: none yet)."""
+        return stored_embedder(Path(directory) / "index", VISUAL)
 
     @property
     def visual(self) -> VectorIndex:

@@ -94,6 +94,15 @@ def _read(directory: Path, name: str, meta: dict, mmap: bool):
     return structure, ids, vectors, model, work
 
 
+def stored_embedder(directory, name: str) -> dict | None:
+    """The embedder settings a saved index was built by; ``None`` when there is no readable one."""
+    pointer = Path(directory) / f"{name}.json"
+    try:
+        return json.loads(pointer.read_text()).get("embedder")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def load_index(cls, directory, name: str, expect_embedder=None, expect_config: IndexConfig | None = None):
     pointer = Path(directory) / f"{name}.json"
     if not pointer.exists():
