@@ -19,10 +19,17 @@ the sources actually queried):
 2. ``text``: low image quality (score < ``LOW_QUALITY``) or strong OCR text
    (an ``ocr`` annotation scoring >= ``STRONG_TEXT``) -> pixels say less,
    words more: 0.3 / 0.2 / 0.5.
-3. ``objects``: at least ``MANY_OBJECTS`` confident crops (score >=
+3. ``objects``: at least ``MANY_OBJECTS`` distinct confident crops (score >=
    ``CONFIDENT``) -> a scene with several things: 0.3 / 0.5 / 0.2.
-4. ``product``: one object on a clean background (at most one crop and a
-   plain backdrop) -> the whole image is the product: 0.7 / 0.2 / 0.1.
+4. ``product``: one object on a clean background (at most one distinct crop
+   and a plain backdrop) -> the whole image is the product: 0.7 / 0.2 / 0.1.
+
+A crop lying ``NESTED`` or more inside a surer one is the same thing seen again,
+not another: the demo's own sample query (one sweater on white) had a "top" box,
+a second "top" box inside it and the region proposer's box around both, so it
+counted as a scene of several things and its page filled with scenes whose
+crops looked like the sweater, the product itself 5th; counted once, it is
+first.
 5. ``default``: 0.5 / 0.3 / 0.2.
 
 Then, once the sources have answered, :func:`weigh_text`: when the text
@@ -55,12 +62,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from lens.boxes import Box
 from lens.types import Candidate
 
 LOW_QUALITY = 0.35      # the quality score below which a photo is blurry/noisy/blocky (quality.py)
 STRONG_TEXT = 0.8       # OCR confidence of a line worth searching for
 CONFIDENT = 0.7         # a detection score the hotspots also trust
 MANY_OBJECTS = 2
+NESTED = 0.7            # share of a crop's area inside a surer crop that makes it the same object
 AGREE_TEXT = 10         # the text hits judged: a page's worth of words
 AGREE_VISUAL = 20       # against a page of visual neighbours (calibration's TOP_K)
 RULES = {"box": (0.5, 0.4, 0.1), "text": (0.3, 0.2, 0.5), "objects": (0.3, 0.5, 0.2),
@@ -78,6 +87,17 @@ class BlendPlan:
         return asdict(self)
 
 
+def distinct(crops: list[dict]) -> list[dict]:
+    """``crops`` (dicts with a ``score`` and a pixel ``box``), surest first, without those lying
+    ``NESTED`` or more inside a surer one kept before them; a crop without a box counts on its own."""
+    kept: list[dict] = []
+    for crop in sorted(crops, key=lambda c: -c.get("score", 0)):
+        box = Box(*crop["box"]) if crop.get("box") else None
+        if box is None or all(box.overlap(Box(*k["box"])) < NESTED for k in kept if k.get("box")):
+            kept.append(crop)
+    return kept
+
+
 def _rule(understanding: dict, crops: list[dict], box: bool, plain: bool) -> tuple[str, str]:
     if box:
         return "box", "you chose a region: objects like it first"
@@ -87,10 +107,10 @@ def _rule(understanding: dict, crops: list[dict], box: bool, plain: bool) -> tup
         return "text", f"low image quality ({quality:.2f} < {LOW_QUALITY}): more text results"
     if any(a.get("score", 0) >= STRONG_TEXT for a in ocr):
         return "text", f"the photo shows text ('{ocr[0].get('text', '')[:40]}'): more text results"
-    confident = [c for c in crops if c.get("score", 0) >= CONFIDENT]
+    confident = distinct([c for c in crops if c.get("score", 0) >= CONFIDENT])
     if len(confident) >= MANY_OBJECTS:
         return "objects", f"{len(confident)} confident objects: more object results"
-    if len(crops) <= 1 and plain:
+    if len(distinct(crops)) <= 1 and plain:
         return "product", "one product on a clean background: more visual results"
     return "default", "no rule fired: the default mix"
 

@@ -60,6 +60,10 @@ def test_calibration_is_a_cdf_and_is_stored(catalog):
     ({}, [{"score": 0.9}, {"score": 0.8}, {"score": 0.3}], False, False, "objects"),
     ({}, [{"score": 0.9}], False, True, "product"),
     ({}, [{"score": 0.9}], False, False, "default"),
+    # the demo's sample sweater: a top, a second top inside it, the region proposer's box around both
+    ({}, [{"score": 0.86, "box": [31, 77, 241, 195]}, {"score": 0.76, "box": [115, 77, 230, 184]},
+          {"score": 0.71, "box": [12, 60, 236, 209]}], False, True, "product"),
+    ({}, [{"score": 0.9, "box": [0, 0, 50, 50]}, {"score": 0.8, "box": [60, 0, 110, 50]}], False, True, "objects"),
 ])
 def test_ratio_rules(understanding, crops, box, plain, rule):
     mix = plan(understanding, crops, box, ["visual", "object", "text"], plain)
@@ -161,6 +165,17 @@ def test_a_split_vote_lifts_nothing_and_a_majority_by_its_share(catalog, share, 
 def _cands(source, ids):
     from lens.types import Candidate
     return [Candidate(i, 1.0 - n / 100, source) for n, i in enumerate(ids)]
+
+
+def test_distinct_drops_crops_nested_in_a_surer_one():
+    from blender.ratios import NESTED, distinct
+
+    outer, inner = {"score": 0.7, "box": [0, 0, 100, 100]}, {"score": 0.9, "box": [10, 10, 60, 60]}
+    beside, loose = {"score": 0.8, "box": [100, 0, 200, 100]}, {"score": 0.5}
+    assert distinct([outer, inner, beside, loose]) == [inner, beside, loose]   # outer holds inner: one thing
+    half = {"score": 0.6, "box": [50, 50, 150, 150]}                             # a quarter inside outer
+    assert distinct([outer, half]) == [outer, half] and NESTED > 0.25
+    assert distinct([]) == []
 
 
 def test_text_agreement_is_the_share_of_text_hits_the_visual_source_also_found():
