@@ -53,8 +53,7 @@ one of them, yet their small differences reorder close visual hits.  On
 Grocery's validation photos the text source's wrong first hits lead by a
 median 0.016 (unified embedding) and its right ones by 0.43-0.55; with
 ImageNet MobileNetV2 the right ones it adds lead by 0.07.  Measured effect:
-lens/config.py.
-The user's own words keep their weight.
+lens/config.py.  The user's own words keep their weight.
 
 Tested in ``tests/test_blend.py``.
 """
@@ -154,13 +153,18 @@ def text_agreement(candidates: list[Candidate]) -> float | None:
     return sum(i in visual for i in text) / len(text)
 
 
+def check_text_lead(lead: float) -> None:
+    """``ValueError`` naming ``blend.text_lead`` when it is negative."""
+    if lead < 0:
+        raise ValueError(f"blend.text_lead {lead}: expected >= 0 (0 = off)")
+
+
 def text_lead(candidates: list[Candidate], calibration, lead: float) -> float | None:
     """The text source's calibrated lead of its best distinct item over its second, over
     ``lead`` and capped at 1 (0-1); ``None`` when ``lead`` is 0 (off) or the text source found
     fewer than two items.  ``calibration``: a :class:`blender.calibrate.Calibration` or ``None``
     (raw scores)."""
-    if lead < 0:
-        raise ValueError(f"blend.text_lead {lead}: expected >= 0 (0 = off)")
+    check_text_lead(lead)
     scores = sorted(_scores(candidates, "text").values(), reverse=True)[:2]
     if lead == 0 or len(scores) < 2:
         return None

@@ -1,7 +1,8 @@
 """``lens demo``: prepare models, build the demo catalog and its index, then serve or query.
 
 Each step skips what is already done, so a second ``make demo`` starts in
-seconds; a demo catalog indexed by another embedder (an older demo config) is re-indexed.  ``--no-serve`` re-renders one catalog product under warm light and
+seconds; a demo catalog indexed by another embedder (an older demo config) is
+re-indexed.  ``--no-serve`` re-renders one catalog product under warm light and
 blur (a query the catalog has never seen), searches with it and prints the
 results.
 

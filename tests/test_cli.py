@@ -92,7 +92,8 @@ def test_a_catalog_of_another_embedder_is_refused_then_rebuilt(tmp_path, image_f
     code, out, err = run("--config", "demo", "index", str(image_folder), "--catalog", str(catalog))
     assert code == 0 and "indexed 6 new" in out, err                      # the demo's unified embedding
     mobilenet = ("--set", "embedder.name=mobilenet_v2")
-    code, _, err = run("--config", "demo", *mobilenet, "query", str(image_folder / "red.png"), "--catalog", str(catalog))
+    code, _, err = run("--config", "demo", *mobilenet, "query", str(image_folder / "red.png"),
+                       "--catalog", str(catalog))
     assert code == 2 and "built by embedder" in _error_line(err) and "lens index --rebuild" in _error_line(err)
     code, out, err = run("--config", "demo", *mobilenet, "index", str(image_folder), "--catalog", str(catalog),
                          "--rebuild")

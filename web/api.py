@@ -159,7 +159,8 @@ def readiness(lens) -> tuple[list[str], dict]:
     indexes = {name: len(index) for name, index in lens.catalog.indexes.items()}
     if lens.catalog.text is None and "text" in lens.sources:
         problems.append("text index: not loaded")
-    return problems, {"items": indexes.get("visual", 0), "indexes": indexes, "embedder": lens.models.embedder.settings(),
+    return problems, {"items": indexes.get("visual", 0), "indexes": indexes,
+                      "embedder": lens.models.embedder.settings(),
                       "text": lens.catalog.text is not None, "sources": list(lens.sources)}
 
 

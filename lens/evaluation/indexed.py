@@ -31,4 +31,5 @@ def catalog_dir(folder: Path, embedder: dict) -> Path:
     """Where ``folder``'s catalog is indexed for an embedder with these settings."""
     if embedder.get("name", "mobilenet_v2") == "mobilenet_v2":
         return folder / "catalog"
-    return folder / "-".join(["catalog", embedder["name"]] + ([embedder["checkpoint"]] if "checkpoint" in embedder else []))
+    parts = ["catalog", embedder["name"]] + ([embedder["checkpoint"]] if "checkpoint" in embedder else [])
+    return folder / "-".join(parts)

@@ -41,7 +41,7 @@ from blender.category import lift, query_category
 from blender.dimensions import people_dimensions
 from blender.diversify import bucket_allowed, diversify
 from blender.filters import allowed_ids
-from blender.ratios import plan, text_agreement, text_lead, weigh_text
+from blender.ratios import check_text_lead, plan, text_agreement, text_lead, weigh_text
 from blender.relevance import IMAGE_SOURCES, check_settings, split
 from blender.sources import make_sources
 from lens.boxes import Box, make_box
@@ -105,7 +105,7 @@ class Lens:
                  source_names: Sequence[str] | None = None):
         self.config, self.models, self.catalog = config, models, catalog
         check_settings(config.blend.min_relevance, config.blend.loose)
-        text_lead([], None, config.blend.text_lead)      # ValueError naming blend.text_lead when < 0
+        check_text_lead(config.blend.text_lead)
         self.analyzer = Analyzer(models)
         names = list(source_names or config.query.sources)
         self.sources = {s.name: s for s in make_sources(names, catalog)}
