@@ -23,16 +23,20 @@ Tested in ``tests/test_embeddings.py`` and ``tests/test_unified.py``.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import tempfile
 import threading
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
 from lens.config import EmbedderConfig
-from lens.models import ModelStore, load_state_dict
+from lens.models import ModelStore, file_sha256, load_state_dict
+from lens.onnxrun import OnnxModel, check_runtime
 from lens.registry import Registry
 from lens.unified import build_net, digest, key, load_checkpoint
 
@@ -87,54 +91,87 @@ class Embedder(ABC):
         return {"name": self.name, "dim": self.dim}
 
 
-class MobileNetV2Embedder(Embedder):
+class TorchEmbedder(Embedder):
+    """An embedder over a torch model, run by ``embedder.runtime``: ``onnx`` (onnxruntime over a
+    graph exported once into ``models.root``; :mod:`lens.onnxrun`) or ``torch``.  Both give the
+    same vectors (within 1e-5), so the runtime is not in :meth:`settings`.  A failing export or
+    session falls back to torch with a warning naming the reason."""
+
+    OUTPUTS: tuple[str, ...] = ("pooled", "logits")
+    MEAN, STD = IMAGENET_MEAN, IMAGENET_STD     # input scaling
+
+    def _runtime(self, config: EmbedderConfig, cache_dir: str, weights: tuple[str, ...]) -> None:
+        """Set the batch and the runtime; ``weights``: the files the graph is made of (its name's digest)."""
+        import torch  # deferred: as in MobileNetV2Embedder
+
+        self.image_size, self.batch_size, self.device = config.image_size, config.batch_size, config.device
+        self._torch, self._lock = torch, threading.Lock()   # torch modules are not re-entrant
+        self.runtime = check_runtime(config.runtime)
+        self._onnx = None
+        if self.runtime == "onnx" and self.device == "cpu":     # the CPU build of onnxruntime
+            tag = hashlib.sha256("".join(file_sha256(w) for w in weights).encode()).hexdigest()[:12]
+            path = Path(cache_dir or tempfile.gettempdir()) / f"embedder-{self.name}-{tag}-{self.image_size}.onnx"
+            self._onnx = OnnxModel(path, self._module, lambda: np.zeros((1, 3, self.image_size, self.image_size),
+                                                                        np.float32), self.OUTPUTS, config.threads)
+
+    def _module(self):
+        """The torch module: ``(N, 3, S, S)`` float32 -> the ``OUTPUTS``."""
+        raise NotImplementedError
+
+    def _outputs(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Every output of the model for ``images``, concatenated over batches."""
+        out: list[list[np.ndarray]] = []
+        for start in range(0, len(images), self.batch_size):
+            out.append(self._run(imagenet_batch(images[start:start + self.batch_size], self.image_size,
+                                                self.MEAN, self.STD)))
+        return [np.concatenate(parts).astype(np.float32) for parts in zip(*out)]
+
+    def _run(self, x: np.ndarray) -> list[np.ndarray]:
+        if self._onnx is not None:
+            try:
+                return self._onnx(x)
+            except Exception as exc:   # export or runtime trouble: torch still gives the vectors
+                log.warning("embedder %s on onnxruntime failed (%s: %s); using torch from now on",
+                            self.name, type(exc).__name__, exc)
+                self._onnx = None
+        with self._lock, self._torch.inference_mode():
+            outs = self._module()(self._torch.from_numpy(x).to(self.device))
+        outs = outs if isinstance(outs, (tuple, list)) else (outs,)
+        return [o.cpu().numpy() for o in outs]
+
+
+class MobileNetV2Embedder(TorchEmbedder):
     """MobileNetV2 (IMAGENET1K_V1) pooled features + ImageNet logits."""
 
     name = "mobilenet_v2"
     dim = 1280
-    MEAN, STD, WEIGHTS = IMAGENET_MEAN, IMAGENET_STD, "IMAGENET1K_V1"   # input scaling and what settings record
+    WEIGHTS = "IMAGENET1K_V1"       # what settings record
 
-    def __init__(self, weights_path: str, image_size: int = 224, batch_size: int = 32,
-                 device: str = "cpu"):
+    def __init__(self, weights_path: str, config: EmbedderConfig | None = None, cache_dir: str = ""):
         # deferred: torch + torchvision take seconds; lens.pipeline imports this registry, and `lens models`
         # and `lens synth` import lens.pipeline (cli.handlers) but never build an embedder
-        import torch
-        import torchvision  # deferred with torch, as above
+        import torchvision
 
-        self.image_size, self.batch_size, self.device = image_size, batch_size, device
+        self._runtime(config or EmbedderConfig(), cache_dir, (weights_path,))
         model = torchvision.models.mobilenet_v2()
         model.load_state_dict(load_state_dict(weights_path))
-        self.model = model.eval().to(device)
-        self._lock = threading.Lock()  # torch modules are not re-entrant across threads
-        self._torch = torch
+        self.model = model.eval().to(self.device)
         self.categories = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"]
 
     @classmethod
     def from_config(cls, config: EmbedderConfig, models: ModelStore) -> "MobileNetV2Embedder":
-        return cls(str(models.resolve("mobilenet_v2")), config.image_size,
-                   config.batch_size, config.device)
-
-    def _tensor(self, images: Sequence[np.ndarray]):
-        return self._torch.from_numpy(imagenet_batch(images, self.image_size, self.MEAN, self.STD)).to(self.device)
+        return cls(str(models.resolve("mobilenet_v2")), config, models.config.root)
 
     def embed_and_classify(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings ``(N, 1280)`` unit rows and ImageNet logits ``(N, 1000)``."""
         if len(images) == 0:
             return np.zeros((0, self.dim), np.float32), np.zeros((0, 1000), np.float32)
-        feats, logits = [], []
-        with self._lock, self._torch.inference_mode():
-            for start in range(0, len(images), self.batch_size):
-                pooled, logit = self._forward(self._tensor(images[start:start + self.batch_size]))
-                logits.append(logit.cpu().numpy())
-                feats.append(pooled.cpu().numpy())
-        emb = np.concatenate(feats).astype(np.float32)
+        emb, logits = self._outputs(images)
         emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-        return emb, np.concatenate(logits).astype(np.float32)
+        return emb, logits
 
-    def _forward(self, x):
-        """``(pooled (N, 1280), logits (N, 1000))`` of a batch."""
-        pooled = self.model.features(x).mean(dim=(2, 3))
-        return pooled, self.model.classifier(pooled)
+    def _module(self):
+        return pooled_module(self.model, "features", "classifier")
 
     def settings(self) -> dict:
         return {"name": self.name, "dim": self.dim, "image_size": self.image_size,
@@ -148,61 +185,70 @@ class EfficientNetLite0Embedder(MobileNetV2Embedder):
     MEAN, STD = np.float32(0.498), np.float32(0.502)   # its own input scaling (not ImageNet's per-channel one)
     WEIGHTS = "efficientnet-lite0-57934424"
 
-    def __init__(self, weights_path: str, image_size: int = 224, batch_size: int = 32, device: str = "cpu"):
-        import torch  # deferred: as in MobileNetV2Embedder
+    def __init__(self, weights_path: str, config: EmbedderConfig | None = None, cache_dir: str = ""):
         import torchvision  # deferred with torch: the ImageNet class names
         from efficientnet_lite_pytorch import EfficientNet  # deferred with torch
 
-        self.image_size, self.batch_size, self.device = image_size, batch_size, device
+        self._runtime(config or EmbedderConfig(), cache_dir, (weights_path,))
         model = EfficientNet.from_name("efficientnet-lite0")
         model.load_state_dict(load_state_dict(weights_path))
-        self.model = model.eval().to(device)
-        self._lock, self._torch = threading.Lock(), torch
+        self.model = model.eval().to(self.device)
         self.categories = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"]
 
     @classmethod
     def from_config(cls, config: EmbedderConfig, models: ModelStore) -> "EfficientNetLite0Embedder":
-        return cls(str(models.resolve("efficientnet_lite0")), config.image_size, config.batch_size, config.device)
+        return cls(str(models.resolve("efficientnet_lite0")), config, models.config.root)
 
-    def _forward(self, x):
-        pooled = self.model.extract_features(x).mean(dim=(2, 3))
-        return pooled, self.model._fc(pooled)
+    def _module(self):
+        return pooled_module(self.model, "extract_features", "_fc")
 
 
-class UnifiedEmbedder(Embedder):
+def pooled_module(model, features: str, head: str):
+    """A torch module over ``model``: ``x`` -> ``(model.<features>(x) averaged over space,
+    model.<head>(that))``."""
+    import torch  # deferred: as in MobileNetV2Embedder
+
+    class Pooled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            pooled = getattr(self.model, features)(x).mean(dim=(2, 3))
+            return pooled, getattr(self.model, head)(pooled)
+
+    return Pooled().eval()
+
+
+class UnifiedEmbedder(TorchEmbedder):
     """The trained unified model (:mod:`lens.unified`): ``(N, dim)`` unit rows, no logits."""
 
     name = "unified"
+    OUTPUTS = ("vectors",)
 
-    def __init__(self, weights_path: str, checkpoint: str, image_size: int = 224, batch_size: int = 32,
-                 device: str = "cpu"):
-        import torch  # deferred: as in MobileNetV2Embedder
-
+    def __init__(self, weights_path: str, checkpoint: str, config: EmbedderConfig | None = None,
+                 cache_dir: str = ""):
         ckpt = load_checkpoint(checkpoint)
         self.tasks = {t: list(c) for t, c in ckpt["tasks"].items()}
+        self.checkpoint, self._digest = str(checkpoint), digest(checkpoint)
+        self._runtime(config or EmbedderConfig(name="unified"), cache_dir, (weights_path, checkpoint))
         self.stem, self.net = build_net(weights_path, self.tasks, ckpt["cut"], ckpt["dim"])
         self.net.load_state_dict(ckpt["state"])
-        self.stem, self.net = self.stem.to(device).eval(), self.net.to(device).eval()
+        self.stem, self.net = self.stem.to(self.device).eval(), self.net.to(self.device).eval()
         self.dim, self.temperature = int(ckpt["dim"]), float(ckpt["temperature"])
-        self.image_size, self.batch_size, self.device = image_size, batch_size, device
-        self.checkpoint, self._digest = str(checkpoint), digest(checkpoint)
-        self._torch, self._lock = torch, threading.Lock()   # torch modules are not re-entrant
 
     @classmethod
     def from_config(cls, config: EmbedderConfig, models: ModelStore) -> "UnifiedEmbedder":
-        return cls(str(models.resolve("mobilenet_v2")), str(models.resolve("unified")),
-                   config.image_size, config.batch_size, config.device)
+        return cls(str(models.resolve("mobilenet_v2")), str(models.resolve("unified")), config,
+                   models.config.root)
 
     def embed_and_classify(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, None]:
         if len(images) == 0:
             return np.zeros((0, self.dim), np.float32), None
-        out = []
-        with self._lock, self._torch.inference_mode():
-            for start in range(0, len(images), self.batch_size):
-                x = self._torch.from_numpy(imagenet_batch(images[start:start + self.batch_size],
-                                                          self.image_size)).to(self.device)
-                out.append(self.net(self.stem(x)).cpu().numpy())
-        return np.concatenate(out).astype(np.float32), None
+        return self._outputs(images)[0], None
+
+    def _module(self):
+        return self._torch.nn.Sequential(self.stem, self.net).eval()
 
     def task_head(self, task: str) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
         """``(weight (C, dim), bias (C,), classes)`` of a task's cosine head as a linear layer

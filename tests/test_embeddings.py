@@ -49,3 +49,33 @@ def test_letterbox_keeps_aspect():
 def test_unknown_embedder_lists_valid():
     with pytest.raises(ValueError, match=r"embedder.name 'clip': unknown \(valid: efficientnet_lite0, mobilenet_v2, unified\)"):
         make_embedder(EmbedderConfig(name="clip"), ModelStore())
+
+
+@pytest.mark.parametrize("name", sorted(EMBEDDERS))
+def test_onnxruntime_and_torch_give_the_same_vectors(name, request, tmp_path):
+    """embedder.runtime: the graph exported into models.root gives torch's vectors and logits."""
+    store = store_for(name, request)
+    store.config.root = str(tmp_path)
+    images = [skimage.data.coffee(), skimage.data.astronaut()[:200, :90], np.full((9, 9, 3), 7, np.uint8)]
+    runs = {rt: make_embedder(EmbedderConfig(name=name, runtime=rt), store) for rt in ("torch", "onnx")}
+    (v_torch, l_torch), (v_onnx, l_onnx) = (runs[rt].embed_and_classify(images) for rt in ("torch", "onnx"))
+    assert [p.name for p in tmp_path.glob("*.onnx")] == [f"{runs['onnx']._onnx.path.name}"]
+    np.testing.assert_allclose(v_onnx, v_torch, atol=1e-4)
+    if l_torch is not None:
+        np.testing.assert_allclose(l_onnx, l_torch, atol=1e-3)
+    assert runs["onnx"].settings() == runs["torch"].settings()      # same vectors: same index
+
+
+def test_onnx_export_failure_falls_back_to_torch(tmp_path, caplog):
+    store = ModelStore()
+    store.config.root = str(tmp_path / "not-a-folder")
+    (tmp_path / "not-a-folder").write_text("a file where the graph folder should be")
+    emb = make_embedder(EmbedderConfig(runtime="onnx"), store)
+    vecs = emb.embed([skimage.data.coffee()])
+    assert np.isclose(np.linalg.norm(vecs), 1.0, atol=1e-5)
+    assert "on onnxruntime failed" in caplog.text and emb._onnx is None
+
+
+def test_unknown_runtime_names_the_key():
+    with pytest.raises(ValueError, match=r"embedder.runtime 'tvm': expected one of onnx, torch"):
+        make_embedder(EmbedderConfig(runtime="tvm"), ModelStore())
