@@ -5,7 +5,7 @@ import pytest
 import skimage.data
 
 from lens.palette import NAMED_COLORS, hex_to_rgb
-from lens.taxonomy import coarse_of
+from lens.taxonomy import coarse_of, coarse_scores
 from lens.understanding import QueryUnderstanding, color_name, salient_colors
 from skimage.color import rgb2lab
 from tests.conftest import solid_image
@@ -63,6 +63,28 @@ def test_categories_from_imagenet(embedder):
     assert imagenet[0]["name"] == "espresso"
     assert any(c["kind"] == "coarse" and c["name"] == "food" for c in result.categories)
 
+
+
+def test_coarse_scores_sum_each_class_once(embedder):
+    names = embedder.categories
+    probs = np.random.default_rng(0).dirichlet(np.ones(len(names)))
+    scores = coarse_scores(probs, names)
+    for coarse in scores:
+        expected = sum(p for p, n in zip(probs, names) if coarse_of(n) == coarse)
+        assert scores[coarse] == pytest.approx(expected, abs=1e-9)
+    assert sum(scores.values()) == pytest.approx(1.0)
+
+
+def test_an_object_crop_gets_only_what_a_crop_is_used_for(embedder):
+    """people=False (an object crop): colours, categories, annotations; no lighting, quality, text
+    or notes (the whole image has them) and no people signals."""
+    q = QueryUnderstanding(class_names=embedder.categories)
+    vectors, logits = embedder.embed_and_classify([skimage.data.coffee()])
+    crop = q(skimage.data.coffee(), vectors[0], logits[0], people=False).to_dict()
+    whole = q(skimage.data.coffee(), vectors[0], logits[0]).to_dict()
+    assert crop["colors"] == whole["colors"] and crop["categories"] == whole["categories"]
+    assert crop["annotations"] and crop["lighting"] == {} and crop["quality"] == {} and crop["text"] == []
+    assert whole["lighting"] and whole["quality"]
 
 @pytest.mark.parametrize("imagenet, coarse", [
     ("coffee mug", "kitchen"), ("table lamp", "lighting"), ("running shoe", "shoes"),

@@ -83,7 +83,7 @@ def _people_in_original(understanding: dict, factor: float, query_box: Box | Non
 
 def _brief(understanding: dict) -> dict:
     """A crop's understanding without the heavy parts (what the UI shows per hotspot)."""
-    return {k: understanding[k] for k in ("colors", "categories", "patterns", "annotations", "quality")}
+    return {k: understanding[k] for k in ("colors", "categories", "patterns", "annotations")}
 
 
 @dataclass(frozen=True)

@@ -173,9 +173,11 @@ class QueryUnderstanding:
         detections already made on ``rgb`` (else the skin estimator finds
         them); ``persons`` are person boxes already found (the detector's
         ``person`` class), measured for body type alongside the estimator's
-        own candidates; ``people=False`` skips skin tone, body type and OCR (object
-        crops: the whole image's OCR already reads their text); ``image_key``
-        is ``image_hash(rgb)`` when the caller already computed it.
+        own candidates; ``people=False`` is an object crop: only what a crop is used for (its
+        colours, categories, pattern and the annotations made of them; issue 22), not skin tone,
+        body type, OCR (the whole image's OCR already reads its text), lighting, quality or
+        notes (the whole image's); ``image_key`` is ``image_hash(rgb)`` when the caller
+        already computed it.
         """
         rgb = as_image(rgb)
         key = f"{image_key or image_hash(rgb)}:{vector is not None}:{logits is not None}:{people}"
@@ -184,9 +186,10 @@ class QueryUnderstanding:
                 self._cache.move_to_end(key)
                 return copy.deepcopy(self._cache[key])
         tones = self.skin(rgb, faces) if people and self.skin is not None else []
-        result = self._compute(rgb, vector, logits, read_text=people,
+        result = self._compute(rgb, vector, logits, whole=people,
                                faces=[t.face_box for t in tones if t.face_box])
-        result.notes += image_notes(rgb)
+        if people:
+            result.notes += image_notes(rgb)
         result.skin_tones = [t.to_dict() for t in tones]
         if people and self.body is not None:
             result.body_types = [b.to_dict() for b in self.body(rgb, persons, _body_faces(faces, tones, self.skin))]
@@ -196,21 +199,23 @@ class QueryUnderstanding:
                 self._cache.popitem(last=False)
         return result
 
-    def _compute(self, rgb, vector, logits, read_text: bool = True, faces=()) -> Understanding:
+    def _compute(self, rgb, vector, logits, whole: bool = True, faces=()) -> Understanding:
+        """``whole``: an image (else an object crop: no lighting, quality or text)."""
         h, w = rgb.shape[:2]
         result = Understanding(w, h)
         if min(h, w) < 8:
             result.notes.append(f"image {w}x{h} is too small for colours and quality")
             return result
         result.colors = salient_colors(rgb, self.n_colors, faces)   # skin tone's faces: no skin colours
-        result.lighting = lighting(rgb)
-        result.quality = quality(rgb)
+        if whole:
+            result.lighting = lighting(rgb)
+            result.quality = quality(rgb)
         if vector is not None and "category" in self.heads:
             result.categories.extend(self.heads["category"].predict(vector))
         if vector is not None and "pattern" in self.heads:
             result.patterns = self.heads["pattern"].predict(vector, top_k=2)
         result.categories.extend(categories(logits, self.class_names, self.top_k))
-        result.text = self.reader(rgb) if read_text else []
+        result.text = self.reader(rgb) if whole else []
         result.annotations = annotations(result.colors, result.categories, result.patterns, result.text)
         return result
 
