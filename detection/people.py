@@ -31,8 +31,7 @@ import cv2
 import numpy as np
 
 from detection.faces import FaceDetector
-from detection.pose import (SOURCE, FaceCheck, PeopleGraphs, face_boxes, has_head, person_candidates,
-                            pose_by_roi, segment_people)
+from detection.pose import SOURCE, FaceCheck, PeopleGraphs, face_boxes, has_head, person_candidates
 from lens.boxes import Box
 from lens.imageio import MIN_SIDE, is_uniform
 from lens.types import Detection
@@ -59,18 +58,20 @@ class PeopleDetector:
 
     takes_faces = True      # the pipeline's faces: a pose is a person only with a head
 
-    def __init__(self, max_people: int = MAX_PEOPLE):
+    def __init__(self, max_people: int = MAX_PEOPLE, graphs: PeopleGraphs | None = None):
+        """``graphs``: mediapipe's, shared with body type (the model bundle's) so an image is
+        segmented and posed once."""
         self.max_people = max_people
-        self._people = PeopleGraphs()
+        self._people = graphs or PeopleGraphs()
         self._faces: FaceDetector | None = None     # built on the first call given no faces
 
     @classmethod
-    def from_config(cls, config=None, models=None) -> "PeopleDetector":
+    def from_config(cls, config=None, models=None, graphs: PeopleGraphs | None = None) -> "PeopleDetector":
         """``models`` (a :class:`lens.models.ModelStore`) checks both bundled models are on disk."""
         if models is not None:
             models.resolve("pose_full")
             models.resolve("selfie_segmentation")
-        return cls()
+        return cls(graphs=graphs)
 
     def __call__(self, rgb: np.ndarray, faces: list[Detection] | None = None) -> list[Detection]:
         """``rgb``: H x W x 3 uint8; ``faces``: the face detections already made on it (None:
@@ -85,9 +86,8 @@ class PeopleDetector:
         check = FaceCheck(small)
         with self._people.lock, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)   # protobuf deprecation noise, per call
-            seg, pose = self._people.graphs()
-            for box, _cut in person_candidates(segment_people(seg, small), self.max_people):
-                found = pose_by_roi(pose, small, box)
+            for box, _cut in person_candidates(self._people.segment(small), self.max_people):
+                found = self._people.pose(small, box)
                 if found is not None and has_head(found[0], box, small.shape[0], heads, check):
                     out.extend(person_regions(*found, small))
         return [Detection(d.box.scale(1 / scale).clip(w, h), d.label, d.score, d.source) for d in out]

@@ -27,6 +27,7 @@ import numpy as np
 
 from detection.faces import FaceDetector
 from detection.people import PeopleDetector
+from detection.pose import PeopleGraphs
 from detection.regions import RegionProposer
 from lens.config import DetectionConfig
 from lens.models import ModelStore
@@ -52,7 +53,9 @@ class DetectionPipeline:
         self.detectors = detectors
 
     @classmethod
-    def from_config(cls, config: DetectionConfig, models: ModelStore) -> "DetectionPipeline":
+    def from_config(cls, config: DetectionConfig, models: ModelStore,
+                    people_graphs: PeopleGraphs | None = None) -> "DetectionPipeline":
+        """``people_graphs``: mediapipe's, shared with body type (the model bundle's)."""
         # deferred: torch takes seconds; lens.pipeline imports this module but builds detectors on first use
         from detection.rcnn import ObjectDetector
 
@@ -60,7 +63,7 @@ class DetectionPipeline:
         if config.faces:
             detectors.append(FaceDetector.from_config(config, models))
         if config.people:
-            detectors.append(PeopleDetector.from_config(config, models))
+            detectors.append(PeopleDetector.from_config(config, models, people_graphs))
         if config.regions:
             detectors.append(RegionProposer.from_config(config))
         return cls(detectors)

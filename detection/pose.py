@@ -21,8 +21,10 @@ Tested in ``tests/test_people.py`` and ``tests/test_body_type.py``.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import cv2
@@ -73,11 +75,20 @@ node { calculator: "FromImageCalculator" input_stream: "IMAGE:seg" output_stream
 
 
 class PeopleGraphs:
-    """The two mediapipe graphs, loaded on first use; hold ``lock`` while calling them."""
+    """The two mediapipe graphs, loaded on first use; hold ``lock`` while calling them.
+
+    :meth:`segment` and :meth:`pose` remember their last ``MEMO`` results by image content:
+    the people detector and body type, given one instance (the model bundle shares it), ask
+    for the same image's segmentation and poses, and get them computed once (issue 22: they
+    ran twice a query, ~40 ms on a street photo).  Remembered arrays are read-only."""
+
+    MEMO = 16                       # a query asks for one segmentation and one pose per candidate
 
     def __init__(self):
         self._seg = self._pose = None
         self.lock = threading.Lock()    # mediapipe graphs are not re-entrant
+        self._memo: OrderedDict[tuple, object] = OrderedDict()
+        self._last: tuple[np.ndarray | None, bytes] = (None, b"")
 
     def graphs(self):
         """``(selfie segmentation, pose-by-ROI graph)``."""
@@ -93,11 +104,51 @@ class PeopleGraphs:
                 "model_complexity": 1, "enable_segmentation": True})
         return self._seg, self._pose
 
+    def segment(self, rgb: np.ndarray) -> np.ndarray:
+        """:func:`segment_people` on ``rgb``, remembered (call with ``lock`` held)."""
+        return self._remember((self._key(rgb), "segment"), lambda: segment_people(self.graphs()[0], rgb))
+
+    def pose(self, rgb: np.ndarray, box: Box, retry: bool = False):
+        """:func:`pose_by_roi` on ``rgb``, remembered (call with ``lock`` held)."""
+        key = (self._key(rgb), "pose", tuple(box.as_list()))
+        if retry and self._memo.get((*key, False)) is not None:    # retry's first ROI found it already
+            return self._memo[(*key, False)]
+        return self._remember((*key, retry), lambda: pose_by_roi(self.graphs()[1], rgb, box, retry))
+
+    def _key(self, rgb: np.ndarray) -> bytes:
+        if self._last[0] is rgb:        # the same array, asked again within one call
+            return self._last[1]
+        key = hashlib.blake2b(rgb.tobytes(), digest_size=16, person=repr(rgb.shape).encode()[:16]).digest()
+        self._last = (rgb, key)
+        return key
+
+    def _remember(self, key: tuple, compute: Callable[[], object]):
+        if key in self._memo:
+            self._memo.move_to_end(key)
+            return self._memo[key]
+        value = _read_only(compute())
+        self._memo[key] = value
+        while len(self._memo) > self.MEMO:
+            self._memo.popitem(last=False)
+        return value
+
     def close(self) -> None:
         for graph in (self._seg, self._pose):
             if graph is not None:
                 graph.close()
         self._seg = self._pose = None
+        self._memo.clear()
+        self._last = (None, b"")
+
+
+def _read_only(value):
+    """Arrays (alone or in a tuple) made read-only: a remembered result is shared."""
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, tuple):
+        for v in value:
+            _read_only(v)
+    return value
 
 
 def segment_people(seg, rgb: np.ndarray) -> np.ndarray:

@@ -38,10 +38,12 @@ import torch
 
 from detection.backbones import (ARCHITECTURES, COCO_ARCHS, MNV2, DetectorSpec, build_model,
                                  check_arch, coco_spec, trainable_state)
+from detection.fast import FastForward
 from lens.boxes import Box
 from lens.config import DetectionConfig
 from lens.files import atomic_write
 from lens.models import ModelStore, load_state_dict
+from lens.onnxrun import check_runtime
 from lens.types import Detection
 
 log = logging.getLogger(__name__)
@@ -173,7 +175,10 @@ class ObjectDetector:
 
     def __init__(self, spec: DetectorSpec, backbone: dict | None = None, score_threshold: float = 0.5,
                  nms_iou: float = 0.5, max_detections: int = 20, batch_size: int = 4,
-                 device: str = "cpu", class_thresholds: dict[str, float] | None = None):
+                 device: str = "cpu", class_thresholds: dict[str, float] | None = None,
+                 runtime: str = "torch", cache_dir: str = "", threads: int = 0):
+        """``runtime``: ``onnx`` runs the backbone (with its FPN) on onnxruntime, the graph exported
+        once into ``cache_dir`` (:mod:`detection.fast`); the rest, and training, stay in torch."""
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"detection.device '{device}': CUDA is not available on this machine")
         if batch_size < 1 or max_detections < 0 or not 0 <= score_threshold <= 1:
@@ -185,6 +190,8 @@ class ObjectDetector:
         self.max_detections, self.batch_size = max_detections, batch_size
         self.model = build_model(spec, backbone).to(device)
         self._lock = threading.Lock()   # torch modules are not re-entrant across threads
+        self._fast = FastForward.build(self.model, spec.arch, check_runtime(runtime, "detection.runtime"),
+                                       device, cache_dir, threads)
 
     @classmethod
     def from_config(cls, config: DetectionConfig, models: ModelStore) -> "ObjectDetector | None":
@@ -208,10 +215,11 @@ class ObjectDetector:
     def _build(cls, c: Choice, config: DetectionConfig, models: ModelStore) -> "ObjectDetector":
         settings = (config.score_threshold, config.nms_iou, config.max_detections,
                     config.batch_size, config.device)
+        fast = {"runtime": config.runtime, "cache_dir": models.config.root, "threads": config.threads}
         if c.kind == "checkpoint":
             spec = load_checkpoint(c.path)
             return cls(spec, backbone_state(models) if spec.frozen_backbone else None, *settings,
-                       class_thresholds=config.class_thresholds)
+                       class_thresholds=config.class_thresholds, **fast)
         # models.coco_detector names one file for every COCO architecture: under
         # "auto" the architecture its tensors fit is the one.
         state = load_state_dict(c.path)
@@ -219,7 +227,7 @@ class ObjectDetector:
         error = None
         for arch in [c.arch, *others]:
             try:
-                return cls(coco_spec(arch, state, f"COCO weights {c.path}"), None, *settings)
+                return cls(coco_spec(arch, state, f"COCO weights {c.path}"), None, *settings, **fast)
             except ValueError as exc:
                 error = error or exc
         raise error
@@ -246,7 +254,8 @@ class ObjectDetector:
         """The model's own outputs for ``3 x H x W`` float 0..1 tensors (on CPU):
         ``boxes`` ``(N, 4)`` pixel x1y1x2y2, ``labels`` ``(N,)`` int64, ``scores`` ``(N,)``."""
         with self._lock, torch.inference_mode():
-            outs = self.model([t.to(self.device) for t in tensors])
+            images = [t.to(self.device) for t in tensors]
+            outs = self._fast(images) if self._fast is not None else self.model(images)
         return [{k: v.cpu() for k, v in o.items()} for o in outs]
 
     def _detections(self, out: dict, width: int, height: int) -> list[Detection]:

@@ -135,6 +135,11 @@ class DetectionConfig:
     nms_iou: float = 0.5            # torchvision's per-class NMS default
     max_detections: int = 20        # hotspots a person can still read; COCO eval uses 100
     batch_size: int = 4             # ~0.3-0.7 s per 640-px image on 2 CPU cores
+    # How the Faster R-CNN runs on the CPU: "onnx" (its backbone and FPN on onnxruntime, exported
+    # once into models.root; the CCP detector on a street photo 133 -> ~85 ms on 2 cores, the same
+    # detections; detection/fast.py) or "torch".  Training always uses torch.
+    runtime: str = "onnx"
+    threads: int = 0                # onnxruntime intra-op threads; 0 = one per core
     # People and garments from pose landmarks + person segmentation: a person
     # box and upper body / lower body / footwear regions, no COCO weights needed.
     people: bool = True

@@ -47,8 +47,37 @@ def test_the_estimators_are_the_understandings_own(models):
     assert models.object_detector is None            # the session's config has no Faster R-CNN
 
 
+def test_a_query_segments_and_poses_its_image_once(models, monkeypatch):
+    """The people detector and body type share the bundle's mediapipe graphs: one segmentation
+    and one pose per candidate box, where each ran its own before (issue 22)."""
+    import skimage.data
+
+    import detection.pose as pose
+    from lens.pipeline.analysis import QUERY, Analyzer
+
+    calls = {"segment": 0, "pose": []}
+    segment, by_roi = pose.segment_people, pose.pose_by_roi
+
+    def counted_segment(seg, rgb):
+        calls["segment"] += 1
+        return segment(seg, rgb)
+
+    def counted_pose(graph, rgb, box, retry=False):
+        calls["pose"].append(tuple(box.as_list()))
+        return by_roi(graph, rgb, box, retry)
+
+    monkeypatch.setattr(pose, "segment_people", counted_segment)
+    monkeypatch.setattr(pose, "pose_by_roi", counted_pose)
+    people = [d for d in models.detector.detectors if type(d).__name__ == "PeopleDetector"][0]
+    assert people._people is models.people_graphs is models.body_type._people
+    analyzer = Analyzer(models)
+    a = analyzer.analyze([analyzer.decode(skimage.data.astronaut()[:, :, :3].copy())], QUERY)[0]
+    assert [d.label for d in a.regions].count("person") == 1 and a.understanding.body_types
+    assert calls["segment"] == 1 and len(calls["pose"]) == len(set(calls["pose"])) >= 1
+
+
 def test_every_part_names_its_inputs():
-    assert set(PART_INPUTS) == {"embedder", "detector", "understanding", "skin_tone", "body_type"}
+    assert set(PART_INPUTS) == {"embedder", "detector", "understanding", "skin_tone", "body_type", "people_graphs"}
 
 
 MODEL_BUILDERS = re.compile(r"\b(make_embedder|DetectionPipeline\.from_config|QueryUnderstanding\.from_config|"

@@ -97,3 +97,18 @@ def test_the_committed_real_photo_checkpoint_finds_garments_in_a_held_out_photo(
         assert any(ok for name, ok in found if name in ("upper_body", "lower_body", "dress")), found
         hits += [ok for name, ok in found if name in ("upper_body", "lower_body", "dress", "footwear", "bag")]
     assert len(hits) >= 4 and sum(hits) >= 0.5 * len(hits), hits
+
+
+def test_the_onnx_runtime_keeps_the_real_photo_detectors_map(ccp_val, tmp_path):
+    """detection.runtime onnx against torch on held-out CCP photos: mAP@0.5 within 0.01 (issue 22.1)."""
+    from detection.coco import CocoDataset, evaluate, read_coco
+    from detection.rcnn import ObjectDetector, backbone_state, load_checkpoint
+    from lens.models import ModelStore
+
+    spec = load_checkpoint(ROOT / "detection" / "checkpoints" / "ccp_mnv2_fpn.pt")
+    coco, images = ccp_val
+    dataset = CocoDataset(read_coco(coco), images)
+    figures = {rt: evaluate(ObjectDetector(spec, backbone_state(ModelStore()), runtime=rt, cache_dir=str(tmp_path)),
+                            dataset) for rt in ("torch", "onnx")}
+    assert figures["torch"]["map_50"] > 0.2
+    assert abs(figures["onnx"]["map_50"] - figures["torch"]["map_50"]) <= 0.01, figures

@@ -226,3 +226,25 @@ def test_bad_input_is_a_value_error():
     det = _detector(DetectorSpec(MNV2, LABELS, 96, 128))
     with pytest.raises(ValueError, match="uint8"):
         det(np.zeros((10, 10), np.float32))
+
+
+def test_the_onnx_runtime_gives_torch_detections(tmp_path, mnv2_backbone):
+    """detection.runtime onnx: the backbone exported into the cache folder, the same raw output."""
+    from detection.export import compare
+    from detection.rcnn import to_tensor
+
+    spec = DetectorSpec(MNV2, LABELS, 96, 128)
+    torch_det = _detector(spec, mnv2_backbone)
+    fast = _detector(spec, mnv2_backbone, runtime="onnx", cache_dir=str(tmp_path))
+    fast.model.load_state_dict(torch_det.model.state_dict())          # the same random head
+    for seed in range(3):
+        x = to_tensor(_image(seed=seed))
+        ref, out = torch_det.raw([x])[0], fast.raw([x])[0]
+        report = compare({k: v.numpy() for k, v in ref.items()}, {k: v.numpy() for k, v in out.items()}, 0.0)
+        assert report["ok"] and report["compared"] > 0, report
+    assert len(list(tmp_path.glob("detector-*.onnx"))) == 1
+
+
+def test_an_unknown_detector_runtime_names_the_key():
+    with pytest.raises(ValueError, match=r"detection.runtime 'tensorrt': expected one of onnx, torch"):
+        ObjectDetector(DetectorSpec(MNV2, LABELS, 96, 128), runtime="tensorrt")

@@ -30,6 +30,7 @@ from typing import Callable
 
 from detection.crops import CropLimits
 from detection.pipeline import DetectionPipeline
+from detection.pose import PeopleGraphs
 from detection.rcnn import ObjectDetector
 from lens.config import LensConfig
 from lens.embeddings import Embedder, make_embedder
@@ -51,6 +52,7 @@ PART_INPUTS: dict[str, Callable[[LensConfig], tuple]] = {
     "understanding": lambda c: (c.understanding, c.models, c.embedder),
     "skin_tone": lambda c: (c.understanding, _models_without_heads(c)),
     "body_type": lambda c: (c.understanding, _models_without_heads(c)),
+    "people_graphs": lambda c: (),      # mediapipe's segmentation and pose: no settings
 }
 
 
@@ -80,7 +82,8 @@ class ModelBundle:
 
     @property
     def detector(self) -> DetectionPipeline:
-        return self._part("detector", lambda: DetectionPipeline.from_config(self.config.detection, self.store))
+        return self._part("detector", lambda: DetectionPipeline.from_config(self.config.detection, self.store,
+                                                                            self.people_graphs))
 
     @property
     def understanding(self) -> QueryUnderstanding:
@@ -97,7 +100,14 @@ class ModelBundle:
     @property
     def body_type(self) -> BodyTypeEstimator:
         """The body type estimator (also when ``understanding.body_type`` is off: its evaluation)."""
-        return self._part("body_type", lambda: BodyTypeEstimator.from_config(self.config.understanding, self.store))
+        return self._part("body_type", lambda: BodyTypeEstimator.from_config(self.config.understanding, self.store,
+                                                                             self.people_graphs))
+
+    @property
+    def people_graphs(self) -> PeopleGraphs:
+        """mediapipe's segmentation and pose, shared by the people detector and body type: an
+        image is segmented and posed once (:class:`detection.pose.PeopleGraphs`)."""
+        return self._part("people_graphs", PeopleGraphs)
 
     @property
     def object_detector(self) -> ObjectDetector | None:

@@ -80,7 +80,7 @@ import numpy as np
 
 from detection.faces import FaceDetector
 from detection.pose import (HEAD_CUT_TOP, SAME_PERSON, FaceCheck, PeopleGraphs, candidates, face_boxes,
-                            given_boxes, has_head, person_candidates, pose_by_roi, segment_people)
+                            given_boxes, has_head, person_candidates)
 from lens.boxes import Box
 from lens.imageio import MIN_SIDE, checked_rgb, is_uniform
 
@@ -158,19 +158,21 @@ class BodyTypeEstimator:
     on image content.  mediapipe is loaded on first use; calls are serialised.
     """
 
-    def __init__(self, max_people: int = MAX_PEOPLE):
+    def __init__(self, max_people: int = MAX_PEOPLE, graphs: PeopleGraphs | None = None):
+        """``graphs``: mediapipe's, shared with the people detector (the model bundle's) so an
+        image is segmented and posed once."""
         self.max_people = max_people
-        self._people = PeopleGraphs()
+        self._people = graphs or PeopleGraphs()
         self._lock = self._people.lock    # mediapipe graphs are not re-entrant
         self._faces: FaceDetector | None = None     # built on the first call given no faces
 
     @classmethod
-    def from_config(cls, config=None, models=None) -> BodyTypeEstimator:
+    def from_config(cls, config=None, models=None, graphs: PeopleGraphs | None = None) -> BodyTypeEstimator:
         """``models`` (a :class:`lens.models.ModelStore`) checks both bundled models are on disk."""
         if models is not None:
             models.resolve("pose_full")
             models.resolve("selfie_segmentation")
-        return cls(int(getattr(config, "body_max_people", MAX_PEOPLE)))
+        return cls(int(getattr(config, "body_max_people", MAX_PEOPLE)), graphs)
 
     def __call__(self, image, people=None, faces=None) -> list[BodyType]:
         """Body types in ``image``; ``people``: person boxes already found on it (pixel
@@ -187,15 +189,14 @@ class BodyTypeEstimator:
             return [_unknown("no person")]
         with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)   # protobuf deprecation noise, per call
-            seg, pose = self._people.graphs()
-            prob = segment_people(seg, rgb)
+            prob = self._people.segment(rgb)
             given = given_boxes(people, scale)
             heads = face_boxes(self._own_faces(rgb) if faces is None else faces, 1.0 if faces is None else scale)
             found, check = [], FaceCheck(rgb)
             for box, cut in candidates(person_candidates(prob, self.max_people), given, rgb.shape[0],
                                        self.max_people):
                 confirmed = any(box.iou(g) > SAME_PERSON for g in given)    # a detector's person too
-                found.append(self._one(pose, rgb, box, cut, scale, confirmed,
+                found.append(self._one(rgb, box, cut, scale, confirmed,
                                        _torso_cut(prob, box, cut, confirmed), heads, check))
         kept = _dedupe([r for r in found if r is not None])     # largest candidate first
         return sorted(kept, key=lambda r: r.person_box[0] if r.person_box else 0.0) or [_unknown("no person")]
@@ -210,7 +211,7 @@ class BodyTypeEstimator:
             self._faces = FaceDetector()
         return self._faces(rgb)
 
-    def _one(self, pose, rgb: np.ndarray, box: Box, cut: bool, scale: float,
+    def _one(self, rgb: np.ndarray, box: Box, cut: bool, scale: float,
              retry: bool = False, torso_cut: bool = False, heads: list[Box] = (),
              check: FaceCheck | None = None) -> BodyType | None:
         """The body type of one candidate; None when no pose is found (not a person).
@@ -225,7 +226,7 @@ class BodyTypeEstimator:
         """
         if torso_cut:
             return _unknown(CUT_BOTTOM, box, scale)
-        found = pose_by_roi(pose, rgb, box, retry=retry)
+        found = self._people.pose(rgb, box, retry=retry)
         if found is not None and not retry and not has_head(found[0], box, rgb.shape[0], list(heads), check):
             return None
         m = NOT_A_PERSON if found is None else measure(found[1], found[0], rgb)
