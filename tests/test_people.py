@@ -118,3 +118,25 @@ def test_a_real_street_photo_keeps_its_person_and_garments(people):
 
     labels = [d.label for d in people(load_image(real_dataset("ccp") / "photos" / "0161.jpg"))]
     assert labels.count("person") == 1 and "upper_body" in labels
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_row_colours_are_the_windowed_medians(seed):
+    """The histogram medians equal np.median of each window, NaN on rows with < 3 mask pixels and
+    above ``start``; windows at the bottom edge are cut short."""
+    from detection.people import _row_colours
+
+    rng = np.random.default_rng(seed)
+    h, w, window, start = 120, 60, 7, 10
+    lab = rng.integers(0, 256, (h, w, 3)).astype(np.float32)
+    mask = rng.random((h, w)) < 0.4
+    mask[50:53] = False
+    mask[53, :2] = True                     # two pixels: too few for a row of its own
+    got = _row_colours(lab, mask, 5, 50, window, start)
+    for y in range(h):
+        inside = mask[y, 5:50]
+        if y < start or inside.sum() < 3:
+            assert np.isnan(got[y]).all(), y
+        else:
+            rows = mask[y:y + window, 5:50]
+            np.testing.assert_array_equal(got[y], np.median(lab[y:y + window, 5:50][rows], 0))
