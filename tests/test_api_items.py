@@ -163,3 +163,16 @@ def test_metrics_parse_and_count(app, client):
     assert buckets == sorted(buckets) and buckets[-1] == after['lens_http_request_duration_seconds_count{endpoint="/healthz"}']
     assert after["lens_catalog_items"] == len(app.extensions["lens"].catalog)
     assert after["lens_cache_enabled"] == 0
+
+
+def test_metrics_hold_a_histogram_per_query_stage(app, client):
+    """lens_query_stage_seconds{stage}: every stage of an uncached lens query, bucketed (issue 22.6)."""
+    resp = client.post("/api/v1/lens", data={"image": (io.BytesIO(png((10, 200, 90))), "q.png"), "k": "3"})
+    stages = resp.get_json()["timings_ms"]
+    after = parse_metrics(client.get("/metrics").get_data(as_text=True))
+    for stage in ("detect", "embed", "understand", "total"):
+        assert stage in stages
+        count = after[f'lens_query_stage_seconds_count{{stage="{stage}"}}']
+        buckets = [v for k, v in after.items() if k.startswith(f'lens_query_stage_seconds_bucket{{stage="{stage}"')]
+        assert count >= 1 and buckets == sorted(buckets) and buckets[-1] == count
+    assert after['lens_query_stage_seconds_sum{stage="total"}'] >= stages["total"] / 1000 - 1e-6

@@ -94,6 +94,7 @@ def _run_query(lens, data: bytes, name: str, fields: dict) -> dict:
     box = parse_box(fields["box"], (rgb.shape[1], rgb.shape[0])) if fields["box"] else None
     result = lens(rgb, box=box, k=fields["k"], sources=fields["sources"], filters=fields["filters"],
                   text=fields["text"], diversity=fields["diversity"], loose=fields["loose"]).to_dict()
+    current_app.extensions["metrics"].observe_stages(result["timings_ms"])
     for item in result["results"]:
         item["image_url"] = url_for("api.item_image", item_id=item["id"])
         item.pop("image", None)     # server paths stay on the server
