@@ -219,6 +219,9 @@ class ServerConfig:
     # After a cache failure, skip Redis this long before trying again, so an
     # outage costs one timeout per worker per interval, not one per request.
     cache_retry_s: float = 5.0
+    # One query on a built-in photo before serving (lens/pipeline/warmup.py): every model, graph
+    # and engine loads then, not on a user's first query (a cold first query took 3-20 s).
+    warm_up: bool = True
 
 
 @dataclass

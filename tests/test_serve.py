@@ -31,3 +31,25 @@ def test_serve_answers_health_and_page(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}" in out
+
+
+def test_the_app_warms_up_before_its_first_request(tmp_path):
+    """server.warm_up: create_app runs one query on the built-in sample, so every lazily built part
+    (models, mediapipe graphs, the OCR engine, the calibration) exists before a user's first query,
+    and /readyz says what it took (issue 22.3)."""
+    from lens.config import load_config
+    from lens.pipeline.warmup import sample
+    from lens.understanding.ocr import likely_text
+    from tests.conftest import isolated
+    from web.app import create_app
+
+    assert likely_text(sample())                     # the sample opens the OCR gate
+    app = create_app(load_config("default", isolated(tmp_path)))
+    lens = app.extensions["lens"]
+    assert {"embedder", "detector", "understanding", "people_graphs"} <= set(lens.models.built())
+    assert lens.understanding.reader._engine is not None and lens._calibrated is not None
+    ready = app.test_client().get("/readyz").get_json()
+    assert ready["status"] == "ready" and ready["warm_up"]["ms"] > 0 and ready["warm_up"]["query ms"] > 0
+    cold = create_app(load_config("default", [*isolated(tmp_path), "server.warm_up=false"]))
+    assert cold.extensions["warm_up"] is None
+    assert cold.test_client().get("/readyz").get_json()["warm_up"] is None

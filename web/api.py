@@ -169,7 +169,8 @@ def readiness(lens) -> tuple[list[str], dict]:
 def readyz():
     problems, counts = readiness(current_app.extensions.get("lens"))
     cache = current_app.extensions.get("cache")
-    body = {**counts, "cache": "off" if cache is None else "up" if cache.up else "down"}
+    body = {**counts, "cache": "off" if cache is None else "up" if cache.up else "down",
+            "warm_up": current_app.extensions.get("warm_up")}
     if problems:
         return jsonify({"status": "not ready", "problems": problems, **body}), 503
     return jsonify({"status": "ready", **body})

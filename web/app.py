@@ -17,6 +17,7 @@ from flask import Flask
 
 from lens.config import load_config
 from lens.pipeline.facade import Lens
+from lens.pipeline.warmup import warm_up
 from web import api, items, metrics, openapi, ui  # noqa: F401  (items and openapi add their routes to api.bp)
 from web.cache import CatalogToken, QueryCache
 
@@ -34,11 +35,17 @@ def init_app(app: Flask, lens) -> None:
 
 
 def create_app(config=None, lens=None, catalog_dir: str | None = None) -> Flask:
-    """Build the app; loads a Lens from ``config`` unless one is given."""
+    """Build the app; loads a Lens from ``config`` unless one is given, and then warms it up
+    (``server.warm_up``: :mod:`lens.pipeline.warmup`) before it takes a request."""
     app = Flask(__name__)
+    warm = None
     if lens is None:
         lens = Lens.from_config(config or load_config("default"), catalog_dir=catalog_dir)
+        if lens.config.server.warm_up:
+            warm = warm_up(lens)
+            log.info("warmed up in %.0f ms", warm["ms"])
     init_app(app, lens)
+    app.extensions["warm_up"] = warm
     app.register_blueprint(ui.bp)
     app.register_blueprint(api.bp)
     api.register_error_handlers(app)

@@ -123,7 +123,10 @@ def _schemas() -> dict:
                             "indexes": {"type": "object", "additionalProperties": {"type": "integer"}},
                             "problems": {"type": "array", "items": {"type": "string"}},
                             "embedder": _EMBEDDER,
-                            "cache": {"type": "string", "enum": ["off", "up", "down"]}}}
+                            "cache": {"type": "string", "enum": ["off", "up", "down"]},
+                            "warm_up": {"type": "object", "nullable": True,
+                                        "description": "The start-up query (server.warm_up); null when off.",
+                                        "properties": {"ms": {"type": "number"}, "query ms": {"type": "number"}}}}}
     return {"Error": {"type": "object", "required": ["error"],
                       "properties": {"error": {"type": "string", "description": "One line naming the field."}}},
             "Item": item, "Result": result, "LensResult": lens, "Ready": ready, **_understanding_schemas(),
