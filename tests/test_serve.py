@@ -53,3 +53,30 @@ def test_the_app_warms_up_before_its_first_request(tmp_path):
     cold = create_app(load_config("default", [*isolated(tmp_path), "server.warm_up=false"]))
     assert cold.extensions["warm_up"] is None
     assert cold.test_client().get("/readyz").get_json()["warm_up"] is None
+
+
+def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
+    """lens.threads (issue 22.4): 2 workers on 2 cores run one compute thread each; the config's
+    onnxruntime sessions get the same count, torch and OpenCV are set to it."""
+    import cv2
+    import pytest
+    import torch
+
+    from lens import threads
+    from lens.config import load_config
+
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert (threads.cores(), threads.per_process(1), threads.per_process(2), threads.per_process(4)) == (2, 2, 1, 1)
+    with pytest.raises(ValueError, match="workers 0"):
+        threads.per_process(0)
+    config = load_config("default")
+    assert threads.apply(config, 0) is config
+    before = (torch.get_num_threads(), cv2.getNumThreads())
+    try:
+        applied = threads.apply(config, 1)
+        assert (applied.embedder.threads, applied.detection.threads) == (1, 1)
+        assert (torch.get_num_threads(), cv2.getNumThreads()) == (1, 1)
+        assert config.embedder.threads == 0                      # the caller's config is not changed
+    finally:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])

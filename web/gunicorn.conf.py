@@ -1,7 +1,8 @@
 """gunicorn settings for Lens: ``gunicorn -c web/gunicorn.conf.py 'web.wsgi:app'``.
 
 Environment: ``LENS_BIND`` (default 127.0.0.1:8000), ``LENS_WORKERS`` (2),
-``LENS_THREADS`` (4), plus what web/wsgi.py reads (LENS_CONFIG, LENS_SET, ...).
+``LENS_THREADS`` (4), ``LENS_MODEL_THREADS`` (each worker's compute threads; default its share of
+the cores, :mod:`lens.threads`), plus what web/wsgi.py reads (LENS_CONFIG, LENS_SET, ...).
 
 * ``preload_app = False``: torch (OpenMP / intra-op thread pools) and
   mediapipe (TFLite graphs with their own threads) start threads while
@@ -21,8 +22,13 @@ Environment: ``LENS_BIND`` (default 127.0.0.1:8000), ``LENS_WORKERS`` (2),
 """
 import os
 
+from lens.threads import per_process
+
 bind = os.environ.get("LENS_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("LENS_WORKERS", "2"))
+# each worker's share of the cores for its model threads (web/wsgi.py applies it): 2 workers on
+# 2 cores run one compute thread each instead of two fighting over each core
+os.environ.setdefault("LENS_MODEL_THREADS", str(per_process(workers)))
 worker_class = "gthread"
 threads = int(os.environ.get("LENS_THREADS", "4"))
 preload_app = False

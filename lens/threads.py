@@ -1,0 +1,48 @@
+"""Compute threads per process, from the core count and the number of serving processes.
+
+Every model library starts its own pool sized to the machine: torch's intra-op threads,
+each onnxruntime session's, OpenCV's.  One process may use them all; two gunicorn workers on
+two cores each running two-thread pools put four busy threads on two cores, and under load
+every request waits on the others' context switches (issue 22.4).  :func:`per_process` gives
+each of ``workers`` processes its share of the cores; :func:`apply` sets torch's and OpenCV's
+pools to it and returns the config with the onnxruntime sessions' thread counts set
+(``embedder.threads``, ``detection.threads``), before any model is built.
+``web/gunicorn.conf.py`` computes the share for its workers and ``web/wsgi.py`` applies it.
+
+Tested in ``tests/test_serve.py``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):      # no affinity API (macOS)
+        return max(1, os.cpu_count() or 1)
+
+
+def per_process(workers: int) -> int:
+    """Each of ``workers`` processes' share of the cores, at least one thread."""
+    if workers < 1:
+        raise ValueError(f"workers {workers}: expected at least 1")
+    return max(1, cores() // workers)
+
+
+def apply(config, threads: int):
+    """Set torch's and OpenCV's thread pools to ``threads`` (0: leave them) and return ``config``
+    with its onnxruntime sessions' thread counts set to the same."""
+    if threads < 0:
+        raise ValueError(f"threads {threads}: expected 0 (the libraries' defaults) or more")
+    if threads == 0:
+        return config
+    import cv2  # deferred: callers that never serve need neither pool touched
+    import torch  # deferred with cv2, as above
+
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    return dataclasses.replace(config, embedder=dataclasses.replace(config.embedder, threads=threads),
+                               detection=dataclasses.replace(config.detection, threads=threads))
