@@ -56,6 +56,11 @@ Sections (each a function returning a dict of named figures):
   unified embedding (``lens train-embedding`` on Grocery's catalog and train photos, trained once
   into ``data/bench/real/``) side by side on Grocery's validation photos, float and binary, and the
   whole lens with the unified embedding; skipped with a note when the data is absent;
+* ``speed``: ``bench/speed_bench.py``: a lens query on real photos (CCP and Grocery validation
+  photos, ``configs/default.yaml``, diversity on) stage by stage, the first query after start-up
+  against a warm one, and uncached serving with gunicorn (2 workers, 20 clients, 60 s), each beside
+  the code before issue 22 (``results/speed-baseline.json``) and plotted to
+  ``results/speed_stages.png``; skipped with a note when the data is absent;
 * ``memory``: peak resident memory of this process.
 
 Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
@@ -286,10 +291,11 @@ def rerun_section(args) -> int:
                                                                                     not args.no_weak_labels),
                 "inclusion": lambda: __import__("inclusion").bench_inclusion(REAL_DATA, report["sections"]),
                 "embedding": lambda: __import__("embedding_bench").bench_embedding(REAL_DATA, WORK / "real"),
+                "speed": lambda: __import__("speed_bench").bench_speed(REAL_DATA, WORK / "real", RESULTS),
                 "load": lambda: __import__("load_bench").bench_load()}   # builds its own small catalog
     args.only = args.only.replace("-", " ")                # --only body-type
     if args.only not in sections or (args.only not in ("dpp", "load", "body type", "real photos", "inclusion",
-                                                       "embedding")
+                                                       "embedding", "speed")
                                      and not (folder / "manifest.jsonl").is_file()):
         raise SystemExit(f"--only {args.only}: expected one of {list(sections)} after a full run")
     report["sections"][args.only] = sections[args.only]()
@@ -354,6 +360,10 @@ def main(argv=None) -> int:
 
     sections["embedding"] = bench_embedding(REAL_DATA, WORK / "real")
     print(f"embedding: {sections['embedding']}", flush=True)
+    from speed_bench import bench_speed
+
+    sections["speed"] = bench_speed(REAL_DATA, WORK / "real", RESULTS)     # after real photos: its index
+    print(f"speed: {sections['speed']}", flush=True)
     sections["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "
