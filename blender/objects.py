@@ -60,6 +60,10 @@ from lens.index.selection import IdentityCache
 from lens.types import Candidate, CatalogSource, SourceQuery
 
 FETCH = 4   # crops per result: a scene often matches through several of its crops
+# Raw cosines this close are one score: torch and onnxruntime differ by ~1e-7, and a photo of a
+# catalog scene matches that scene's stored crops at ~1.0 through several probes at once; which
+# one "wins" must not hang on float noise (the surest matched crop speaks, _crop_info).
+TIE = 1e-5
 
 
 class ObjectSource(CatalogSource):
@@ -105,25 +109,30 @@ class ObjectSource(CatalogSource):
         vectors = np.stack([v for _, v, _ in probes])
         hits = index.search(vectors, FETCH * k, crops)
         back = dict(zip((via for via, _, _ in probes), self.background(index, vectors).round(4).tolist()))
-        best: dict[str, tuple[float, str, str]] = {}
+        best: dict[str, tuple[float, list[tuple[str, str]]]] = {}    # item -> (score, its tied (crop, via))
         matches: dict[str, int] = {}
         for (via, _v, _label), row in zip(probes, hits):
             for crop, score in row:
                 item = parent_id(crop)
                 matches[item] = matches.get(item, 0) + 1
-                if item not in best or score > best[item][0]:
-                    best[item] = (score, crop, via)
+                held = best.get(item)
+                if held is None or score > held[0] + TIE:
+                    best[item] = (score, [(crop, via)])
+                elif score >= held[0] - TIE:
+                    best[item] = (max(score, held[0]), held[1] + [(crop, via)])
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:k]
         return [self._candidate(item, hit, matches[item], rank, back[hit[2]])
                 for rank, ((item, _), hit) in enumerate(zip(ranked, self._crop_info(ranked)), 1)]
 
     def _crop_info(self, ranked: list) -> list[tuple[float, str, str, dict]]:
-        """``(score, crop id, via, stored crop dict)`` for each ranked item (one store read)."""
+        """``(score, crop id, via, stored crop dict)`` for each ranked item (one store read); of the
+        item's crops matched at its best score (within ``TIE``), the surest detection speaks."""
         records = self.catalog.items([item for item, _ in ranked])
         out = []
-        for (_item, (score, crop, via)), record in zip(ranked, records):
-            stored = next((c for c in (record or {}).get("crops", []) if c.get("id") == crop), {})
-            out.append((score, crop, via, stored))
+        for (_item, (score, tied)), record in zip(ranked, records):
+            stored = {c.get("id"): c for c in (record or {}).get("crops", [])}
+            crop, via = max(tied, key=lambda cv: _sureness(stored.get(cv[0], {}).get("score")))
+            out.append((score, crop, via, stored.get(crop, {})))
         return out
 
     def _candidate(self, item: str, hit: tuple, matches: int, rank: int, background: float) -> Candidate:

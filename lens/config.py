@@ -161,6 +161,8 @@ class UnderstandingConfig:
     # OCR (~0.2-1.5 s an image): "auto" reads images that likely hold text,
     # "always" reads every image, "off" never.  Cached and stored per item.
     ocr: str = "auto"
+    # PP-OCR's text detector sees the photo with its short side scaled up to this many pixels.
+    ocr_side: int = 736
     # Understand every detected object crop too (colours, categories, pattern
     # per hotspot); ~5-10 ms a crop, cached by image hash.
     crops: bool = True

@@ -49,6 +49,10 @@ def test_reader_reads_and_respects_modes():
     assert TextReader("auto")(skimage.data.coffee()) == []
     with pytest.raises(ValueError, match="understanding.ocr 'sometimes'"):
         TextReader("sometimes")
+    with pytest.raises(ValueError, match="understanding.ocr_side 8"):
+        TextReader("auto", side=8)
+    small = TextReader("auto", side=480)(_sign("NIKE AIR"))      # a cheaper detector still reads a sign
+    assert " ".join(w["text"] for w in small).replace(" ", "").upper().startswith("NIKEAIR")
 
 
 def test_annotations_merge_and_threshold():

@@ -161,7 +161,7 @@ class QueryUnderstanding:
             body = BodyTypeEstimator.from_config(config, models)
         skin, body = (skin if config.skin_tone else None), (body if config.body_type else None)
         return cls(config.colors, config.categories_top_k, getattr(embedder, "categories", ()),
-                   heads, TextReader(config.ocr), skin, body)
+                   heads, TextReader(config.ocr, config.ocr_side), skin, body)
 
     def __call__(self, rgb: np.ndarray, vector: np.ndarray | None = None,
                  logits: np.ndarray | None = None, faces: list | None = None,

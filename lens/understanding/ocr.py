@@ -34,6 +34,7 @@ WORK_SIDE = 640        # the gate looks at text at the size people read it
 MIN_CHARS = 4          # "SALE" is four letters; fewer is too easily noise
 MIN_SCORE = 0.6        # rapidocr's recognition confidence below this is mostly garbage
 MODES = ("off", "auto", "always")
+DET_SIDE = 736         # rapidocr's own default: short sides below it are scaled up to it
 
 
 def _char_boxes(gray: np.ndarray) -> np.ndarray:
@@ -85,10 +86,14 @@ def likely_text(rgb: np.ndarray) -> bool:
 class TextReader:
     """rapidocr (bundled PP-OCR models), loaded on first use, one call at a time."""
 
-    def __init__(self, mode: str = "auto"):
+    def __init__(self, mode: str = "auto", side: int = DET_SIDE):
+        """``side``: PP-OCR's text detector sees the photo with its short side scaled up to this
+        (``understanding.ocr_side``)."""
         if mode not in MODES:
             raise ValueError(f"understanding.ocr '{mode}': expected one of {', '.join(MODES)}")
-        self.mode = mode
+        if side < 32:
+            raise ValueError(f"understanding.ocr_side {side}: expected at least 32 (px)")
+        self.mode, self.side = mode, side
         self._engine = None
         self._lock = threading.Lock()
 
@@ -98,7 +103,7 @@ class TextReader:
             return []
         with self._lock:
             if self._engine is None:
-                self._engine = RapidOCR()
+                self._engine = RapidOCR(det_limit_side_len=self.side, det_limit_type="min")
             found, _ = self._engine(np.ascontiguousarray(rgb[:, :, ::-1]))   # it expects BGR
         words = []
         for quad, text, score in found or []:
