@@ -157,16 +157,18 @@ def garment_end(colours: np.ndarray, start: int, stop: int, gap: int, persist: i
     Comparing neighbouring windows, not a fixed reference, follows the slow
     shading gradient down a garment and still stops at a hem.
     """
-    def dist(a: np.ndarray, b: np.ndarray) -> float:
-        return 0.0 if np.isnan(a).any() or np.isnan(b).any() else float(np.linalg.norm(a - b))
-
+    colours = np.asarray(colours, np.float64)
+    step = np.zeros(len(colours))           # step[y]: CIE76 between rows y - gap and y; 0 where one is empty
+    if len(colours) > gap:
+        step[gap:] = np.nan_to_num(np.linalg.norm(colours[gap:] - colours[:-gap], axis=1), nan=0.0)
     y = start + gap
     while y < stop - gap:
-        if dist(colours[y - gap], colours[y]) > GARMENT_DE:
-            y = max(range(y, min(stop - gap, y + gap)), key=lambda r: dist(colours[r - gap], colours[r]))
+        if step[y] > GARMENT_DE:
+            y += int(np.argmax(step[y:min(stop - gap, y + gap)]))     # the strongest row of the edge
             above, below = colours[y - gap], colours[y:min(stop, y + persist)]
-            far = [dist(above, c) > GARMENT_DE for c in below if not np.isnan(c).any()]
-            if not far or np.mean(far) >= 0.8:
+            below = below[~np.isnan(below).any(1)]
+            far = np.nan_to_num(np.linalg.norm(below - above, axis=1), nan=0.0) > GARMENT_DE
+            if len(far) == 0 or far.mean() >= 0.8:
                 return y
             y += gap
         y += 1

@@ -140,3 +140,36 @@ def test_row_colours_are_the_windowed_medians(seed):
         else:
             rows = mask[y:y + window, 5:50]
             np.testing.assert_array_equal(got[y], np.median(lab[y:y + window, 5:50][rows], 0))
+
+
+def _garment_end_by_row(colours, start, stop, gap, persist=0):
+    """garment_end as it was written before it was vectorised: one row at a time (the reference)."""
+    from detection.people import GARMENT_DE
+
+    def dist(a, b):
+        return 0.0 if np.isnan(a).any() or np.isnan(b).any() else float(np.linalg.norm(a.astype(np.float64) - b))
+
+    y = start + gap
+    while y < stop - gap:
+        if dist(colours[y - gap], colours[y]) > GARMENT_DE:
+            y = max(range(y, min(stop - gap, y + gap)), key=lambda r: dist(colours[r - gap], colours[r]))
+            above, below = colours[y - gap], colours[y:min(stop, y + persist)]
+            far = [dist(above, c) > GARMENT_DE for c in below if not np.isnan(c).any()]
+            if not far or np.mean(far) >= 0.8:
+                return y
+            y += gap
+        y += 1
+    return stop
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_garment_end_matches_the_row_by_row_walk(seed):
+    rng = np.random.default_rng(seed)
+    h = int(rng.integers(20, 200))
+    blocks = int(rng.integers(1, 6))           # garments of one colour each, top to bottom
+    colours = np.repeat(rng.uniform(0, 255, (blocks, 3)), h // blocks + 1, 0)[:h].astype(np.float32)
+    colours += rng.normal(0, 4, colours.shape).astype(np.float32)
+    colours[rng.random(h) < 0.1] = np.nan
+    gap, persist = int(rng.integers(2, 8)), int(rng.integers(0, 20))
+    start, stop = int(rng.integers(0, h // 2)), h
+    assert garment_end(colours, start, stop, gap, persist) == _garment_end_by_row(colours, start, stop, gap, persist)
