@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from detection.faces import FaceDetector
-from detection.pose import SOURCE, FaceCheck, PeopleGraphs, face_boxes, has_head, person_candidates
+from detection.pose import SOURCE, PeopleGraphs, face_boxes, has_head, person_candidates
 from lens.boxes import Box
 from lens.imageio import MIN_SIDE, is_uniform
 from lens.types import Detection
@@ -83,9 +83,9 @@ class PeopleDetector:
         small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
         heads = face_boxes(self._own_faces(small) if faces is None else faces, 1.0 if faces is None else scale)
         out: list[Detection] = []
-        check = FaceCheck(small)
         with self._people.lock, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)   # protobuf deprecation noise, per call
+            check = self._people.face_check(small)
             for box, _cut in person_candidates(self._people.segment(small), self.max_people):
                 found = self._people.pose(small, box)
                 if found is not None and has_head(found[0], box, small.shape[0], heads, check):

@@ -77,7 +77,7 @@ node { calculator: "FromImageCalculator" input_stream: "IMAGE:seg" output_stream
 class PeopleGraphs:
     """The two mediapipe graphs, loaded on first use; hold ``lock`` while calling them.
 
-    :meth:`segment` and :meth:`pose` remember their last ``MEMO`` results by image content:
+    :meth:`segment`, :meth:`pose` and :meth:`face_check` remember their last ``MEMO`` results by image content:
     the people detector and body type, given one instance (the model bundle shares it), ask
     for the same image's segmentation and poses, and get them computed once (issue 22: they
     ran twice a query, ~40 ms on a street photo).  Remembered arrays are read-only."""
@@ -114,6 +114,11 @@ class PeopleGraphs:
         if retry and self._memo.get((*key, False)) is not None:    # retry's first ROI found it already
             return self._memo[(*key, False)]
         return self._remember((*key, retry), lambda: pose_by_roi(self.graphs()[1], rgb, box, retry))
+
+    def face_check(self, rgb: np.ndarray) -> "FaceCheck":
+        """The image's :class:`FaceCheck`, remembered: each face box is meshed once for both
+        callers (call with ``lock`` held)."""
+        return self._remember((self._key(rgb), "faces"), lambda: FaceCheck(rgb))
 
     def _key(self, rgb: np.ndarray) -> bytes:
         if self._last[0] is rgb:        # the same array, asked again within one call

@@ -48,8 +48,8 @@ def test_the_estimators_are_the_understandings_own(models):
 
 
 def test_a_query_segments_and_poses_its_image_once(models, monkeypatch):
-    """The people detector and body type share the bundle's mediapipe graphs: one segmentation
-    and one pose per candidate box, where each ran its own before (issue 22)."""
+    """The people detector and body type share the bundle's mediapipe graphs: one segmentation,
+    one pose per candidate box and one face mesh per face, where each ran its own before (issue 22)."""
     import skimage.data
 
     import detection.pose as pose
@@ -66,14 +66,22 @@ def test_a_query_segments_and_poses_its_image_once(models, monkeypatch):
         calls["pose"].append(tuple(box.as_list()))
         return by_roi(graph, rgb, box, retry)
 
+    meshed, confirmed = [], pose.confirmed
+
+    def counted_mesh(rgb, box):
+        meshed.append(tuple(box.as_list()))
+        return confirmed(rgb, box)
+
     monkeypatch.setattr(pose, "segment_people", counted_segment)
     monkeypatch.setattr(pose, "pose_by_roi", counted_pose)
+    monkeypatch.setattr(pose, "confirmed", counted_mesh)
     people = [d for d in models.detector.detectors if type(d).__name__ == "PeopleDetector"][0]
     assert people._people is models.people_graphs is models.body_type._people
     analyzer = Analyzer(models)
     a = analyzer.analyze([analyzer.decode(skimage.data.astronaut()[:, :, :3].copy())], QUERY)[0]
     assert [d.label for d in a.regions].count("person") == 1 and a.understanding.body_types
     assert calls["segment"] == 1 and len(calls["pose"]) == len(set(calls["pose"])) >= 1
+    assert len(meshed) == len(set(meshed))            # each face box meshed once for both
 
 
 def test_every_part_names_its_inputs():

@@ -192,7 +192,7 @@ class BodyTypeEstimator:
             prob = self._people.segment(rgb)
             given = given_boxes(people, scale)
             heads = face_boxes(self._own_faces(rgb) if faces is None else faces, 1.0 if faces is None else scale)
-            found, check = [], FaceCheck(rgb)
+            found, check = [], self._people.face_check(rgb)
             for box, cut in candidates(person_candidates(prob, self.max_people), given, rgb.shape[0],
                                        self.max_people):
                 confirmed = any(box.iou(g) > SAME_PERSON for g in given)    # a detector's person too
