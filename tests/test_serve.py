@@ -50,6 +50,7 @@ def test_the_app_warms_up_before_its_first_request(tmp_path):
     assert lens.understanding.reader._engine is not None and lens._calibrated is not None
     ready = app.test_client().get("/readyz").get_json()
     assert ready["status"] == "ready" and ready["warm_up"]["ms"] > 0 and ready["warm_up"]["query ms"] > 0
+    assert ready["runtime"] == {"embedder": "onnx", "detector": "onnx"}     # configs/default.yaml
     cold = create_app(load_config("default", [*isolated(tmp_path), "server.warm_up=false"]))
     assert cold.extensions["warm_up"] is None
     assert cold.test_client().get("/readyz").get_json()["warm_up"] is None

@@ -161,8 +161,17 @@ def readiness(lens) -> tuple[list[str], dict]:
     if lens.catalog.text is None and "text" in lens.sources:
         problems.append("text index: not loaded")
     return problems, {"items": indexes.get("visual", 0), "indexes": indexes,
-                      "embedder": lens.models.embedder.settings(),
+                      "embedder": lens.models.embedder.settings(), "runtime": runtimes(lens.models),
                       "text": lens.catalog.text is not None, "sources": list(lens.sources)}
+
+
+def runtimes(models) -> dict:
+    """What runs each model on the query path: ``onnx`` (onnxruntime, its graph exported once) or
+    ``torch`` (``embedder.runtime``, ``detection.runtime``; a failed export falls back to torch)."""
+    detector = models.object_detector
+    return {"embedder": "onnx" if getattr(models.embedder, "_onnx", None) is not None else "torch",
+            "detector": None if detector is None else
+            "onnx" if detector._fast is not None and detector._fast.graph is not None else "torch"}
 
 
 @bp.get("/readyz")
