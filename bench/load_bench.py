@@ -95,9 +95,11 @@ def summarize(samples: list[tuple[float, float, int, bool]], seconds: float) -> 
             "cached_share": round(sum(s[3] for s in samples) / max(1, len(samples)), 3)}
 
 
-def run_phase(url: str, images: list[bytes], seconds: float, clients: int = 20, halfway=None) -> dict:
-    """``clients`` threads posting random ``images`` for ``seconds``; ``halfway()`` runs
-    mid-phase, and then the figures are also split at that moment."""
+def run_phase(url: str, images: list[bytes], seconds: float, clients: int = 20, halfway=None,
+              form: dict | None = None) -> dict:
+    """``clients`` threads posting random ``images`` (with the ``form`` fields, default k = 10) for
+    ``seconds``; ``halfway()`` runs mid-phase, and then the figures are also split at that moment."""
+    form = {"k": "10"} if form is None else form
     started = time.monotonic()
     stop_at = started + seconds
     samples: list[tuple[float, float, int, bool]] = []
@@ -108,8 +110,7 @@ def run_phase(url: str, images: list[bytes], seconds: float, clients: int = 20, 
         while time.monotonic() < stop_at:
             start = time.perf_counter()
             try:
-                resp = session.post(url, files={"image": ("q.png", rng.choice(images))}, data={"k": "10"},
-                                    timeout=120)
+                resp = session.post(url, files={"image": ("q.png", rng.choice(images))}, data=form, timeout=120)
                 status, cached = resp.status_code, resp.status_code == 200 and resp.json().get("cached") is True
             except requests.RequestException:
                 status, cached = 0, False

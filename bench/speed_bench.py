@@ -26,7 +26,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -88,6 +87,7 @@ def serve_uncached(catalog: Path, images: list[str], seconds: float, clients: in
     """gunicorn with 2 workers, no cache, ``clients`` threads posting ``images``."""
     import requests
 
+    from load_bench import _wait, run_phase
     from tests.servers import free_port
 
     port = free_port()
@@ -96,54 +96,17 @@ def serve_uncached(catalog: Path, images: list[str], seconds: float, clients: in
     with open(ROOT / "data" / "bench" / "speed-gunicorn.log", "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "web/gunicorn.conf.py", "web.wsgi:app"],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        def ready():        # both workers: each answers /readyz only once loaded and warmed up
+            if not all(requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+                       for _ in range(4)):
+                raise OSError("not ready")
         try:
-            _wait_ready(f"http://127.0.0.1:{port}/readyz", 240)
-            return _load(f"http://127.0.0.1:{port}/api/v1/lens", [Path(p).read_bytes() for p in images],
-                         seconds, clients, requests)
+            _wait(ready, 240, "gunicorn")
+            return run_phase(f"http://127.0.0.1:{port}/api/v1/lens", [Path(p).read_bytes() for p in images],
+                             seconds, clients, form={})          # the config's k, as users send it
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
-
-
-def _wait_ready(url: str, seconds: float) -> None:
-    import requests
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if all(requests.get(url, timeout=5).status_code == 200 for _ in range(4)):   # both workers
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"gunicorn did not become ready within {seconds:.0f} s")
-
-
-def _load(url: str, images: list[bytes], seconds: float, clients: int, requests) -> dict:
-    stop_at, samples, lock = time.monotonic() + seconds, [], threading.Lock()
-
-    def client(seed: int):
-        rng, session = np.random.default_rng(seed), requests.Session()
-        while time.monotonic() < stop_at:
-            start = time.perf_counter()
-            try:
-                status = session.post(url, files={"image": ("q.jpg", images[rng.integers(len(images))])},
-                                      timeout=120).status_code
-            except requests.RequestException:
-                status = 0
-            with lock:
-                samples.append((time.perf_counter() - start, status))
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed, ms = time.monotonic() - started, np.array([s[0] for s in samples] or [0.0]) * 1000
-    return {"clients": clients, "seconds": round(elapsed, 1), "requests": len(samples),
-            "requests_per_s": round(len(samples) / elapsed, 2), "p50_ms": round(float(np.median(ms)), 1),
-            "p95_ms": round(float(np.percentile(ms, 95)), 1), "errors": sum(1 for s in samples if s[1] != 200)}
 
 
 def measure(work: Path, catalog: Path, n: int = 40, seconds: float = 60, clients: int = 20) -> dict:

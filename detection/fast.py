@@ -16,14 +16,12 @@ Tested in ``tests/test_rcnn.py`` (the same detections, mAP within 0.01 of torch'
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from lens.onnxrun import OnnxModel, state_digest
+from lens.onnxrun import OnnxModel, graph_path
 
 log = logging.getLogger(__name__)
 SAMPLE = (1, 3, 384, 512)     # an export input: any size divisible by 32 (the transform pads to it)
@@ -43,10 +41,15 @@ class FastForward:
             return None
         with torch.inference_mode():
             names = list(model.eval().backbone(torch.zeros(SAMPLE)).keys())
-        path = Path(cache_dir or tempfile.gettempdir()) / f"detector-{arch}-{state_digest(model.backbone)}.onnx"
-        graph = OnnxModel(path, lambda: _Features(model.backbone), lambda: np.zeros(SAMPLE, np.float32),
+        graph = OnnxModel(graph_path(cache_dir, f"detector-{arch}", model.backbone), lambda: _Features(model.backbone),
+                          lambda: np.zeros(SAMPLE, np.float32),
                           [f"features_{n}" for n in names], threads, spatial=True)
         return cls(model, graph, names)
+
+    @property
+    def runtime(self) -> str:
+        """``onnx`` while the backbone runs there, ``torch`` after a fallback."""
+        return "onnx" if self.graph is not None else "torch"
 
     def __call__(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         m = self.model

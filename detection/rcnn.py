@@ -233,6 +233,11 @@ class ObjectDetector:
         raise error
 
     @property
+    def runtime(self) -> str:
+        """What runs the model now: ``onnx`` (its backbone, :mod:`detection.fast`) or ``torch``."""
+        return self._fast.runtime if self._fast is not None else "torch"
+
+    @property
     def labels(self) -> list[str]:
         return self.spec.labels
 

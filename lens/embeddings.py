@@ -23,20 +23,17 @@ Tested in ``tests/test_embeddings.py`` and ``tests/test_unified.py``.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import tempfile
 import threading
 from abc import ABC, abstractmethod
-from pathlib import Path
 from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
 from lens.config import EmbedderConfig
-from lens.models import ModelStore, file_sha256, load_state_dict
-from lens.onnxrun import OnnxModel, check_runtime
+from lens.models import ModelStore, load_state_dict
+from lens.onnxrun import OnnxModel, check_runtime, graph_path
 from lens.registry import Registry
 from lens.unified import build_net, digest, key, load_checkpoint
 
@@ -100,23 +97,32 @@ class TorchEmbedder(Embedder):
     OUTPUTS: tuple[str, ...] = ("pooled", "logits")
     MEAN, STD = IMAGENET_MEAN, IMAGENET_STD     # input scaling
 
-    def _runtime(self, config: EmbedderConfig, cache_dir: str, weights: tuple[str, ...]) -> None:
-        """Set the batch and the runtime; ``weights``: the files the graph is made of (its name's digest)."""
+    def _runtime(self, config: EmbedderConfig) -> None:
+        """The batch, the device and the thread settings (before the model is built)."""
         import torch  # deferred: as in MobileNetV2Embedder
 
         self.image_size, self.batch_size, self.device = config.image_size, config.batch_size, config.device
         self._torch, self._lock = torch, threading.Lock()   # torch modules are not re-entrant
-        self.runtime = check_runtime(config.runtime)
-        self._onnx = None
-        if self.runtime == "onnx" and self.device == "cpu":     # the CPU build of onnxruntime
-            tag = hashlib.sha256("".join(file_sha256(w) for w in weights).encode()).hexdigest()[:12]
-            path = Path(cache_dir or tempfile.gettempdir()) / f"embedder-{self.name}-{tag}-{self.image_size}.onnx"
-            self._onnx = OnnxModel(path, self._module, lambda: np.zeros((1, 3, self.image_size, self.image_size),
-                                                                        np.float32), self.OUTPUTS, config.threads)
+        self._threads, self._onnx = config.threads, None
+        check_runtime(config.runtime)
 
+    def _finish(self, config: EmbedderConfig, cache_dir: str) -> None:
+        """Once the model is built: its module, and onnxruntime over its graph where
+        ``embedder.runtime`` says so (the CPU build of onnxruntime: another device keeps torch)."""
+        self._net = self._module()
+        if config.runtime == "onnx" and self.device == "cpu":
+            self._onnx = OnnxModel(graph_path(cache_dir, f"embedder-{self.name}-{self.image_size}", self._net),
+                                   lambda: self._net, lambda: np.zeros((1, 3, self.image_size, self.image_size),
+                                                                       np.float32), self.OUTPUTS, self._threads)
+
+    @property
+    def runtime(self) -> str:
+        """What runs the model now: ``onnx`` or ``torch`` (configured so, or after a fallback)."""
+        return "onnx" if self._onnx is not None else "torch"
+
+    @abstractmethod
     def _module(self):
         """The torch module: ``(N, 3, S, S)`` float32 -> the ``OUTPUTS``."""
-        raise NotImplementedError
 
     def _outputs(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Every output of the model for ``images``, concatenated over batches."""
@@ -135,7 +141,7 @@ class TorchEmbedder(Embedder):
                             self.name, type(exc).__name__, exc)
                 self._onnx = None
         with self._lock, self._torch.inference_mode():
-            outs = self._module()(self._torch.from_numpy(x).to(self.device))
+            outs = self._net(self._torch.from_numpy(x).to(self.device))
         outs = outs if isinstance(outs, (tuple, list)) else (outs,)
         return [o.cpu().numpy() for o in outs]
 
@@ -152,11 +158,13 @@ class MobileNetV2Embedder(TorchEmbedder):
         # and `lens synth` import lens.pipeline (cli.handlers) but never build an embedder
         import torchvision
 
-        self._runtime(config or EmbedderConfig(), cache_dir, (weights_path,))
+        config = config or EmbedderConfig()
+        self._runtime(config)
         model = torchvision.models.mobilenet_v2()
         model.load_state_dict(load_state_dict(weights_path))
         self.model = model.eval().to(self.device)
         self.categories = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"]
+        self._finish(config, cache_dir)
 
     @classmethod
     def from_config(cls, config: EmbedderConfig, models: ModelStore) -> "MobileNetV2Embedder":
@@ -189,11 +197,13 @@ class EfficientNetLite0Embedder(MobileNetV2Embedder):
         import torchvision  # deferred with torch: the ImageNet class names
         from efficientnet_lite_pytorch import EfficientNet  # deferred with torch
 
-        self._runtime(config or EmbedderConfig(), cache_dir, (weights_path,))
+        config = config or EmbedderConfig()
+        self._runtime(config)
         model = EfficientNet.from_name("efficientnet-lite0")
         model.load_state_dict(load_state_dict(weights_path))
         self.model = model.eval().to(self.device)
         self.categories = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"]
+        self._finish(config, cache_dir)
 
     @classmethod
     def from_config(cls, config: EmbedderConfig, models: ModelStore) -> "EfficientNetLite0Embedder":
@@ -231,11 +241,13 @@ class UnifiedEmbedder(TorchEmbedder):
         ckpt = load_checkpoint(checkpoint)
         self.tasks = {t: list(c) for t, c in ckpt["tasks"].items()}
         self.checkpoint, self._digest = str(checkpoint), digest(checkpoint)
-        self._runtime(config or EmbedderConfig(name="unified"), cache_dir, (weights_path, checkpoint))
+        config = config or EmbedderConfig(name="unified")
+        self._runtime(config)
         self.stem, self.net = build_net(weights_path, self.tasks, ckpt["cut"], ckpt["dim"])
         self.net.load_state_dict(ckpt["state"])
         self.stem, self.net = self.stem.to(self.device).eval(), self.net.to(self.device).eval()
         self.dim, self.temperature = int(ckpt["dim"]), float(ckpt["temperature"])
+        self._finish(config, cache_dir)
 
     @classmethod
     def from_config(cls, config: EmbedderConfig, models: ModelStore) -> "UnifiedEmbedder":

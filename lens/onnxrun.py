@@ -4,8 +4,8 @@ Measured on 2 cores (issue 22): ImageNet MobileNetV2 on a batch of 10 crops at 2
 202 ms in eager torch, 130 ms with channels-last and 50 ms on onnxruntime with its graph
 optimisations (the vectors agree within 1e-5), so the embedders run here by default
 (``embedder.runtime``).  A graph is exported by torch's TorchScript exporter (``dynamo=False``)
-with a dynamic batch axis, written atomically to ``<cache>/<name>.onnx`` (the name carries a
-digest of the weights, so new weights export afresh), and loaded once a process.
+with a dynamic batch axis, written atomically to ``<cache>/<name>-<digest>.onnx`` (:func:`graph_path`:
+the digest is of the module's weights, so new weights export afresh), and loaded once a process.
 
 :class:`OnnxModel` is what callers hold: ``model(x)`` -> the graph's outputs as numpy arrays.
 ``threads``: onnxruntime's intra-op threads (0 = its default, one per core); serving processes
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -42,6 +43,12 @@ def state_digest(module) -> str:
         h.update(name.encode() + repr(tuple(tensor.shape)).encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:12]
+
+
+def graph_path(cache_dir: str | Path, stem: str, module) -> Path:
+    """Where ``module``'s graph lives: ``<cache_dir>/<stem>-<state digest>.onnx`` (a per-user
+    temporary folder when ``cache_dir`` is empty)."""
+    return Path(cache_dir or tempfile.gettempdir()) / f"{stem}-{state_digest(module)}.onnx"
 
 
 def check_runtime(runtime: str, key: str = "embedder.runtime") -> str:

@@ -243,6 +243,7 @@ def test_the_onnx_runtime_gives_torch_detections(tmp_path, mnv2_backbone):
         report = compare({k: v.numpy() for k, v in ref.items()}, {k: v.numpy() for k, v in out.items()}, 0.0)
         assert report["ok"] and report["compared"] > 0, report
     assert len(list(tmp_path.glob("detector-*.onnx"))) == 1
+    assert (fast.runtime, torch_det.runtime) == ("onnx", "torch")
 
 
 def test_an_unknown_detector_runtime_names_the_key():

@@ -33,6 +33,7 @@ def test_upload_page_serves_local_assets(client):
     assert client.get("/static/lens/app.js").status_code == 200
     assert client.get("/static/lens/style.css").status_code == 200
     assert "Visual model: mobilenet_v2" in html                # which embedder made the vectors
+    assert "runs on onnx" in html                               # embedder.runtime, as /readyz reports it
 
 
 def test_lens_endpoint(client, image_folder):

@@ -166,12 +166,11 @@ def readiness(lens) -> tuple[list[str], dict]:
 
 
 def runtimes(models) -> dict:
-    """What runs each model on the query path: ``onnx`` (onnxruntime, its graph exported once) or
-    ``torch`` (``embedder.runtime``, ``detection.runtime``; a failed export falls back to torch)."""
+    """What runs each model on the query path now: ``onnx`` or ``torch`` (``embedder.runtime``,
+    ``detection.runtime``; a failed export falls back to torch); the detector None when there is none."""
     detector = models.object_detector
-    return {"embedder": "onnx" if getattr(models.embedder, "_onnx", None) is not None else "torch",
-            "detector": None if detector is None else
-            "onnx" if detector._fast is not None and detector._fast.graph is not None else "torch"}
+    return {"embedder": getattr(models.embedder, "runtime", "torch"),
+            "detector": None if detector is None else detector.runtime}
 
 
 @bp.get("/readyz")

