@@ -55,8 +55,14 @@ class SalientColor:
 
 def color_name(lab: np.ndarray) -> str:
     """Nearest palette name of one CIELAB colour, by CIEDE2000."""
-    d = deltaE_ciede2000(np.repeat(lab[None, :], len(_PALETTE_LAB), axis=0), _PALETTE_LAB)
-    return _PALETTE_NAMES[int(np.argmin(d))]
+    return color_names(np.asarray(lab)[None, :])[0]
+
+
+def color_names(labs: np.ndarray) -> list[str]:
+    """:func:`color_name` of each row of an ``N x 3`` CIELAB array, in one CIEDE2000 call."""
+    n, p = len(labs), len(_PALETTE_LAB)
+    d = deltaE_ciede2000(np.repeat(labs, p, axis=0), np.tile(_PALETTE_LAB, (n, 1))).reshape(n, p)
+    return [_PALETTE_NAMES[i] for i in np.argmin(d, axis=1)]
 
 
 def _linear(rgb01: np.ndarray) -> np.ndarray:
@@ -131,18 +137,20 @@ def salient_colors(rgb: np.ndarray, k: int = 5, faces=()) -> list[SalientColor]:
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     cv2.setRNGSeed(0)  # deterministic colours for the same image
     _, labels, _ = cv2.kmeans(pixels, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
-    labels = labels.ravel()
+    return _named(pixels, labels.ravel(), k)
+
+
+def _named(pixels: np.ndarray, labels: np.ndarray, k: int) -> list[SalientColor]:
+    """The k-means clusters named (step 4), clusters of one name merged, heaviest first."""
+    clusters = [m for m in (pixels[labels == c] for c in range(k)) if len(m)]
+    means = [_lit_mean(m).astype(np.float64) for m in clusters]
     merged: dict[str, list] = {}
-    for c in range(k):
-        members = pixels[labels == c]
-        if len(members) == 0:
-            continue
-        name = color_name(_lit_mean(members).astype(np.float64))
-        merged.setdefault(name, []).append(members)
+    for name, members, mean in zip(color_names(np.array(means)), clusters, means):
+        merged.setdefault(name, []).append((members, mean))
     out = []
     for name, groups in merged.items():
-        members = np.concatenate(groups)
-        mean = _lit_mean(members).astype(np.float64)
+        members = np.concatenate([g[0] for g in groups]) if len(groups) > 1 else groups[0][0]
+        mean = _lit_mean(members).astype(np.float64) if len(groups) > 1 else groups[0][1]
         rgb_mean = lab2rgb(mean.reshape(1, 1, 3))[0, 0]
         out.append(SalientColor(name, rgb_to_hex(rgb_mean * 255), round(len(members) / len(pixels), 4),
                                 [round(float(v), 2) for v in mean]))
