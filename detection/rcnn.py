@@ -173,6 +173,8 @@ def _log_off(reason: str) -> None:
 class ObjectDetector:
     """A Faster R-CNN with thresholds; see the module docstring."""
 
+    runs_alone = True       # needs no other detector's output: the pipeline runs it beside the rest
+
     def __init__(self, spec: DetectorSpec, backbone: dict | None = None, score_threshold: float = 0.5,
                  nms_iou: float = 0.5, max_detections: int = 20, batch_size: int = 4,
                  device: str = "cpu", class_thresholds: dict[str, float] | None = None,

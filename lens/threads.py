@@ -9,12 +9,26 @@ pools to it and returns the config with the onnxruntime sessions' thread counts 
 (``embedder.threads``, ``detection.threads``), before any model is built.
 ``web/gunicorn.conf.py`` computes the share for its workers and ``web/wsgi.py`` applies it.
 
+One request's independent steps run side by side on that share (:func:`side_by_side`): much of
+a query is single-threaded (mediapipe's graphs, OpenCV's k-means, numpy), so on two cores the
+Faster R-CNN runs beside the face and people detectors, and the crops' understanding beside the
+photo's.  With a share of one thread (two workers on two cores) they run one after the other.
+
 Tested in ``tests/test_serve.py``.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, TypeVar
+
+A = TypeVar("A")
+B = TypeVar("B")
+_share = 0                 # threads this process may use; 0 = every core (apply() sets it)
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 def cores() -> int:
@@ -39,6 +53,8 @@ def apply(config, threads: int):
         raise ValueError(f"threads {threads}: expected 0 (the libraries' defaults) or more")
     if threads == 0:
         return config
+    global _share
+    _share = threads
     import cv2  # deferred: callers that never serve need neither pool touched
     import torch  # deferred with cv2, as above
 
@@ -46,3 +62,26 @@ def apply(config, threads: int):
     cv2.setNumThreads(threads)
     return dataclasses.replace(config, embedder=dataclasses.replace(config.embedder, threads=threads),
                                detection=dataclasses.replace(config.detection, threads=threads))
+
+
+def share() -> int:
+    """The threads this process may use: :func:`apply`'s share, else every core."""
+    return _share or cores()
+
+
+def side_by_side(background: Callable[[], A], foreground: Callable[[], B]) -> tuple[A, B]:
+    """``(background(), foreground())``, the first on a worker thread while the second runs here
+    when this process may use two threads or more (else one after the other).  An exception in
+    either is raised here, after both have finished."""
+    global _pool
+    if share() < 2:
+        return background(), foreground()
+    with _pool_lock:
+        _pool = _pool or ThreadPoolExecutor(max_workers=share() - 1, thread_name_prefix="lens-side")
+    future = _pool.submit(background)
+    try:
+        here = foreground()
+    except BaseException:
+        future.exception()          # wait for it: its work must not outlive the request
+        raise
+    return future.result(), here

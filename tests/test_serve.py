@@ -5,6 +5,8 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from tests.conftest import ROOT, no_heads
 from tests.servers import free_port
 
@@ -67,6 +69,7 @@ def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
     from lens.config import load_config
 
     monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(threads, "_share", 0)                # apply() sets it: restored after the test
     assert (threads.cores(), threads.per_process(1), threads.per_process(2), threads.per_process(4)) == (2, 2, 1, 1)
     with pytest.raises(ValueError, match="workers 0"):
         threads.per_process(0)
@@ -78,6 +81,34 @@ def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
         assert (applied.embedder.threads, applied.detection.threads) == (1, 1)
         assert (torch.get_num_threads(), cv2.getNumThreads()) == (1, 1)
         assert config.embedder.threads == 0                      # the caller's config is not changed
+        assert threads.share() == 1                              # one request's steps: one after the other
     finally:
         torch.set_num_threads(before[0])
         cv2.setNumThreads(before[1])
+
+
+@pytest.mark.parametrize("share", [1, 2])
+def test_side_by_side_runs_both_and_raises_either(monkeypatch, share):
+    """lens.threads.side_by_side: the background step on a worker thread only with a share of two
+    threads or more; results in order; an error in either step is raised after both finished."""
+    import threading
+    import time
+
+    from lens import threads
+
+    monkeypatch.setattr(threads, "_share", share)
+    here = threading.get_ident()
+    where, done = threads.side_by_side(lambda: threading.get_ident(), lambda: threading.get_ident())
+    assert done == here and (where != here) == (share > 1)
+    assert threads.side_by_side(lambda: [], lambda: "photo") == ([], "photo")
+    with pytest.raises(KeyError, match="crop"):
+        threads.side_by_side(lambda: {}["crop"], lambda: 1)
+    finished = []
+
+    def slow():
+        time.sleep(0.05)
+        finished.append(True)
+
+    with pytest.raises(ZeroDivisionError):
+        threads.side_by_side(slow, lambda: 1 / 0)
+    assert finished == [True]

@@ -7,7 +7,8 @@ them is a named :class:`Options` value, not separate code:
 * :data:`QUERY`: detect, crop, embed the image (or the user's box) and every
   crop in one batch, understand the image with the detected faces handed to
   skin tone and the detected people to body type, and each crop when
-  ``understanding.crops`` is on;
+  ``understanding.crops`` is on (the crops on a second thread beside the image where the
+  process has two cores: :func:`lens.threads.side_by_side`);
 * :data:`INDEX_SCENE`: the same without crop understanding, and skin tone
   finds its own faces (its per-range thresholds were chosen on its own face
   detector, so stored skin tones stay as they were);
@@ -36,6 +37,7 @@ from detection.crops import crop_pixels, make_crops
 from lens.boxes import Box
 from lens.imageio import DEFAULT_MAX_PIXELS, ImageSource, image_hash, load_image
 from lens.pipeline.bundle import ModelBundle
+from lens.threads import side_by_side
 from lens.types import Crop, Detection
 from lens.understanding import Understanding
 
@@ -160,11 +162,15 @@ class Analyzer:
         faces = [r for r in a.regions if r.label == "face"] if whole and options.faces_to_skin else None
         persons = [r for r in a.regions if r.label == "person"] if whole else None
         key = decoded.digest if box is None and decoded.factor == 1.0 and decoded.digest else None
-        a.understanding = understand(target, a.vector, a.logits, faces, image_key=key, persons=persons)
-        if options.understand_crops and self.crop_understanding:
-            logits = a.crop_logits if a.crop_logits is not None else [None] * len(a.crops)
-            a.crop_understandings = [understand(crop_pixels(a.rgb, c), v, lg, people=False)
-                                     for c, v, lg in zip(a.crops, a.crop_vectors, logits)]
+        crops = options.understand_crops and self.crop_understanding
+        a.crop_understandings, a.understanding = side_by_side(       # the crops beside the photo
+            lambda: self._understand_crops(a) if crops else [],
+            lambda: understand(target, a.vector, a.logits, faces, image_key=key, persons=persons))
+
+    def _understand_crops(self, a: ImageAnalysis) -> list[Understanding]:
+        logits = a.crop_logits if a.crop_logits is not None else [None] * len(a.crops)
+        return [self.models.understanding(crop_pixels(a.rgb, c), v, lg, people=False)
+                for c, v, lg in zip(a.crops, a.crop_vectors, logits)]
 
 
 @contextmanager
