@@ -55,6 +55,18 @@ def test_reader_reads_and_respects_modes():
     assert " ".join(w["text"] for w in small).replace(" ", "").upper().startswith("NIKEAIR")
 
 
+@pytest.mark.parametrize("size", [(300, 900), (1000, 1400), (200, 260)])
+def test_the_text_detector_sees_the_short_side_at_ocr_side_up_or_down(size):
+    """understanding.ocr_side: the detector's input has that short side whether the photo is
+    larger (scaled down) or smaller (scaled up); the words are read either way."""
+    reader = TextReader("always", side=320)
+    text = "SALE" if size[1] < 400 else "NIKE AIR"
+    words = reader(_sign(text, size))
+    assert " ".join(w["text"] for w in words).replace(" ", "").upper().startswith(text.replace(" ", ""))
+    seen = reader._engine.text_det.get_preprocess(0).resize(np.zeros((*size, 3), np.uint8)).shape
+    assert abs(min(seen[:2]) - 320) <= 16                        # rounded to the network's 32-px grid
+
+
 def test_annotations_merge_and_threshold():
     out = annotations(
         [SalientColor("red", "#c8202c", 0.7, [0, 0, 0]), SalientColor("white", "#fff", 0.05, [0, 0, 0])],
