@@ -29,6 +29,7 @@ B = TypeVar("B")
 _share = 0                 # threads this process may use; 0 = every core (apply() sets it)
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_PREFIX = "lens-side"      # the pool's threads: a step already on one runs its own steps in order
 
 
 def cores() -> int:
@@ -71,13 +72,14 @@ def share() -> int:
 
 def side_by_side(background: Callable[[], A], foreground: Callable[[], B]) -> tuple[A, B]:
     """``(background(), foreground())``, the first on a worker thread while the second runs here
-    when this process may use two threads or more (else one after the other).  An exception in
-    either is raised here, after both have finished."""
+    when this process may use two threads or more (else one after the other, as on the pool's
+    own threads: a pool of one must not wait on itself).  An exception in either is raised here,
+    after both have finished."""
     global _pool
-    if share() < 2:
+    if share() < 2 or threading.current_thread().name.startswith(_PREFIX):   # nested: no waiting on itself
         return background(), foreground()
     with _pool_lock:
-        _pool = _pool or ThreadPoolExecutor(max_workers=share() - 1, thread_name_prefix="lens-side")
+        _pool = _pool or ThreadPoolExecutor(max_workers=share() - 1, thread_name_prefix=_PREFIX)
     future = _pool.submit(background)
     try:
         here = foreground()

@@ -101,6 +101,9 @@ def test_side_by_side_runs_both_and_raises_either(monkeypatch, share):
     where, done = threads.side_by_side(lambda: threading.get_ident(), lambda: threading.get_ident())
     assert done == here and (where != here) == (share > 1)
     assert threads.side_by_side(lambda: [], lambda: "photo") == ([], "photo")
+    nested, _ = threads.side_by_side(lambda: threads.side_by_side(threading.get_ident, threading.get_ident),
+                                     lambda: None)
+    assert nested[0] == nested[1]                # on the pool's own thread: in order there, no self-wait
     with pytest.raises(KeyError, match="crop"):
         threads.side_by_side(lambda: {}["crop"], lambda: 1)
     finished = []

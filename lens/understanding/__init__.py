@@ -56,6 +56,7 @@ from lens.config import UnderstandingConfig
 from lens.imageio import MIN_SIDE, image_hash, is_uniform, load_image
 from lens.models import ModelStore
 from lens.pixels import foreground_mask
+from lens.threads import side_by_side
 from lens.types import Detection
 from lens.understanding.annotations import annotations
 from lens.understanding.body import BodyTypeEstimator
@@ -185,6 +186,21 @@ class QueryUnderstanding:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return copy.deepcopy(self._cache[key])
+        if people and min(rgb.shape[:2]) >= 8:      # OCR beside the rest (lens.threads.side_by_side)
+            text, result = side_by_side(lambda: self.reader(rgb),
+                                        lambda: self._measure(rgb, vector, logits, faces, people, persons))
+        else:
+            text, result = [], self._measure(rgb, vector, logits, faces, people, persons)
+        result.text = text
+        result.annotations = annotations(result.colors, result.categories, result.patterns, text)
+        with self._lock:
+            self._cache[key] = copy.deepcopy(result)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    def _measure(self, rgb, vector, logits, faces, people: bool, persons) -> Understanding:
+        """Everything but the text: skin tone, colours, categories, lighting, quality, notes, body type."""
         tones = self.skin(rgb, faces) if people and self.skin is not None else []
         result = self._compute(rgb, vector, logits, whole=people,
                                faces=[t.face_box for t in tones if t.face_box])
@@ -193,10 +209,6 @@ class QueryUnderstanding:
         result.skin_tones = [t.to_dict() for t in tones]
         if people and self.body is not None:
             result.body_types = [b.to_dict() for b in self.body(rgb, persons, _body_faces(faces, tones, self.skin))]
-        with self._lock:
-            self._cache[key] = copy.deepcopy(result)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
         return result
 
     def _compute(self, rgb, vector, logits, whole: bool = True, faces=()) -> Understanding:
@@ -215,8 +227,6 @@ class QueryUnderstanding:
         if vector is not None and "pattern" in self.heads:
             result.patterns = self.heads["pattern"].predict(vector, top_k=2)
         result.categories.extend(categories(logits, self.class_names, self.top_k))
-        result.text = self.reader(rgb) if whole else []
-        result.annotations = annotations(result.colors, result.categories, result.patterns, result.text)
         return result
 
 
