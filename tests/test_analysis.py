@@ -61,11 +61,11 @@ def test_query_detects_embeds_once_and_hands_faces_and_people_to_the_understandi
     assert crop["people"] is False and crop["logits"] is True and len(a.crop_understandings) == 1
 
 
-def test_index_scene_lets_skin_tone_find_its_own_faces_and_understands_no_crop(rig):
+def test_index_scene_hands_faces_and_people_over_as_a_query_and_understands_no_crop(rig):
     r, analyzer = rig
     (a,) = analyzer.analyze([_image(rig)], INDEX_SCENE)
     (whole,) = r.understood
-    assert whole["faces"] is None and [d.label for d in whole["persons"]] == ["person"]
+    assert [d.label for d in whole["faces"]] == ["face"] and [d.label for d in whole["persons"]] == ["person"]
     assert a.crop_understandings == [] and len(a.crops) == 1
 
 

@@ -103,7 +103,7 @@ def test_index_time_understanding_measures_the_detected_people(tmp_path, models)
     batch = mapper([{"id": "s1", "kind": "scene", "image": str(path)},
                     {"id": "p1", "kind": "product", "image": str(path)}])
     (faces, persons), (p_faces, p_persons) = calls
-    assert faces is None and [d.label for d in persons] == ["person"]   # skin tone finds its own faces
+    assert [d.label for d in faces] == ["face"] and [d.label for d in persons] == ["person"]   # as a query
     assert p_faces is None and p_persons is None            # products: no detection, the estimators look
     assert len(batch.records[0]["crops"]) >= 1 and "crops" not in batch.records[1]
 
