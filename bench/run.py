@@ -57,10 +57,11 @@ Sections (each a function returning a dict of named figures):
   into ``data/bench/real/``) side by side on Grocery's validation photos, float and binary, and the
   whole lens with the unified embedding; skipped with a note when the data is absent;
 * ``speed``: ``bench/speed_bench.py``: a lens query on real photos (CCP and Grocery validation
-  photos, ``configs/default.yaml``, diversity on) stage by stage, the first query after start-up
-  against a warm one, and uncached serving with gunicorn (2 workers, 20 clients, 60 s), each beside
-  the code before issue 22 (``results/speed-baseline.json``) and plotted to
-  ``results/speed_stages.png``; skipped with a note when the data is absent;
+  photos, ``configs/default.yaml``, diversity on) over a 100k-item catalog (the Grocery train
+  index grown by ``sources_bench.grow_catalog``) stage by stage, the first query after start-up
+  against a warm one, uncached serving with gunicorn (2 workers, 20 clients, 60 s) and indexing
+  those photos, each beside the code before issue 22 (``results/speed-baseline.json``) and
+  plotted to ``results/speed_stages.png``; skipped with a note when the data is absent;
 * ``memory``: peak resident memory of this process.
 
 Writes ``bench/results/latest.{md,json}`` and a timestamped copy.
