@@ -32,6 +32,14 @@ _pool_lock = threading.Lock()
 _PREFIX = "lens-side"      # the pool's threads: a step already on one runs its own steps in order
 
 
+def _forget_pool() -> None:
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)   # a forked child has none of the parent's threads
+
+
 def cores() -> int:
     """The cores this process may run on (its CPU affinity, else the machine's count)."""
     try:

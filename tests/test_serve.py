@@ -115,3 +115,21 @@ def test_side_by_side_runs_both_and_raises_either(monkeypatch, share):
     with pytest.raises(ZeroDivisionError):
         threads.side_by_side(slow, lambda: 1 / 0)
     assert finished == [True]
+
+
+def test_side_by_side_works_in_a_forked_child(monkeypatch):
+    """A child forked after the pool started (a Ray or multiprocessing worker) gets a pool of its
+    own, not the parent's copy without its threads, which would never run a step."""
+    import os
+    import signal
+
+    from lens import threads
+
+    monkeypatch.setattr(threads, "_share", 2)
+    assert threads.side_by_side(lambda: 1, lambda: 2) == (1, 2)           # the parent's pool runs
+    pid = os.fork()
+    if pid == 0:                                                          # the child: never back to pytest
+        signal.alarm(20)                                                  # a hang ends it, failing the test
+        os._exit(0 if threads._pool is None and threads.side_by_side(lambda: 3, lambda: 4) == (3, 4) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
