@@ -163,15 +163,19 @@ def coco_spec(arch: str, state: dict | None = None, source: str = "random weight
     return DetectorSpec(arch, coco_labels(arch), min_size, max_size, state, False, source)
 
 
-def build_model(spec: DetectorSpec, backbone_state: dict | None = None) -> nn.Module:
+def build_model(spec: DetectorSpec, backbone_state: dict | None = None, proposals: int = 0) -> nn.Module:
     """Build ``spec.arch`` and load ``spec.state`` (strictly unless the backbone is frozen).
 
     ``backbone_state`` is the ImageNet MobileNetV2 state dict for
-    ``fasterrcnn_mobilenet_v2_fpn``; ignored by the other architectures.
+    ``fasterrcnn_mobilenet_v2_fpn``; ignored by the other architectures.  ``proposals``: the
+    RPN's proposals kept at inference (``rpn_post_nms_top_n_test``; 0 keeps the architecture's).
     Returns the model in ``eval`` mode.
     """
     check_arch(spec.arch)
+    if proposals < 0:
+        raise ValueError(f"detection.proposals {proposals}: expected 0 (the architecture's own) or more")
     extra = {"backbone_state": backbone_state} if spec.arch == MNV2 else {}
+    extra.update({"rpn_post_nms_top_n_test": proposals} if proposals else {})
     model = ARCHITECTURES[spec.arch](spec.num_classes, spec.min_size, spec.max_size, **extra)
     if spec.state is not None:
         try:

@@ -178,9 +178,10 @@ class ObjectDetector:
     def __init__(self, spec: DetectorSpec, backbone: dict | None = None, score_threshold: float = 0.5,
                  nms_iou: float = 0.5, max_detections: int = 20, batch_size: int = 4,
                  device: str = "cpu", class_thresholds: dict[str, float] | None = None,
-                 runtime: str = "torch", cache_dir: str = "", threads: int = 0):
+                 runtime: str = "torch", cache_dir: str = "", threads: int = 0, proposals: int = 0):
         """``runtime``: ``onnx`` runs the backbone (with its FPN) on onnxruntime, the graph exported
-        once into ``cache_dir`` (:mod:`detection.fast`); the rest, and training, stay in torch."""
+        once into ``cache_dir`` (:mod:`detection.fast`); the rest, and training, stay in torch.
+        ``proposals``: the RPN's proposals kept at inference (:func:`build_model`; 0: the architecture's)."""
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"detection.device '{device}': CUDA is not available on this machine")
         if batch_size < 1 or max_detections < 0 or not 0 <= score_threshold <= 1:
@@ -190,7 +191,7 @@ class ObjectDetector:
         self.score_threshold, self.nms_iou = score_threshold, nms_iou
         self.thresholds = label_thresholds(spec.labels, score_threshold, class_thresholds or {})
         self.max_detections, self.batch_size = max_detections, batch_size
-        self.model = build_model(spec, backbone).to(device)
+        self.model = build_model(spec, backbone, proposals).to(device)
         self._lock = threading.Lock()   # torch modules are not re-entrant across threads
         self._fast = FastForward.build(self.model, spec.arch, check_runtime(runtime, "detection.runtime"),
                                        device, cache_dir, threads)
@@ -217,7 +218,8 @@ class ObjectDetector:
     def _build(cls, c: Choice, config: DetectionConfig, models: ModelStore) -> "ObjectDetector":
         settings = (config.score_threshold, config.nms_iou, config.max_detections,
                     config.batch_size, config.device)
-        fast = {"runtime": config.runtime, "cache_dir": models.config.root, "threads": config.threads}
+        fast = {"runtime": config.runtime, "cache_dir": models.config.root, "threads": config.threads,
+                "proposals": config.proposals}
         if c.kind == "checkpoint":
             spec = load_checkpoint(c.path)
             return cls(spec, backbone_state(models) if spec.frozen_backbone else None, *settings,

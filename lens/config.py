@@ -140,6 +140,10 @@ class DetectionConfig:
     # detections; detection/fast.py) or "torch".  Training always uses torch.
     runtime: str = "onnx"
     threads: int = 0                # onnxruntime intra-op threads; 0 = one per core
+    # Region proposals the RPN hands the box head at inference (torchvision's rpn_post_nms_top_n_test);
+    # 0 keeps the architecture's own (300 for fasterrcnn_mobilenet_v2_fpn, 1000 for torchvision's).
+    # The box head's cost is per proposal: configs/default.yaml says how its 200 was chosen.
+    proposals: int = 0
     # People and garments from pose landmarks + person segmentation: a person
     # box and upper body / lower body / footwear regions, no COCO weights needed.
     people: bool = True

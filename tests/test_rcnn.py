@@ -159,6 +159,23 @@ def test_cuda_requested_without_cuda_is_an_error():
         ObjectDetector(DetectorSpec(MNV2, LABELS, 96, 128), device="cuda")
 
 
+@pytest.mark.parametrize("arch", [MNV2, "fasterrcnn_mobilenet_v3_large_320_fpn"])
+def test_proposals_set_the_rpn_at_inference_and_bad_ones_name_the_key(arch):
+    """detection.proposals: the RPN keeps that many proposals at inference (0: the architecture's
+    own); the box head then sees no more; training is untouched."""
+    spec = DetectorSpec(arch, LABELS, 96, 128)
+    own = _detector(spec).model.rpn
+    fewer = _detector(spec, proposals=7).model
+    assert fewer.rpn._post_nms_top_n == {**own._post_nms_top_n, "testing": 7}
+    found = []
+    fewer.roi_heads.register_forward_pre_hook(lambda mod, args: found.append(len(args[1][0])))
+    with torch.inference_mode():
+        fewer([torch.rand(3, 96, 128)])
+    assert found and found[0] <= 7
+    with pytest.raises(ValueError, match="detection.proposals -1"):
+        ObjectDetector(spec, proposals=-1)
+
+
 def test_checkpoint_round_trip_and_from_config(tmp_path, mnv2_backbone):
     det = _detector(DetectorSpec(MNV2, LABELS, 96, 128, frozen_backbone=True), mnv2_backbone)
     path = save_checkpoint(checkpoint_dict(det.model, det.spec), tmp_path / "d.pt")
