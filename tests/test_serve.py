@@ -39,6 +39,8 @@ def test_the_app_warms_up_before_its_first_request(tmp_path):
     """server.warm_up: create_app runs one query on the built-in sample, so every lazily built part
     (models, mediapipe graphs, the OCR engine, the calibration) exists before a user's first query,
     and /readyz says what it took (issue 22.3)."""
+    import gc
+
     from lens.config import load_config
     from lens.pipeline.warmup import sample
     from lens.understanding.ocr import likely_text
@@ -52,6 +54,8 @@ def test_the_app_warms_up_before_its_first_request(tmp_path):
     assert lens.understanding.reader._engine is not None and lens._calibrated is not None
     ready = app.test_client().get("/readyz").get_json()
     assert ready["status"] == "ready" and ready["warm_up"]["ms"] > 0 and ready["warm_up"]["query ms"] > 0
+    assert ready["warm_up"]["frozen objects"] > 10_000 and gc.get_freeze_count() > 10_000   # out of its passes
+    gc.unfreeze()                                    # the rest of this test session collects as before
     assert ready["runtime"] == {"embedder": "onnx", "detector": "onnx"}     # configs/default.yaml
     cold = create_app(load_config("default", [*isolated(tmp_path), "server.warm_up=false"]))
     assert cold.extensions["warm_up"] is None

@@ -130,7 +130,11 @@ def _schemas() -> dict:
                             "cache": {"type": "string", "enum": ["off", "up", "down"]},
                             "warm_up": {"type": "object", "nullable": True,
                                         "description": "The start-up query (server.warm_up); null when off.",
-                                        "properties": {"ms": {"type": "number"}, "query ms": {"type": "number"}}}}}
+                                        "properties": {"ms": {"type": "number"}, "query ms": {"type": "number"},
+                                                       "frozen objects": {
+                                                           "type": "integer", "description":
+                                                           "start-up's objects frozen out of the garbage "
+                                                           "collector's passes"}}}}}
     return {"Error": {"type": "object", "required": ["error"],
                       "properties": {"error": {"type": "string", "description": "One line naming the field."}}},
             "Item": item, "Result": result, "LensResult": lens, "Ready": ready, **_understanding_schemas(),
