@@ -73,6 +73,14 @@ def apply(config, threads: int):
                                detection=dataclasses.replace(config.detection, threads=threads))
 
 
+def from_env(name: str = "LENS_MODEL_THREADS") -> int:
+    """The thread count in environment variable ``name`` (0 when unset), or ``ValueError`` naming it."""
+    raw = os.environ.get(name, "0").strip() or "0"
+    if not raw.isdigit():
+        raise ValueError(f"{name} '{raw}': expected a whole number of threads (0: the libraries' defaults)")
+    return int(raw)
+
+
 def share() -> int:
     """The threads this process may use: :func:`apply`'s share, else every core."""
     return _share or cores()

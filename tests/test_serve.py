@@ -91,6 +91,21 @@ def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
         cv2.setNumThreads(before[1])
 
 
+def test_model_threads_from_the_environment_name_the_variable(monkeypatch):
+    """web/wsgi.py reads LENS_MODEL_THREADS through lens.threads.from_env: a bad value is one line
+    naming the variable, before any model loads."""
+    from lens import threads
+
+    monkeypatch.delenv("LENS_MODEL_THREADS", raising=False)
+    assert threads.from_env() == 0
+    monkeypatch.setenv("LENS_MODEL_THREADS", "1")
+    assert threads.from_env() == 1
+    for bad in ("two", "-1", "1.5"):
+        monkeypatch.setenv("LENS_MODEL_THREADS", bad)
+        with pytest.raises(ValueError, match=f"LENS_MODEL_THREADS '{bad}'"):
+            threads.from_env()
+
+
 @pytest.mark.parametrize("share", [1, 2])
 def test_side_by_side_runs_both_and_raises_either(monkeypatch, share):
     """lens.threads.side_by_side: the background step on a worker thread only with a share of two

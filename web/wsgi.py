@@ -32,7 +32,7 @@ def build():
     config = load_config(os.environ.get("LENS_CONFIG", "default"), overrides)
     if os.environ.get("LENS_API_KEY"):
         config.server.api_key = os.environ["LENS_API_KEY"]
-    config = threads.apply(config, int(os.environ.get("LENS_MODEL_THREADS", "0")))
+    config = threads.apply(config, threads.from_env("LENS_MODEL_THREADS"))
     return create_app(config, catalog_dir=os.environ.get("LENS_CATALOG") or None)
 
 

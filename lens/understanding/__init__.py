@@ -186,7 +186,8 @@ class QueryUnderstanding:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return copy.deepcopy(self._cache[key])
-        if people and min(rgb.shape[:2]) >= 8:      # OCR beside the rest (lens.threads.side_by_side)
+        reads = people and min(rgb.shape[:2]) >= 8 and getattr(self.reader, "mode", "") != "off"
+        if reads:                                   # OCR beside the rest (lens.threads.side_by_side)
             text, result = side_by_side(lambda: self.reader(rgb),
                                         lambda: self._measure(rgb, vector, logits, faces, people, persons))
         else:
