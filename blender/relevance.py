@@ -1,7 +1,7 @@
 """The relevance floor: a page never pads itself with unrelated items.
 
 How close an item is to the query is judged on the image evidence: the cosines of the
-``visual`` and ``object`` sources, each minus ``BACKGROUND_WEIGHT`` times the query's
+``visual`` and ``object`` sources, each minus ``blend.background_weight`` times the query's
 *background*, its mean cosine with a fixed sample of that index's vectors
 (:class:`Background`, which the sources record in each candidate's provenance).  ImageNet
 features share a large common component, so a raw cosine says little on its own: a street
@@ -18,9 +18,10 @@ not floored (:class:`lens.pipeline.facade.Lens` passes a floor of 0).  When noth
 response says so (``no close matches``), and with ``loose`` the best few below the floor come
 after the page, each marked ``loose``.
 
-Fitted on Grocery's train photos and CCP's train and tagged photos (``lens/config.py``:
-``blend.min_relevance``) and measured on their validation photos by ``lens eval retrieval
---foreign`` (README "Measured").
+Both numbers are fitted per embedder (its cosines have their own scale) on photos of the catalog's
+products and photos of nothing in it: ``configs/default.yaml``'s on Grocery's train photos and
+CCP's train and tagged photos (``lens/config.py``: ``blend.min_relevance``), measured on their
+validation photos by ``lens eval retrieval --foreign`` (README "Measured").
 
 Tested in ``tests/test_relevance.py``.
 """
@@ -32,9 +33,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 NO_CLOSE = "no close matches"
-# Weight of the query's background in the excess.  Chosen on the fitting photos from 0.5..1.0
-# (0.8: the most street photos with no close match while 99 % of correct first hits stay).
-BACKGROUND_WEIGHT = 0.8
 SAMPLE = 256            # index vectors the background is the mean over: +-0.01 of the full mean
 IMAGE_SOURCES = ("visual", "object")
 
@@ -49,10 +47,13 @@ class Split:
                 "loose_shown": loose_shown, "message": NO_CLOSE if not self.close else ""}
 
 
-def check_settings(floor: float, loose: int) -> None:
-    """``ValueError`` naming the key when ``blend.min_relevance`` or ``blend.loose`` is out of range."""
+def check_settings(floor: float, loose: int, weight: float) -> None:
+    """``ValueError`` naming the key when ``blend.min_relevance``, ``blend.loose`` or
+    ``blend.background_weight`` is out of range."""
     if not 0.0 <= floor < 1.0:
         raise ValueError(f"blend.min_relevance {floor}: expected 0 <= value < 1 (0 = off)")
+    if not 0.0 <= weight <= 2.0:
+        raise ValueError(f"blend.background_weight {weight}: expected 0 <= value <= 2")
     if loose < 0:
         raise ValueError(f"blend.loose {loose}: expected >= 0")
 
@@ -82,20 +83,26 @@ class Background:
         return np.asarray(queries, np.float32) @ self._mean
 
 
-def relevance(item) -> float:
-    """An item's best image-evidence excess (module docstring), each times its evidence's
-    ``weight`` (the object source's matched crop's detection score); ``-inf`` when no image
-    source found it."""
-    return max(((p["score"] - BACKGROUND_WEIGHT * p["background"]) * p.get("weight", 1.0)
-                for p in item.provenance if p.get("source") in IMAGE_SOURCES and "background" in p),
+def relevance(item, background_weight: float) -> float:
+    """An item's best image-evidence excess (module docstring: its cosine minus ``background_weight``
+    x the query's background), each times its evidence's ``weight`` (the object source's matched
+    crop's detection score); ``-inf`` when no image source found it."""
+    return excess(item.provenance, background_weight)
+
+
+def excess(provenance: list[dict], background_weight: float) -> float:
+    """:func:`relevance` of an item's provenance (as a page's result carries it)."""
+    return max(((p["score"] - background_weight * p["background"]) * p.get("weight", 1.0)
+                for p in provenance if p.get("source") in IMAGE_SOURCES and "background" in p),
                default=-math.inf)
 
 
-def split(blended: list, floor: float) -> Split:
-    """``blended`` (BlendedItems, best first) cut at ``floor``; 0 keeps everything."""
+def split(blended: list, floor: float, background_weight: float) -> Split:
+    """``blended`` (BlendedItems, best first) cut at ``floor`` (:func:`relevance` with
+    ``background_weight``); 0 keeps everything."""
     if floor <= 0:
         return Split(list(blended), [])
     out = Split()
     for item in blended:
-        (out.close if relevance(item) >= floor else out.below).append(item)
+        (out.close if relevance(item, background_weight) >= floor else out.below).append(item)
     return out

@@ -309,13 +309,12 @@ class BlendConfig:
     # beyond one photo): words that tie several products no longer reorder close visual hits.
     text_lead: float = 0.2
     # The relevance floor (blender/relevance.py): an item is shown only when its visual or object cosine
-    # exceeds 0.8 x the query's mean cosine with the catalog by at least this; 0 = off.  0.19 was fitted on
-    # 222 Grocery train photos whose product came first (99 % kept) and 530 CCP train/tagged street photos
-    # searched against Grocery (95 % left with no close match); re-scored with today's blend, 1.00 of the
-    # 204 train pages led by the right product keep it.  On the validation photos (lens eval retrieval
-    # --foreign): 0.9796 (96 of 98; goal 0.98) of the pages led by the right product keep it, 0.94 of 140
-    # CCP photos get no close match; at 0.18 only 0.82 of the CCP train photos would.  The scale is the
-    # embedder's cosine: another embedder needs its own floor.
+    # exceeds background_weight x the query's mean cosine with the catalog by at least min_relevance
+    # (0 = off).  The scale is the embedder's cosine: another embedder needs its own pair.  0.8 / 0.19
+    # were fitted for ImageNet MobileNetV2 on 222 Grocery train photos whose product came first (99 %
+    # kept) and 530 CCP train/tagged street photos searched against Grocery (95 % left with no close
+    # match), before OCR read every photo.
+    background_weight: float = 0.8
     min_relevance: float = 0.19
     loose: int = 5                  # below-floor items shown after the page when a query asks for them
     lens: SurfaceConfig = field(default_factory=SurfaceConfig)          # the visual lens

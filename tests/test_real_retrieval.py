@@ -12,7 +12,7 @@ import pytest
 
 from cli.main import main
 from lens.datasets import grocery
-from lens.evaluation.real_retrieval import real_retrieval_eval
+from lens.evaluation.real_retrieval import _first_kept, real_retrieval_eval
 from tests.conftest import real_dataset
 
 PRODUCTS = 4        # the first four classes: Golden-Delicious, Granny-Smith, Pink-Lady, Red-Delicious
@@ -60,6 +60,30 @@ def test_visual_and_lens_top_k_on_real_photos(grocery_small, config_factory, mod
         assert f"{mode} top-1 (Fruit, {queries})" in figures
     assert figures["visual top-1"] > 1 / PRODUCTS - 1e-9 or figures["lens top-1"] > 1 / PRODUCTS - 1e-9
     assert figures["lens query ms median"] > 0
+
+
+def test_the_floor_figure_judges_the_unfloored_first_hit():
+    """Issue 19.6: of the queries whose product leads the page with no floor, the share kept above it."""
+    products = {"a1": "A", "b1": "B"}
+    page = [{"id": "a1", "provenance": [{"source": "visual", "score": 0.5, "background": 0.4}]},
+            {"id": "b1", "provenance": [{"source": "visual", "score": 0.9, "background": 0.4}]}]
+    weight = 0.8
+    excess = 0.5 - weight * 0.4
+    assert _first_kept(page, "A", products, excess - 0.01, weight) is True
+    assert _first_kept(page, "A", products, excess + 0.01, weight) is False  # B, above it, would lead a floored page
+    assert _first_kept(page, "A", products, excess + 0.01, 0.5) is True     # a lighter background weight keeps it
+    assert _first_kept(page, "B", products, 0.19, weight) is None           # led by another product: not counted
+    assert _first_kept([], "A", products, 0.19, weight) is None
+    assert _first_kept(page, "A", products, 0.0, weight) is True            # no floor: kept whatever the excess
+
+
+def test_a_floor_over_every_item_keeps_no_first_hit(grocery_small, config_factory, models, tmp_path):
+    config = config_factory("default", "blend.diversity=false", "blend.min_relevance=0.95")
+    figures = real_retrieval_eval(config, str(grocery_small / "catalog.jsonl"),
+                                  str(grocery_small / "queries-val.jsonl"), workdir=str(tmp_path / "w"),
+                                  limit=4, progress=False, models=models)
+    assert figures["first hit correct, above the floor"] in (0.0, None)
+    assert figures["lens top-5"] == 1.0                 # loose items still follow the empty page
 
 
 def test_train_photos_count_as_their_product(grocery_small, config_factory, models, tmp_path):

@@ -8,12 +8,19 @@ import pytest
 from PIL import Image
 
 from blender.blend import BlendedItem
-from blender.relevance import BACKGROUND_WEIGHT, NO_CLOSE, SAMPLE, Background, check_settings, relevance, split
+from blender.relevance import NO_CLOSE, SAMPLE, Background, check_settings, relevance, split
+from lens.config import load_config
 from lens.index.vectors import VectorIndex
 from lens.manifest import read_items
 from lens.pipeline.indexing import CatalogWriter, IndexMapper, run_indexing
 from tests.conftest import IMAGENET
 from web.app import create_app
+
+
+WEIGHT = 0.8        # blend.background_weight in these tests
+# configs/default.yaml's floor, fitted to ImageNet cosines (the demo's is the unified embedding's)
+DEFAULT_FLOOR = [f"blend.{key}={getattr(load_config('default').blend, key)}"
+                 for key in ("min_relevance", "background_weight")]
 
 
 def _item(name, *evidence):
@@ -28,11 +35,11 @@ def test_split_judges_the_image_evidence_over_the_query_background():
              _item("b", ("visual", 0.58, 0.5)),                       # 0.18: below 0.3
              _item("c", ("text", 1.0, None), ("object", 0.71, 0.5)),  # the object crop carries it
              _item("d", ("text", 1.0, None))]                         # text alone is never close
-    assert relevance(items[0]) == pytest.approx(0.75 - BACKGROUND_WEIGHT * 0.5)
-    cut = split(items, 0.3)
+    assert relevance(items[0], WEIGHT) == pytest.approx(0.75 - WEIGHT * 0.5)
+    cut = split(items, 0.3, WEIGHT)
     assert [i.item_id for i in cut.close] == ["a", "c"] and [i.item_id for i in cut.below] == ["b", "d"]
-    assert [i.item_id for i in split(items, 0.0).close] == ["a", "b", "c", "d"]
-    assert split([], 0.3).report(0.3, 0)["message"] == NO_CLOSE
+    assert [i.item_id for i in split(items, 0.0, WEIGHT).close] == ["a", "b", "c", "d"]
+    assert split([], 0.3, WEIGHT).report(0.3, 0)["message"] == NO_CLOSE
     assert cut.report(0.3, 0) == {"min_relevance": 0.3, "close": 2, "below_floor": 2, "loose_shown": 0,
                                   "message": ""}
 
@@ -41,8 +48,8 @@ def test_an_object_hit_is_as_close_as_its_crop_is_sure():
     sure = _item("sure", ("object", 0.71, 0.5))                        # 0.31: close
     doubtful = _item("doubtful", ("object", 0.71, 0.5))
     doubtful.provenance[0]["weight"] = 0.5                             # a crop the detector doubts: 0.155
-    assert relevance(doubtful) == pytest.approx(0.5 * relevance(sure))
-    assert [i.item_id for i in split([sure, doubtful], 0.3).close] == ["sure"]
+    assert relevance(doubtful, WEIGHT) == pytest.approx(0.5 * relevance(sure, WEIGHT))
+    assert [i.item_id for i in split([sure, doubtful], 0.3, WEIGHT).close] == ["sure"]
 
 
 def test_background_is_the_mean_cosine_with_a_fixed_sample_and_follows_changes():
@@ -63,23 +70,24 @@ def test_background_is_the_mean_cosine_with_a_fixed_sample_and_follows_changes()
     assert background(VectorIndex(8), q).tolist() == [0.0, 0.0]
 
 
-@pytest.mark.parametrize("floor, loose, key", [(1.0, 5, "blend.min_relevance"), (-0.1, 5, "blend.min_relevance"),
-                                               (0.3, -1, "blend.loose")])
-def test_bad_settings_name_the_key(floor, loose, key):
+@pytest.mark.parametrize("floor, loose, weight, key", [(1.0, 5, 0.6, "blend.min_relevance"),
+                                                       (-0.1, 5, 0.6, "blend.min_relevance"),
+                                                       (0.3, -1, 0.6, "blend.loose"),
+                                                       (0.3, 5, -0.1, "blend.background_weight"),
+                                                       (0.3, 5, 2.5, "blend.background_weight")])
+def test_bad_settings_name_the_key(floor, loose, weight, key):
     with pytest.raises(ValueError, match=key):
-        check_settings(floor, loose)
+        check_settings(floor, loose, weight)
 
 
 @pytest.fixture(scope="module")
 def floored(small_catalog, models, tmp_path_factory):
     """A Lens over 60 synthetic products with the default floor."""
-    from lens.config import load_config
     from lens.pipeline.facade import Lens
 
     folder = tmp_path_factory.mktemp("floor")
     config = load_config("demo", ["models.detector_checkpoint=", "models.category_head=", "models.pattern_head=",
-                                  "text.model=none", f"catalog.path={folder / 'catalog'}", "blend.min_relevance=0.19",
-                                  IMAGENET])      # the floor was fitted to ImageNet cosines
+                                  "text.model=none", f"catalog.path={folder / 'catalog'}", *DEFAULT_FLOOR, IMAGENET])
     lens = Lens.from_config(config, models=models)
     products = [i for i in read_items(small_catalog) if i.get("kind") == "product"][:60]
     run_indexing(products, IndexMapper.from_lens(lens), CatalogWriter(lens.catalog), progress=False)

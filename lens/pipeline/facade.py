@@ -104,7 +104,7 @@ class Lens:
     def __init__(self, config: LensConfig, models: ModelBundle, catalog: Catalog,
                  source_names: Sequence[str] | None = None):
         self.config, self.models, self.catalog = config, models, catalog
-        check_settings(config.blend.min_relevance, config.blend.loose)
+        check_settings(config.blend.min_relevance, config.blend.loose, config.blend.background_weight)
         check_text_lead(config.blend.text_lead)
         self.analyzer = Analyzer(models)
         names = list(source_names or config.query.sources)
@@ -251,7 +251,7 @@ class Lens:
         blended = blend(candidates, len(candidates), mix.ratios, self._calibration())
         # the floor judges image evidence: a request that searched no image source is not floored
         floor = settings.min_relevance if set(request.sources) & set(IMAGE_SOURCES) else 0.0
-        cut = split(blended, floor)
+        cut = split(blended, floor, settings.background_weight)
         category = query_category(self.catalog, cut.close, understanding)
         blended, lifted = lift(self.catalog, cut.close, category, settings.category_boost)
         report["category"] = {**category.to_dict(), "lifted": lifted} if category else None
