@@ -201,6 +201,8 @@ def test_ccp_products_are_the_training_split_garments(ccp_copy, tmp_path):
     masked = {r["id"]: r for r in map(json.loads, (out / "masked.jsonl").read_text().splitlines())}
     val = [json.loads(line) for line in (out / "masked-val.jsonl").read_text().splitlines()]
     assert [r["id"] for r in val] == [i for i, r in masked.items() if r["split"] == "val"] == ["ccp-0005"]
+    train = [json.loads(line)["id"] for line in (out / "masked-train.jsonl").read_text().splitlines()]
+    assert train == [i for i, r in masked.items() if r["split"] == "train"] and "ccp-0005" not in train
     products = [json.loads(line) for line in (out / "products.jsonl").read_text().splitlines()]
     assert report["products"] == len(products) >= 10
     assert {p["source_photo"] for p in products} == {"ccp-0001", "ccp-0002", "ccp-0003", "ccp-0004"}

@@ -30,7 +30,7 @@ Boxes (pixel x1, y1, x2, y2, :mod:`lens.boxes`; ``[x, y, w, h]`` in the COCO fil
 Writes into OUT: ``train.json`` and ``val.json`` (COCO; ``file_name`` relative to SRC, whose
 absolute path is ``info.images_root``: pass it as ``lens train-detector --images``),
 ``masked.jsonl`` (every masked photo: ``kind`` scene, ``split``, ``tags``, ``objects`` with
-category and box; ``masked-val.jsonl`` its validation rows), ``tagged.jsonl`` (the tagged-only
+category and box; ``masked-train.jsonl`` and ``masked-val.jsonl`` its two splits' rows), ``tagged.jsonl`` (the tagged-only
 photos: ``tags``, no boxes), ``products.jsonl`` with ``products/*.jpg`` (the training split's
 garments as a product catalog, :mod:`lens.datasets.ccp_products`) and ``report.json`` (counts,
 what was skipped and why). The split is by photo number (``number % folds == fold`` is
@@ -304,6 +304,7 @@ def convert(src, out, fold: int = 0, folds: int = 5, progress=lambda xs, **_: xs
     for split, rows in splits.items():
         write_json(out / f"{split}.json", coco_dict(rows, split, src))
     write_jsonl(out / "masked.jsonl", masked)
+    write_jsonl(out / "masked-train.jsonl", splits["train"])  # fitting photos (e.g. `lens eval floor --foreign`)
     write_jsonl(out / "masked-val.jsonl", splits["val"])     # what `lens eval labels --truth` scores
     write_jsonl(out / "tagged.jsonl", tagged)
     products = write_products(splits["train"], out, progress)

@@ -1,4 +1,4 @@
-"""``lens eval retrieval|colors|skin-tone|body-type|text|diversity|labels|detection|embedding``: parsers and the handler.
+"""``lens eval retrieval|colors|skin-tone|body-type|text|diversity|labels|detection|embedding|floor``: parsers and the handler.
 
 :func:`add_parsers` registers ``eval`` and returns ``{"eval": cmd_eval}``
 (like every package's ``commands`` module); each evaluation's own module loads
@@ -103,6 +103,20 @@ def add_parsers(sub) -> dict:
                          "`lens train-embedding`)")
     em.add_argument("--limit", type=int, default=0, help="at most N queries, spread evenly (default all)")
     em.add_argument("--json", dest="json_out", help="also write the figures as JSON here")
+    fl = esub.add_parser("floor", help="real photos: fit the relevance floor (blend.background_weight, "
+                                       "blend.min_relevance) on photos of the products and photos of nothing in it")
+    fl.add_argument("--manifest", required=True, help="the catalog manifest (e.g. `lens data grocery`'s catalog.jsonl)")
+    fl.add_argument("--queries", required=True, help="photos of the catalog's products, each naming its 'product' "
+                                                     "(not the photos you measure on)")
+    fl.add_argument("--foreign", required=True, action="append", metavar="PHOTOS",
+                    help="a manifest of photos of nothing in the catalog (repeatable)")
+    fl.add_argument("--also-index", action="append", default=[], metavar="MANIFEST",
+                    help="more photos for the catalog, each counting as its 'product' (repeatable)")
+    fl.add_argument("--keep", type=float, help="share of pages led by the right product whose first item "
+                                               "stays above the floor (default 0.99: lens/evaluation/floor_fit.py)")
+    fl.add_argument("--workdir", help="where the catalog is indexed (default: data/eval/real-...)")
+    fl.add_argument("--limit", type=int, default=0, help="at most N photos of each kind, spread evenly (default all)")
+    fl.add_argument("--json", dest="json_out", help="also write the figures as JSON here")
     dt = esub.add_parser("detection", help="real photos: objects found by the crops, AP of the Faster R-CNN")
     dt.add_argument("--coco", required=True, help="a COCO file of true boxes (e.g. `lens data ccp`'s val.json)")
     dt.add_argument("--images", required=True, help="folder its file_names are relative to")
@@ -122,7 +136,8 @@ EVALUATIONS = {"retrieval": "lens.evaluation.retrieval:retrieval_command",
                "diversity": "lens.evaluation.diversity:diversity_command",
                "labels": "lens.evaluation.real_labels:labels_command",
                "detection": "lens.evaluation.detection:detection_command",
-               "embedding": "lens.evaluation.embeddings:embedding_command"}
+               "embedding": "lens.evaluation.embeddings:embedding_command",
+               "floor": "lens.evaluation.floor_fit:floor_fit_command"}
 
 
 def cmd_eval(args, config) -> int:

@@ -131,23 +131,29 @@ def foreign_figures(lens: Lens, photos: list[dict], k: int = 20, progress: bool 
             "foreign photos with no close match": round(float(np.mean(empty)), 4) if empty else None}
 
 
+def read_queries(queries: str, products: dict[str, str]) -> list[dict]:
+    """``queries``' rows, each naming a ``product`` of the catalog (``products``: :func:`product_of`);
+    ``ValueError`` naming the file and the first row or product that does not."""
+    rows = read_items(queries)
+    missing = [q["id"] for q in rows if not q.get("product")]
+    if missing:
+        raise ValueError(f"--queries {queries}: {len(missing)} rows name no 'product' (e.g. {missing[0]})")
+    unknown = sorted({q["product"] for q in rows} - set(products.values()))
+    if unknown:
+        raise ValueError(f"--queries {queries}: product '{unknown[0]}' is not in the catalog "
+                         f"({len(unknown)} unknown)")
+    return rows
+
+
 def real_retrieval_eval(config: LensConfig, manifest: str, queries: str, also: list[str] | None = None,
                         workdir: str | None = None, by: str = "department", limit: int = 0,
                         progress: bool = True, models: ModelBundle | None = None,
                         foreign: str | None = None) -> dict:
     """The figures of the module docstring; ``limit``: that many queries, spread evenly."""
     manifests = [Path(manifest), *(Path(a) for a in also or [])]
-    rows = read_items(queries)
-    missing = [q["id"] for q in rows if not q.get("product")]
-    if missing:
-        raise ValueError(f"--queries {queries}: {len(missing)} rows name no 'product' (e.g. {missing[0]})")
     catalog = [read_items(m) for m in manifests]
     products = product_of([i for items in catalog for i in items])
-    unknown = sorted({q["product"] for q in rows} - set(products.values()))
-    if unknown:
-        raise ValueError(f"--queries {queries}: product '{unknown[0]}' is not in the catalog "
-                         f"({len(unknown)} unknown)")
-    rows = spread(rows, limit)          # evenly: every product keeps some queries
+    rows = spread(read_queries(queries, products), limit)          # evenly: every product keeps some queries
     lens = indexed_lens(config, manifests, Path(workdir) if workdir else None, progress, models,
                         [i for items in catalog for i in items])
     group_of = {i["id"]: str(i.get(by, "")) for i in catalog[0]}
