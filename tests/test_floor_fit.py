@@ -35,11 +35,11 @@ def test_nothing_to_fit_on_is_one_line():
         fit(Evidence([], [[_evidence(0.5, 0.2)]]))
 
 
-def test_lens_eval_floor_on_real_photos(grocery_small, tmp_path, capsys):  # noqa: F811
+def test_lens_eval_floor_on_real_photos(grocery_small, tmp_path, capsys, caplog):  # noqa: F811
     street = real_dataset("ccp") / "photos"
     foreign = tmp_path / "street.jsonl"
     foreign.write_text("".join(json.dumps({"id": f"s{n}", "image": str(street / f"{n:04d}.jpg")}) + "\n"
-                               for n in (1, 2)))
+                               for n in (1, 2)) + json.dumps({"id": "gone", "image": str(tmp_path / "gone.jpg")}) + "\n")
     out = tmp_path / "floor.json"
     args = ["--set", "text.model=none", "--set", "blend.diversity=false", "eval", "floor",
             "--manifest", str(grocery_small / "catalog.jsonl"), "--queries", str(grocery_small / "queries-val.jsonl"),
@@ -47,10 +47,11 @@ def test_lens_eval_floor_on_real_photos(grocery_small, tmp_path, capsys):  # noq
     assert main(args) == 0
     figures = json.loads(out.read_text())
     queries = len((grocery_small / "queries-val.jsonl").read_text().splitlines())
-    assert figures["foreign photos"] == 2 and figures["photos of the products"] == queries
+    assert figures["foreign photos"] == 3 and figures["photos of the products"] == queries
+    assert figures["photos skipped (unreadable)"] == 1                  # named in the log, the run goes on
     assert figures["chosen"].startswith("--set blend.background_weight=") and "blend.min_relevance=" in figures["chosen"]
     assert 0.0 <= figures["chosen: no close match"] <= 1.0 and figures["chosen: kept"] >= 0.99 - 1e-9
     assert all(f"weight {w:.2f}" in figures for w in WEIGHTS)
-    assert "relevance floor fitted on" in capsys.readouterr().out
+    assert "relevance floor fitted on" in capsys.readouterr().out and "gone: skipped (" in caplog.text
     assert main([*args[:-2], "--keep", "0.2"]) == 2
     assert "--keep 0.2" in capsys.readouterr().err

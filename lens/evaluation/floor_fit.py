@@ -21,6 +21,7 @@ Tested in ``tests/test_floor_fit.py``.
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from lens.evaluation.common import EvalReport, spread
 from lens.evaluation.real_retrieval import indexed_lens, product_of, read_queries, unfloored
 from lens.manifest import read_items
 
+log = logging.getLogger(__name__)
 WEIGHTS = tuple(round(float(w), 2) for w in np.arange(0.5, 1.0001, 0.05))   # fitted values so far: 0.6-0.8
 KEEP = 0.99         # share of right first hits the floor keeps: a floor that hides right answers costs most
 PAGE = 20           # items a foreign photo's page holds (the lens default page)
@@ -45,6 +47,7 @@ class Evidence:
 
     firsts: list[list[dict]]            # per query photo whose product leads its page: that item's
     foreign: list[list[list[dict]]]     # per foreign photo: every item's on its page
+    skipped: int = 0                    # photos that could not be read
 
     def kept(self, weight: float, floor: float) -> float:
         """Share of the right first items at or above ``floor``."""
@@ -64,16 +67,28 @@ class Evidence:
 
 def collect(lens, queries: list[dict], foreign: list[dict], products: dict[str, str],
             progress: bool = True) -> Evidence:
-    """Search every photo with ``lens``'s floor off and keep the evidence :class:`Evidence` holds."""
+    """Search every photo with ``lens``'s floor off and keep the evidence :class:`Evidence` holds;
+    a photo that cannot be read is logged (one line naming it), counted in ``skipped`` and left out."""
     plain = unfloored(lens)
-    firsts, pages = [], []
+    evidence = Evidence([], [])
     for q in progress_bar(queries, desc="photos of the products", disable=not progress):
-        results = plain(q["image"], k=PAGE).results
+        results = _page(plain, q, evidence)
         if results and products.get(results[0]["id"], results[0]["id"]) == q["product"]:
-            firsts.append(results[0]["provenance"])
+            evidence.firsts.append(results[0]["provenance"])
     for photo in progress_bar(foreign, desc="photos of nothing in it", disable=not progress):
-        pages.append([r["provenance"] for r in plain(photo["image"], k=PAGE).results])
-    return Evidence(firsts, pages)
+        results = _page(plain, photo, evidence)
+        if results is not None:
+            evidence.foreign.append([r["provenance"] for r in results])
+    return evidence
+
+
+def _page(lens, row: dict, evidence: Evidence) -> list[dict] | None:
+    try:
+        return lens(row["image"], k=PAGE).results
+    except (ValueError, TypeError) as exc:
+        log.warning("%s: skipped (%s)", row.get("id", row.get("image")), exc)
+        evidence.skipped += 1
+        return None
 
 
 def fit(evidence: Evidence, keep: float = KEEP) -> list[dict]:
@@ -104,7 +119,8 @@ def floor_fit_eval(config: LensConfig, manifest: str, queries: str, foreign: lis
     table = fit(evidence, keep)
     chosen, blend = table[0], config.blend
     return {"catalog items": len(products), "photos of the products": len(rows),
-            "pages led by the product": len(evidence.firsts), "foreign photos": len(photos), "keep": keep,
+            "pages led by the product": len(evidence.firsts), "foreign photos": len(photos),
+            "photos skipped (unreadable)": evidence.skipped, "keep": keep,
             "chosen": f"--set blend.background_weight={chosen['background_weight']} "
                       f"--set blend.min_relevance={chosen['min_relevance']}",
             "chosen: kept": round(chosen["kept"], 4), "chosen: no close match": round(chosen["no close match"], 4),
