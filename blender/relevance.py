@@ -42,8 +42,9 @@ class Split:
     close: list = field(default_factory=list)       # BlendedItems at or above the floor, in order
     below: list = field(default_factory=list)       # the others, best first
 
-    def report(self, floor: float, loose_shown: int) -> dict:
-        return {"min_relevance": floor, "close": len(self.close), "below_floor": len(self.below),
+    def report(self, floor: float, loose_shown: int, background_weight: float) -> dict:
+        return {"min_relevance": floor, "background_weight": background_weight,
+                "close": len(self.close), "below_floor": len(self.below),
                 "loose_shown": loose_shown, "message": NO_CLOSE if not self.close else ""}
 
 

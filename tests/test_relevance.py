@@ -39,9 +39,9 @@ def test_split_judges_the_image_evidence_over_the_query_background():
     cut = split(items, 0.3, WEIGHT)
     assert [i.item_id for i in cut.close] == ["a", "c"] and [i.item_id for i in cut.below] == ["b", "d"]
     assert [i.item_id for i in split(items, 0.0, WEIGHT).close] == ["a", "b", "c", "d"]
-    assert split([], 0.3, WEIGHT).report(0.3, 0)["message"] == NO_CLOSE
-    assert cut.report(0.3, 0) == {"min_relevance": 0.3, "close": 2, "below_floor": 2, "loose_shown": 0,
-                                  "message": ""}
+    assert split([], 0.3, WEIGHT).report(0.3, 0, WEIGHT)["message"] == NO_CLOSE
+    assert cut.report(0.3, 0, WEIGHT) == {"min_relevance": 0.3, "background_weight": WEIGHT, "close": 2,
+                                          "below_floor": 2, "loose_shown": 0, "message": ""}
 
 
 def test_an_object_hit_is_as_close_as_its_crop_is_sure():
@@ -123,6 +123,7 @@ def test_the_api_takes_loose_and_refuses_a_bad_value(floored):
                                              "loose": "on"}).get_json()
     assert body["results"] and all(r["loose"] for r in body["results"])
     assert body["blend"]["relevance"]["message"] == NO_CLOSE
+    assert body["blend"]["relevance"]["background_weight"] == lens.config.blend.background_weight
     bad = client.post("/api/v1/lens", data={"image": (io.BytesIO(png.getvalue()), "n.png"), "loose": "maybe"})
     assert bad.status_code == 400 and "field 'loose'" in bad.get_json()["error"]
 

@@ -214,7 +214,7 @@ class Lens:
             with _timed(timings, "diversity"):
                 blended = diversify(self.catalog, blended, request.k, settings.lens, report, people)
         loose = cut.below[:settings.loose] if request.loose else []
-        report["relevance"] = cut.report(floor, len(loose))
+        report["relevance"] = cut.report(floor, len(loose), settings.background_weight)
         page = self._page(blended)
         return page + self._page(loose, start=len(page), loose=True), report
 
