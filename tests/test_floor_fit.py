@@ -30,6 +30,13 @@ def test_the_floor_keeps_the_share_asked_and_the_weight_leaves_most_foreign_phot
     assert table[0]["background_weight"] == 0.5         # ties: the lighter weight
 
 
+def test_first_hits_without_image_evidence_give_a_floor_in_range():
+    text_only = [{"source": "text", "score": 0.9}]                # no image source found it: excess -inf
+    evidence = Evidence([text_only] * 5 + [_evidence(0.9, 0.1)] * 5, [[_evidence(0.5, 0.2)]])
+    assert evidence.floor_for(0.8, 0.99) == 0.0                    # no floor keeps them: none at all
+    assert evidence.floor_for(0.8, 0.5) == pytest.approx(0.82, abs=0.0011)
+
+
 def test_nothing_to_fit_on_is_one_line():
     with pytest.raises(ValueError, match="nothing to fit on"):
         fit(Evidence([], [[_evidence(0.5, 0.2)]]))

@@ -59,10 +59,12 @@ class Evidence:
         return float(np.mean(np.array(best) < floor)) if best else math.nan
 
     def floor_for(self, weight: float, keep: float) -> float:
-        """The highest floor (to 0.001, rounded down) keeping ``keep`` of the right first items."""
+        """The highest floor (to 0.001, rounded down) keeping ``keep`` of the right first items, within
+        ``blend.min_relevance``'s range [0, 0.999] (a first item no image source found, excess
+        ``-inf``, is kept by no floor: 0 is the answer when too many are such)."""
         values = np.sort([excess(p, weight) for p in self.firsts])
-        dropped = int(math.floor((1.0 - keep) * len(values) + 1e-9))
-        return math.floor(float(values[dropped]) * 1000) / 1000
+        value = float(values[int(math.floor((1.0 - keep) * len(values) + 1e-9))])
+        return min(0.999, math.floor(max(0.0, value) * 1000) / 1000)
 
 
 def collect(lens, queries: list[dict], foreign: list[dict], products: dict[str, str],
