@@ -72,7 +72,10 @@ def add_parsers(sub) -> dict:
     st.add_argument("--real", metavar="DATA", required=True, help="the data root holding ccp/ as published (bearpaw/clothing-co-parsing)")
     st.add_argument("--out", default="lens/understanding/checkpoints/skin_tone_net.pt",
                     help="checkpoint (default: the committed one, lens/understanding/checkpoints/)")
-    st.add_argument("--epochs", type=int, default=6, help="epochs (default 6: ~2-4 min each on 2 cores)")
+    st.add_argument("--epochs", type=int, default=10, help="epochs (default 10: ~1.5-3 min each on 2 cores)")
+    st.add_argument("--arch", default="context-exposure", choices=("context-exposure", "plain"),
+                    help="context-exposure (default): the crop scaled by the light around the face first; "
+                         "plain: the first network, which reads the camera's exposure as skin")
     st.add_argument("--limit", type=int, default=0, help="at most N training photos (default all)")
     st.add_argument("--resume", action="store_true", help="go on from --out's last epoch")
     e = sub.add_parser("train-embedding", help="train the unified embedding (embedder.name: unified) on a "

@@ -154,9 +154,9 @@ def cmd_train_skin_tone(args, config) -> int:
     crops = face_crops(data, "train", args.limit)
     val = face_crops(data, "val", max(1, args.limit // 4) if args.limit else 0)
     history = train(crops["x"], crops["mst"], (val["x"], val["mst"]), args.out, args.epochs,
-                    resume=args.resume, progress=progress)
+                    resume=args.resume, progress=progress, arch=args.arch)
     last = history[-1] if history else {}
-    emit(EvalReport(f"skin tone network -> {args.out} ({len(crops['x'])} training crops, {len(val['x'])} held out)",
+    emit(EvalReport(f"skin tone network ({args.arch}) -> {args.out} ({len(crops['x'])} training crops, {len(val['x'])} held out)",
                     {"epochs": last.get("epoch"), "loss": last.get("loss"),
                      **{f"held-out range {r} recall": v for r, v in last.get("val range recall", {}).items()}}))
     return 0

@@ -3,10 +3,14 @@
 The skin tone seed's lesson: an end-to-end CNN on the face replaced a detector -> pixels
 pipeline.  :class:`SkinToneNet` reads a face crop (the face box padded by ``CROP_PAD`` of its
 size on every side, so hair, collar and background tell it the light; ``SIDE`` x ``SIDE`` RGB,
-0..1) and gives 10 logits, one per Monk Skin Tone value.  Trained by :func:`train` on CCP's
+0..1) and gives 10 logits, one per Monk Skin Tone value.  Its first layer (:class:`ContextExposure`,
+architecture ``context-exposure``, the default) scales each crop so the ring around the face box
+has a fixed median luminance: the skin is read against its surroundings, not the camera's exposure
+(issue 20.3).  Trained by :func:`train` on CCP's
 training-fold people re-toned to every MST under five lightings
 (:mod:`lens.evaluation.retoned_ccp`), with soft labels (a Gaussian of ``LABEL_SIGMA`` MST steps
-around the true value: a neighbour is a smaller error than a far value), flips and shifts.
+around the true value: a neighbour is a smaller error than a far value), flips, shifts and (for
+``context-exposure``) exposure changes with the camera's clipping.
 ``lens train-skin-tone --real DATA`` trains it; ``lens/understanding/checkpoints/skin_tone_net.pt``
 is the committed result (see that folder's README for the command and its figures).
 
@@ -34,19 +38,53 @@ LABEL_SIGMA = 0.75      # MST steps: the soft label's width
 MIN_CONFIDENCE = 0.5    # the predicted range's probability under which the estimate abstains
 CHECKPOINT = Path(__file__).parent / "checkpoints" / "skin_tone_net.pt"    # the committed network
 RANGE_OF = np.array([MST_RANGES[m] for m in range(1, 11)])
+ARCHS = ("context-exposure", "plain")    # plain: the first network (no exposure layer), still loadable
+RING_LUMA = 0.45        # the ring's median luminance after scaling: CCP's median ring is ~0.45
+SCALE_RANGE = (0.5, 2.0)    # the exposure layer's factor: a ring of white wall or black coat is not the light
+EXPOSURE_AUG = (0.65, 1.4)  # training exposure factors (sRGB, clipped): ~ +-1/2 stop, the 20.3 test's +-30 %
 
 
-def build_net():
-    """The network: six 3x3 conv-BN-ReLU blocks (32-32-64-64-128-128 channels, four of stride 2),
-    global average pooling, dropout and a 10-way linear layer.  ~300k parameters."""
+def _context_exposure():
+    """:class:`ContextExposure`, built on first use (its base class is torch's)."""
+    import torch  # deferred: torch takes seconds; understanding loads it only with a checkpoint
+
+    class ContextExposure(torch.nn.Module):
+        """N x 3 x SIDE x SIDE (0..1) -> the same, scaled per crop so the median luminance of the
+        ring outside the face box (the ``CROP_PAD`` margin) is ``RING_LUMA``; the factor is
+        clamped to ``SCALE_RANGE``.  No parameters: the checkpoint's keys are the layers after it."""
+
+        def __init__(self):
+            super().__init__()
+            a = int(round(SIDE * CROP_PAD / (1 + 2 * CROP_PAD)))        # the face box's edge in the crop
+            ring = torch.ones(SIDE, SIDE, dtype=torch.bool)
+            ring[a:SIDE - a, a:SIDE - a] = False
+            self.register_buffer("ring", ring, persistent=False)
+
+        def forward(self, x):
+            luma = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+            median = luma[:, self.ring].median(dim=1).values
+            scale = (RING_LUMA / median.clamp_min(1e-3)).clamp(*SCALE_RANGE)
+            return x * scale[:, None, None, None]
+
+    return ContextExposure()
+
+
+def build_net(arch: str = "context-exposure"):
+    """The network: (for ``context-exposure``, the exposure layer, then) six 3x3 conv-BN-ReLU
+    blocks (32-32-64-64-128-128 channels, four of stride 2), global average pooling, dropout and a
+    10-way linear layer.  ~300k parameters.  ``arch``: one of ``ARCHS``."""
     import torch.nn as nn   # deferred: torch takes seconds; understanding loads it only with a checkpoint
+
+    if arch not in ARCHS:
+        raise ValueError(f"skin tone network architecture {arch!r}: expected one of {', '.join(ARCHS)}")
 
     def block(i: int, o: int, stride: int) -> nn.Sequential:
         return nn.Sequential(nn.Conv2d(i, o, 3, stride, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
 
-    return nn.Sequential(block(3, 32, 1), block(32, 32, 2), block(32, 64, 1), block(64, 64, 2),
+    body = nn.Sequential(block(3, 32, 1), block(32, 32, 2), block(32, 64, 1), block(64, 64, 2),
                          block(64, 128, 2), block(128, 128, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                          nn.Dropout(0.2), nn.Linear(128, 10))
+    return body if arch == "plain" else nn.Sequential(_context_exposure(), body)
 
 
 def face_crop(rgb: np.ndarray, box: Box) -> np.ndarray:
@@ -78,10 +116,10 @@ class SkinToneModel:
         if not path.is_file():
             raise ValueError(f"skin tone checkpoint {path}: no such file")
         state = torch.load(path, map_location="cpu", weights_only=True)
-        net = build_net()
         try:
+            net = build_net(state.get("arch", "plain"))     # a checkpoint without "arch" predates the exposure layer
             net.load_state_dict(state["net"] if "net" in state else state)
-        except (RuntimeError, KeyError) as exc:
+        except (RuntimeError, KeyError, ValueError, AttributeError) as exc:
             raise ValueError(f"skin tone checkpoint {path}: not a skin tone network ({type(exc).__name__})") from exc
         return cls(net.float())
 
@@ -120,23 +158,43 @@ def range_recall(probs: np.ndarray, mst: np.ndarray) -> dict[int, float]:
     return {int(r): round(float((pred[true == r] == r).mean()), 4) for r in np.unique(true)}
 
 
-def train(x: np.ndarray, mst: np.ndarray, val: tuple[np.ndarray, np.ndarray], out, epochs: int = 6,
-          batch: int = 128, resume: bool = False, seed: int = 0, progress=None) -> list[dict]:
-    """Train :func:`build_net` on face crops ``x`` (N x SIDE x SIDE x 3 uint8) with true ``mst``
-    (N, 1..10); after each epoch, the held-out ``val`` crops' range recall and an atomic checkpoint
-    at ``out`` (``{"net", "epoch", "history"}``, plus ``"optimizer"`` until the last epoch);
-    ``resume`` goes on from an unfinished one.
+def _augment(xb, rng: np.random.Generator, exposure: bool):
+    """A batch (N x 3 x SIDE x SIDE, 0..1) as the detector and camera might give it: mirrored,
+    shifted by the box's jitter and, with ``exposure``, each crop brighter or darker by a factor of
+    ``EXPOSURE_AUG`` clipped at 1 (the label stays: the same skin under another exposure)."""
+    import torch  # deferred: as above
+
+    if rng.random() < 0.5:
+        xb = xb.flip(3)
+    dy, dx = (int(v) for v in rng.integers(-4, 5, 2))
+    xb = torch.roll(xb, (dy, dx), (2, 3))
+    if exposure:
+        factor = torch.from_numpy(rng.uniform(*EXPOSURE_AUG, len(xb)).astype(np.float32))
+        xb = (xb * factor[:, None, None, None]).clamp(0, 1)
+    return xb
+
+
+def train(x: np.ndarray, mst: np.ndarray, val: tuple[np.ndarray, np.ndarray], out, epochs: int = 10,
+          batch: int = 128, resume: bool = False, seed: int = 0, progress=None,
+          arch: str = "context-exposure") -> list[dict]:
+    """Train :func:`build_net` (``arch``) on face crops ``x`` (N x SIDE x SIDE x 3 uint8) with true
+    ``mst`` (N, 1..10); after each epoch, the held-out ``val`` crops' range recall and an atomic
+    checkpoint at ``out`` (``{"net", "arch", "epoch", "history"}``, plus ``"optimizer"`` until the
+    last epoch); ``resume`` goes on from an unfinished one.  Exposure augmentation only where the
+    network normalises exposure (the plain one cannot tell a darker skin from a darker photo).
     ``progress``: an iterable wrapper (a progress bar).  Returns the per-epoch history."""
     import torch  # deferred: as above
     import torch.nn.functional as F  # deferred: as above
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net, out = build_net(), Path(out)
+    net, out = build_net(arch), Path(out)
     opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=1e-4)
     history, start, per_epoch = [], 0, -(-len(x) // batch)
     if resume and out.is_file():
         state = torch.load(out, map_location="cpu", weights_only=True)
+        if state.get("arch", "plain") != arch:
+            raise ValueError(f"--resume {out}: a {state.get('arch', 'plain')} network, not {arch}")
         net.load_state_dict(state["net"])
         history, start = list(state["history"]), int(state["epoch"])
         if start >= epochs:
@@ -152,11 +210,7 @@ def train(x: np.ndarray, mst: np.ndarray, val: tuple[np.ndarray, np.ndarray], ou
         order, total = rng.permutation(len(x)), 0.0
         for i in wrap(range(0, len(x), batch), desc=f"epoch {epoch + 1}/{epochs}"):
             idx = order[i:i + batch]
-            xb = to_tensor(x[idx])
-            if rng.random() < 0.5:
-                xb = xb.flip(3)                                    # a mirrored face: the same skin
-            dy, dx = (int(v) for v in rng.integers(-4, 5, 2))
-            xb = torch.roll(xb, (dy, dx), (2, 3))                  # the detector's box jitters
+            xb = _augment(to_tensor(x[idx]), rng, exposure=arch != "plain")
             loss = -(targets[idx] * F.log_softmax(net(xb), 1)).sum(1).mean()
             opt.zero_grad()
             loss.backward()
@@ -167,7 +221,7 @@ def train(x: np.ndarray, mst: np.ndarray, val: tuple[np.ndarray, np.ndarray], ou
         history.append({"epoch": epoch + 1, "loss": round(total / len(x), 4),
                         "val range recall": range_recall(model.probabilities(val[0]), val[1])})
         net.train()
-        state = {"net": net.state_dict(), "epoch": epoch + 1, "history": history}
+        state = {"net": net.state_dict(), "arch": arch, "epoch": epoch + 1, "history": history}
         if epoch + 1 < epochs:                      # the last epoch's file is the network alone (1.2 MB)
             state["optimizer"] = opt.state_dict()
         atomic_write(out, lambda f, state=state: torch.save(state, f))
