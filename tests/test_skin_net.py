@@ -105,6 +105,10 @@ def test_training_learns_flat_colours_checkpoints_and_resumes(tmp_path, arch):
     model = SkinToneModel.load(out)
     recall = range_recall(model.probabilities(x), y)
     assert set(recall) == {1, 2, 3, 4} and np.mean(list(recall.values())) >= 0.5
+    noise = np.random.default_rng(0).integers(0, 256, (4, SIDE, SIDE, 3), dtype=np.uint8)
+    mirrored = noise[:, :, ::-1].copy()      # the mean over a crop and its mirror: the same either way
+    assert np.allclose(model.probabilities(noise), model.probabilities(mirrored), atol=1e-6)
+    assert not np.allclose(model.probabilities(noise, mirror=False), model.probabilities(mirrored, mirror=False))
     answers = model(np.tile(x[0], (2, 2, 1)), [Box(10, 10, 60, 60)])
     assert len(answers) == 1 and 1 <= answers[0][0] <= 10 and 0.0 <= answers[0][1] <= 1.0
     assert model(x[0], []) == []
