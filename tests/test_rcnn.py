@@ -259,8 +259,35 @@ def test_the_onnx_runtime_gives_torch_detections(tmp_path, mnv2_backbone):
         ref, out = torch_det.raw([x])[0], fast.raw([x])[0]
         report = compare({k: v.numpy() for k, v in ref.items()}, {k: v.numpy() for k, v in out.items()}, 0.0)
         assert report["ok"] and report["compared"] > 0, report
-    assert len(list(tmp_path.glob("detector-*.onnx"))) == 1
+    assert len(list(tmp_path.glob("detector-*-head-*.onnx"))) == 1       # the box head's graph, float
+    assert len(list(tmp_path.glob("detector-*.onnx"))) == 2               # ... and the backbone's
     assert (fast.runtime, torch_det.runtime) == ("onnx", "torch")
+
+
+def test_the_int8_box_head_is_a_quantized_graph_close_to_torch(tmp_path, mnv2_backbone):
+    """detection.quantize head: the box head's graph holds int8 weights; its raw output stays
+    close to the float model's (the real detector's mAP: tests/test_detection_eval.py)."""
+    import onnx
+
+    from detection.rcnn import to_tensor
+
+    spec = DetectorSpec(MNV2, LABELS, 96, 128)
+    torch_det = _detector(spec, mnv2_backbone)
+    int8 = _detector(spec, mnv2_backbone, runtime="onnx", cache_dir=str(tmp_path), quantize="head")
+    int8.model.load_state_dict(torch_det.model.state_dict())
+    x = to_tensor(_image(seed=1))
+    ref, out = torch_det.raw([x])[0], int8.raw([x])[0]
+    assert len(out["boxes"]) and abs(len(out["boxes"]) - len(ref["boxes"])) <= 0.1 * len(ref["boxes"])
+    assert abs(float(out["scores"].mean()) - float(ref["scores"].mean())) < 0.02
+    (graph,) = tmp_path.glob("detector-*-head-int8-*.onnx")
+    ops = {node.op_type for node in onnx.load(str(graph)).graph.node}
+    assert "MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops, ops
+    assert not list(tmp_path.glob("*-float.onnx"))                       # the float export is not kept
+
+
+def test_an_unknown_quantize_setting_names_the_key():
+    with pytest.raises(ValueError, match=r"detection.quantize 'int4': expected one of head, none"):
+        ObjectDetector(DetectorSpec(MNV2, LABELS, 96, 128), runtime="onnx", quantize="int4")
 
 
 def test_an_unknown_detector_runtime_names_the_key():
