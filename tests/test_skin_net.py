@@ -46,6 +46,29 @@ def test_the_exposure_layer_reads_the_skin_against_its_context():
     black = layer(torch.zeros(1, 3, SIDE, SIDE))            # no light at all: the factor is clamped
     assert torch.isfinite(black).all() and float(black.max()) == 0.0
     assert not list(layer.parameters()) and not layer.state_dict()      # nothing to train or store
+    noise = torch.rand(4, 3, SIDE, SIDE)
+    luma = 0.299 * noise[:, 0] + 0.587 * noise[:, 1] + 0.114 * noise[:, 2]
+    ring = torch.ones(SIDE, SIDE, dtype=torch.bool)
+    ring[17:-17, 17:-17] = False                       # the face box inside the 0.6 padding
+    median = luma[:, ring].median(dim=1).values        # the layer's TopK is torch's median, exactly
+    assert torch.equal(layer(noise), noise * (0.45 / median).clamp(0.5, 2.0)[:, None, None, None])
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_the_network_runs_on_onnxruntime_with_torchs_answers(tmp_path, arch):
+    import torch
+
+    torch.manual_seed(0)
+    torch.save({"net": build_net(arch).state_dict(), "arch": arch}, tmp_path / "net.pt")
+    fast = SkinToneModel.load(tmp_path / "net.pt", str(tmp_path / "cache"))
+    slow = SkinToneModel.load(tmp_path / "net.pt", runtime="torch")
+    assert fast.graph is not None and slow.graph is None
+    crops = np.random.default_rng(0).integers(0, 256, (3, SIDE, SIDE, 3), dtype=np.uint8)
+    for mirror in (True, False):
+        assert np.allclose(fast.probabilities(crops, mirror), slow.probabilities(crops, mirror), atol=1e-5)
+    assert len(list((tmp_path / "cache").glob(f"skin-tone-{arch}-*.onnx"))) == 1
+    with pytest.raises(ValueError, match="skin tone runtime 'tvm': expected one of onnx, torch"):
+        SkinToneModel.load(tmp_path / "net.pt", runtime="tvm")
 
 
 def test_net_and_crop_shapes_at_the_edge():
@@ -75,11 +98,11 @@ def test_checkpoints_load_as_the_architecture_they_name(tmp_path, arch):
 
     net = build_net(arch)
     torch.save({"net": net.state_dict(), "arch": arch}, tmp_path / "net.pt")
-    loaded = SkinToneModel.load(tmp_path / "net.pt").net
+    loaded = SkinToneModel.load(tmp_path / "net.pt", runtime="torch").net
     assert type(loaded[0]).__name__ == ("ContextExposure" if arch != "plain" else "Sequential")
     if arch == "plain":         # a checkpoint of the first network, before "arch" was written
         torch.save({"net": net.state_dict()}, tmp_path / "old.pt")
-        assert len(SkinToneModel.load(tmp_path / "old.pt").net) == len(net)
+        assert len(SkinToneModel.load(tmp_path / "old.pt", runtime="torch").net) == len(net)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -102,7 +125,7 @@ def test_training_learns_flat_colours_checkpoints_and_resumes(tmp_path, arch):
     assert train(x, y, (x, y), out, epochs=10, resume=True, arch=arch) == resumed     # finished: nothing to do
     with pytest.raises(ValueError, match="finished at epoch 10"):
         train(x, y, (x, y), out, epochs=12, resume=True, arch=arch)
-    model = SkinToneModel.load(out)
+    model = SkinToneModel.load(out, str(tmp_path))
     recall = range_recall(model.probabilities(x), y)
     assert set(recall) == {1, 2, 3, 4} and np.mean(list(recall.values())) >= 0.5
     noise = np.random.default_rng(0).integers(0, 256, (4, SIDE, SIDE, 3), dtype=np.uint8)
@@ -121,7 +144,7 @@ def test_the_estimator_reads_confirmed_faces_with_the_network(tmp_path):
     from lens.understanding.skin import SkinToneEstimator
 
     torch.save({"net": build_net().state_dict(), "arch": "context-exposure"}, tmp_path / "net.pt")
-    tones = SkinToneEstimator(net=SkinToneModel.load(tmp_path / "net.pt"))(skimage.data.astronaut())
+    tones = SkinToneEstimator(net=SkinToneModel.load(tmp_path / "net.pt", str(tmp_path)))(skimage.data.astronaut())
     assert len(tones) == 1 and tones[0].method == "face_net"     # an untrained net: a range or "not sure"
     assert tones[0].status == "ok" or tones[0].reason.startswith("not sure of the range")
 
@@ -136,7 +159,7 @@ def test_the_train_command_writes_a_network_of_the_architecture_asked(tmp_path, 
     assert main(["train-skin-tone", "--real", str(data), "--limit", "4", "--epochs", "1",
                  "--arch", arch, "--out", str(out)]) == 0
     assert f"skin tone network ({arch})" in capsys.readouterr().out
-    net = SkinToneModel.load(out).net
+    net = SkinToneModel.load(out, runtime="torch").net
     assert (type(net[0]).__name__ == "ContextExposure") == (arch == "context-exposure")
 
 

@@ -212,7 +212,8 @@ class SkinToneEstimator:
                 models.resolve(name)
         path = getattr(config, "skin_tone_net", "") if config is not None else ""
         try:
-            return cls(net=SkinToneModel.load(path) if path else None)
+            cache = models.config.root if models is not None else ""      # where its onnxruntime graph goes
+            return cls(net=SkinToneModel.load(path, cache) if path else None)
         except ValueError as exc:
             raise ValueError(f"understanding.skin_tone_net: {exc}") from exc
 
