@@ -254,3 +254,28 @@ def test_pose_fit_admits_real_people_with_hair_on_their_shoulders(shoulders, nec
     points[[27, 28], 1] = soles - 0.10 * d
     upper = np.array([neck * 100.0] * 10 + [100.0] * 30)
     assert bool(_pose_fits(points, upper, 10, shoulder_y, d, soles)) is fits
+
+
+def _central_width_row_by_row(row, cx):
+    """The row-at-a-time rule central_widths replaced: the run at or nearest to cx, leftmost on a tie."""
+    d = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    if not len(starts):
+        return 0
+    i = int(np.maximum(starts - cx, cx - ends + 1).clip(0).argmin())
+    return int(ends[i] - starts[i])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_central_widths_match_the_row_by_row_rule(seed):
+    from lens.understanding.body import central_widths
+
+    rng = np.random.default_rng(seed)
+    rows = rng.random((40, 57)) < rng.uniform(0.1, 0.9)        # runs of every length, empty rows too
+    rows[::7] = False
+    rows[3] = True                                              # a full row
+    for cx in (0, 13, 28, 56):
+        assert central_widths(rows, cx).tolist() == [_central_width_row_by_row(r, cx) for r in rows]
+    assert central_widths(np.zeros((0, 9), bool), 4).shape == (0,)
+    tie = np.array([[1, 1, 0, 0, 0, 0, 0, 1, 1, 1]], bool)      # two runs 3 columns from cx = 4
+    assert central_widths(tie, 4).tolist() == [2] == [_central_width_row_by_row(tie[0], 4)]

@@ -275,13 +275,21 @@ def _runs(row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
-def _central_width(row: np.ndarray, cx: int) -> int:
-    """Width of the mask run at (or nearest to) column ``cx`` of a boolean row; 0 when empty."""
-    starts, ends = _runs(row)
+def central_widths(rows: np.ndarray, cx: int) -> np.ndarray:
+    """Per row of ``rows`` (R x W bool): the width of its mask run at (or nearest to, the leftmost
+    on a tie) column ``cx``, 0 for an empty row; ``(R,)`` int.  One pass over the block, not a
+    Python call a row (~10 ms a street photo's body)."""
+    step = np.diff(np.pad(rows, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    run_row, starts = np.nonzero(step == 1)            # runs in row order, left to right:
+    ends = np.nonzero(step == -1)[1]                   # each start pairs with the next end
+    widths = np.zeros(len(rows), np.int64)
     if not len(starts):
-        return 0
-    i = int(np.maximum(starts - cx, cx - ends + 1).clip(0).argmin())
-    return int(ends[i] - starts[i])
+        return widths
+    distance = np.maximum(starts - cx, cx - ends + 1).clip(0)
+    order = np.lexsort((np.arange(len(starts)), distance, run_row))   # per row: nearest, then leftmost
+    first = order[np.r_[True, run_row[order][1:] != run_row[order][:-1]]]
+    widths[run_row[first]] = ends[first] - starts[first]
+    return widths
 
 
 def _stands_on_feet(body: np.ndarray, bottom: int, d: float, hip_px: float) -> bool:
@@ -373,7 +381,7 @@ def measure(mask: np.ndarray, points: np.ndarray, rgb: np.ndarray | None = None)
     ys = np.flatnonzero(body.any(1))
     top, bottom = int(ys[0]), int(ys[-1])
     cx = int(np.median(np.nonzero(body[top:bottom + 1])[1]))
-    upper = np.array([_central_width(body[y], cx) for y in range(top, top + max(1, (bottom - top) // 4))])
+    upper = central_widths(body[top:top + max(1, (bottom - top) // 4)], cx)
     shoulder_y = top + int(np.flatnonzero(upper >= SHOULDER_JUMP * upper.max())[0])
     if shoulder_y <= top + EDGE_MARGIN and top <= EDGE_MARGIN:
         return "shoulders not visible (cut by the frame top)"
@@ -390,7 +398,7 @@ def measure(mask: np.ndarray, points: np.ndarray, rgb: np.ndarray | None = None)
 
     def band(lo_hi, reduce, mask_):
         a, b = (shoulder_y + int(f * d) for f in lo_hi)
-        return float(reduce([_central_width(mask_[y], cx) for y in range(a, b + 1)])) / height
+        return float(reduce(central_widths(mask_[a:b + 1], cx))) / height
 
     out = {"shoulder": band(SHOULDER_BAND, np.max, body), "waist": band(WAIST_BAND, np.min, clothed),
            "hip": band(HIP_BAND, np.mean, clothed)}
