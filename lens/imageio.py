@@ -25,6 +25,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from lens.pixels import per_image
+
 ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
 
 # 100 megapixels: above the largest camera sensors (query understanding must
@@ -139,9 +141,12 @@ def checked_rgb(image, max_pixels: int | None = None) -> tuple[np.ndarray | None
 
 def is_uniform(rgb: np.ndarray) -> bool:
     """True when ``rgb`` (H x W x 3 uint8) is one flat colour (std of a 64-px copy < ``UNIFORM_STD``)."""
-    h, w = rgb.shape[:2]
-    small = cv2.resize(rgb, (min(w, 64), min(h, 64)), interpolation=cv2.INTER_AREA)
-    return float(small.std()) < UNIFORM_STD
+    def uniform() -> bool:
+        h, w = rgb.shape[:2]
+        small = cv2.resize(rgb, (min(w, 64), min(h, 64)), interpolation=cv2.INTER_AREA)
+        return float(small.std()) < UNIFORM_STD
+
+    return per_image(rgb, "uniform", uniform)   # asked three times of a query's photo
 
 
 def _array_to_rgb(arr: np.ndarray) -> np.ndarray:

@@ -320,3 +320,26 @@ def test_skin_is_not_a_salient_colour(people_layer, index):
     with_faces = people_layer(rgb)
     assert with_faces.skin_tones and with_faces.skin_tones[0]["status"] == "ok"
     assert without > 0.04 and skin_weight(with_faces) < 0.5 * without, (without, with_faces.colors)
+
+
+def test_per_image_remembers_by_the_array_object_and_hands_out_read_only_arrays():
+    import gc
+
+    from lens.imageio import is_uniform
+    from lens.pixels import per_image, thumbnail
+
+    calls = []
+    photo = np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    first = per_image(photo, "k", lambda: calls.append(1) or np.zeros(3))
+    assert per_image(photo, "k", lambda: calls.append(1) or np.ones(3)) is first and calls == [1]
+    assert not first.flags.writeable
+    assert per_image(photo.copy(), "k", lambda: calls.append(1) or np.ones(3))[0] == 1.0    # another array
+    small = thumbnail(photo, 128)
+    assert small.shape == (96, 128, 3) and thumbnail(photo, 128) is small and not small.flags.writeable
+    tiny = np.zeros((20, 30, 3), np.uint8)
+    assert thumbnail(tiny, 128) is tiny and tiny.flags.writeable           # small enough: the caller's own
+    assert not is_uniform(photo) and is_uniform(tiny)
+    del photo, first, small
+    gc.collect()
+    for _ in range(5):      # new arrays may take the freed id: the weak reference tells them apart
+        assert is_uniform(np.zeros((300, 400, 3), np.uint8))
