@@ -4,14 +4,16 @@ The backbone with its FPN is most of a detection on the CPU: on a 550 x 832 stre
 (resized to 512 x 352) the CCP detector spends 85 ms there in torch, 15 ms in the RPN and 30 ms
 in the box head.  On onnxruntime the backbone takes 36 ms with the same features (within 1e-4),
 while the whole model exported (:mod:`detection.export`) gains little (95 -> 78 ms): its RPN,
-NMS and RoIAlign run slower there.  So the backbone goes to onnxruntime, exported once
+NMS and RoIAlign run slower there.  So the backbone goes to onnxruntime with the RPN's
+convolutional head (its objectness and box deltas per level: 6.6 ms of torch), exported once
 with dynamic batch, height and width into ``models.root`` (named by the architecture and a
-digest of the backbone's weights), and so does the box head with its predictor (the two
+digest of their weights), and so does the box head with its predictor (the two
 fully-connected layers and the class and box layers over the RoIAlign-pooled features: 11 ->
 5 ms for 300 proposals on one thread; with ``quantize="head"`` int8 weights, 1.4 ms, held-out
 CCP mAP@0.5 0.7246 -> 0.7222).  :meth:`FastForward.__call__` runs torchvision's own inference
-steps around them (``GeneralizedRCNN.forward`` and ``RoIHeads.forward`` in eval mode:
-transform, backbone, RPN, RoIAlign, box head, box postprocessing, postprocess).  Training and
+steps around them (``GeneralizedRCNN.forward``, ``RegionProposalNetwork.forward`` and
+``RoIHeads.forward`` in eval mode: transform, backbone, RPN head, anchors, proposal decoding and
+filtering, RoIAlign, box head, box postprocessing, postprocess).  Training and
 ``lens export-detector`` use the torch model untouched.  A failing export or session falls
 back to torch for that part with a warning naming the reason.
 
@@ -24,6 +26,8 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+
+from torchvision.models.detection.rpn import concat_box_prediction_layers
 
 from lens.onnxrun import OnnxModel, graph_path
 
@@ -49,9 +53,10 @@ class FastForward:
             return None
         with torch.inference_mode():
             names = list(model.eval().backbone(torch.zeros(SAMPLE)).keys())
-        graph = OnnxModel(graph_path(cache_dir, f"detector-{arch}", model.backbone), lambda: _Features(model.backbone),
-                          lambda: np.zeros(SAMPLE, np.float32),
-                          [f"features_{n}" for n in names], threads, spatial=True)
+        module = _Features(model.backbone, model.rpn.head)
+        outputs = [f"{kind}_{n}" for kind in ("features", "objectness", "deltas") for n in names]
+        graph = OnnxModel(graph_path(cache_dir, f"detector-{arch}-rpn", module), lambda: module,
+                          lambda: np.zeros(SAMPLE, np.float32), outputs, threads, spatial=True)
         return cls(model, graph, names, _head_graph(model, arch, cache_dir, threads, quantize == "head"))
 
     @property
@@ -63,10 +68,19 @@ class FastForward:
         m = self.model
         sizes = [tuple(im.shape[-2:]) for im in images]
         batch, _ = m.transform(images)
-        features = self._features(batch.tensors)
-        proposals, _ = m.rpn(batch, features)
+        features, objectness, deltas = self._features(batch.tensors)
+        proposals = self._proposals(batch, list(features.values()), objectness, deltas)
         found = self._boxes(features, proposals, batch.image_sizes)
         return m.transform.postprocess(found, batch.image_sizes, sizes)
+
+    def _proposals(self, batch, features: list, objectness: list, deltas: list) -> list[torch.Tensor]:
+        """``RegionProposalNetwork.forward`` at inference, after its head: anchors, decoding, filtering."""
+        rpn = self.model.rpn
+        anchors = rpn.anchor_generator(batch, features)
+        per_level = [o[0].shape[0] * o[0].shape[1] * o[0].shape[2] for o in objectness]
+        objectness, deltas = concat_box_prediction_layers(objectness, deltas)
+        proposals = rpn.box_coder.decode(deltas, anchors).view(len(anchors), -1, 4)
+        return rpn.filter_proposals(proposals, objectness, batch.image_sizes, per_level)[0]
 
     def _boxes(self, features: OrderedDict, proposals: list[torch.Tensor], image_sizes) -> list[dict]:
         """``RoIHeads.forward`` at inference, its box head and predictor on onnxruntime."""
@@ -84,15 +98,19 @@ class FastForward:
                 return [{"boxes": b, "scores": s, "labels": c} for b, s, c in zip(boxes, scores, labels)]
         return heads(features, proposals, image_sizes)[0]
 
-    def _features(self, x: torch.Tensor) -> OrderedDict:
+    def _features(self, x: torch.Tensor) -> tuple[OrderedDict, list[torch.Tensor], list[torch.Tensor]]:
+        """The backbone's feature maps by name, and the RPN head's objectness and box deltas per level."""
         if self.graph is not None:
             try:
-                return OrderedDict((n, torch.from_numpy(f)) for n, f in zip(self.names, self.graph(x.numpy())))
+                out = [torch.from_numpy(a) for a in self.graph(x.numpy())]
+                k = len(self.names)
+                return OrderedDict(zip(self.names, out[:k])), out[k:2 * k], out[2 * k:]
             except Exception as exc:   # export or runtime trouble: torch still gives the features
                 log.warning("detector backbone on onnxruntime failed (%s: %s); using torch from now on",
                             type(exc).__name__, exc)
                 self.graph = None
-        return self.model.backbone(x)
+        features = self.model.backbone(x)
+        return (features, *self.model.rpn.head(list(features.values())))
 
 
 def _head_graph(model: torch.nn.Module, arch: str, cache_dir: str, threads: int, int8: bool) -> OnnxModel | None:
@@ -120,11 +138,14 @@ class _BoxHead(torch.nn.Module):
 
 
 class _Features(torch.nn.Module):
-    """The backbone's feature maps as a tuple (what an ONNX graph returns)."""
+    """The backbone's feature maps, then the RPN head's objectness and box deltas for each of
+    them, as one flat tuple (what an ONNX graph returns)."""
 
-    def __init__(self, backbone: torch.nn.Module):
+    def __init__(self, backbone: torch.nn.Module, rpn_head: torch.nn.Module):
         super().__init__()
-        self.backbone = backbone
+        self.backbone, self.rpn_head = backbone, rpn_head
 
     def forward(self, x):
-        return tuple(self.backbone(x).values())
+        features = list(self.backbone(x).values())
+        objectness, deltas = self.rpn_head(features)
+        return (*features, *objectness, *deltas)
