@@ -300,3 +300,27 @@ def test_bad_config_values_name_the_key():
         VectorIndex(8, config=IndexConfig(binary_search="ivf"))
     with pytest.raises(ValueError, match="index.hnsw_m 0"):
         VectorIndex(8, config=IndexConfig(hnsw_m=0))
+
+
+@pytest.mark.parametrize("n, fetch", [(500, 40), (500, 500), (30, 64), (0, 5)])
+def test_the_numpy_scan_answers_as_faiss_flat_does(n, fetch):
+    """lens.index.kinds.scan: the flat kinds' unfiltered search, against FAISS's own IndexFlatIP."""
+    import faiss
+
+    from lens.index.kinds import scan
+
+    rng = np.random.default_rng(n)
+    work = rng.standard_normal((n, 24)).astype(np.float32)
+    queries = rng.standard_normal((7, 24)).astype(np.float32)
+    index = faiss.IndexFlatIP(24)
+    if n:
+        index.add(work)
+    ref_scores, ref_rows = index.search(queries, fetch)
+    scores, rows = scan(queries, work, fetch)
+    assert rows.shape == scores.shape == (7, fetch)
+    assert (rows == ref_rows).all()                              # random data: no ties to order
+    real = rows >= 0
+    assert np.allclose(scores[real], ref_scores[real], atol=1e-4)
+    assert (real.sum(1) == min(n, fetch)).all() and np.isneginf(scores[~real]).all()
+    tied = np.ones((4, 24), np.float32)                          # equal scores: the lower row first
+    assert scan(queries[:1], tied, 3)[1].tolist() == [[0, 1, 2]]

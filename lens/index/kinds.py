@@ -10,7 +10,10 @@ the index keeps the ids, the float vectors, tombstones and persistence.
   crosses it).  200 MB is ~18 ms per query on 2 cores: exact search up to
   ~195k vectors of 256-d, ~39k of MobileNetV2's 1280-d (``make bench``:
   flat at 100k x 1280-d takes 45 ms, HNSW 0.7 ms at recall@10 1.0).
-* ``flat``: ``IndexFlatIP``, exact; its cost grows with vectors x dim.
+* ``flat``: ``IndexFlatIP``, exact; its cost grows with vectors x dim.  An unfiltered scan
+  runs as one numpy matrix product over the same rows and a partial sort (:func:`scan`):
+  FAISS's flat search for a street photo's ~10 probes of 400 hits over 9k crops takes 15-17 ms
+  on one thread, the product 5 ms, with the same hits.
 * ``hnsw``: ``IndexHNSWFlat`` (inner product), ``hnsw_m`` links per node,
   ``hnsw_ef_construction`` / ``hnsw_ef_search`` beam widths.  HNSW cannot
   remove: the index tombstones removed rows and filters them out.
@@ -86,7 +89,7 @@ class Kind(ABC):
     def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
         """``(scores, rows)`` of shape ``(len(queries), fetch)``; row -1 pads.  ``rows``: an optional
         :class:`lens.index.selection.RowFilter` (only its rows are returned)."""
-        return _flat_search(self.index, queries, fetch, rows)
+        return _flat_search(self.index, queries, fetch, rows, work)
 
     def needs_rebuild(self, rows: int) -> bool:
         """True when the trained parts no longer fit ``rows`` rows."""
@@ -115,10 +118,33 @@ def _hnsw(config: IndexConfig, dim: int):
     return index
 
 
-def _flat_search(index, queries: np.ndarray, fetch: int, rows=None):
+def _flat_search(index, queries: np.ndarray, fetch: int, rows=None, work: np.ndarray | None = None):
+    """A flat index's search; unfiltered over ``work`` (the same rows, as numpy) by :func:`scan`."""
     if rows is None:
+        if work is not None and len(work) == index.ntotal:
+            return scan(queries, work, fetch)
         return index.search(queries, fetch)
     return index.search(queries, fetch, params=faiss.SearchParameters(sel=rows.selector))
+
+
+def scan(queries: np.ndarray, work: np.ndarray, fetch: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, rows)`` of shape ``(len(queries), fetch)``, best first (ties: lower row first),
+    as FAISS answers: the inner products of ``queries`` with every row of ``work``; rows past
+    ``len(work)`` are -1 with score -inf."""
+    n = len(work)
+    scores = np.asarray(queries, np.float32) @ np.asarray(work, np.float32).T
+    take = min(fetch, n)
+    if 0 < take < n:
+        top = np.argpartition(-scores, take - 1, axis=1)[:, :take]
+    else:
+        top = np.broadcast_to(np.arange(n), scores.shape)
+    picked = np.take_along_axis(scores, top, 1)
+    order = np.lexsort((top, -picked), axis=1)
+    rows, best = np.take_along_axis(top, order, 1), np.take_along_axis(picked, order, 1)
+    if fetch > take:
+        pad = ((0, 0), (0, fetch - take))
+        rows, best = np.pad(rows, pad, constant_values=-1), np.pad(best, pad, constant_values=-np.inf)
+    return best, rows
 
 
 def _hnsw_search(index, config: IndexConfig, queries: np.ndarray, fetch: int, rows=None):
@@ -181,7 +207,7 @@ class AutoKind(Kind):
     def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
         if self.graph:
             return _hnsw_search(self.index, self.config, queries, fetch, rows)
-        return _flat_search(self.index, queries, fetch, rows)
+        return _flat_search(self.index, queries, fetch, rows, work)
 
     def needs_rebuild(self, rows: int) -> bool:
         return not self.graph and self.wants_graph(rows)
@@ -243,7 +269,7 @@ class IVFPQKind(Kind):
 
     def search(self, queries: np.ndarray, fetch: int, work: np.ndarray, rows=None):
         if not self.trained:
-            return _flat_search(self.index, queries, fetch, rows)
+            return _flat_search(self.index, queries, fetch, rows, work)
         params = faiss.SearchParametersIVF(nprobe=min(self.config.ivf_nprobe, self.index.nlist))
         if rows is not None:
             params.sel = rows.selector
