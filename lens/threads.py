@@ -4,8 +4,8 @@ Every model library starts its own pool sized to the machine: torch's intra-op t
 each onnxruntime session's, OpenCV's.  One process may use them all; two gunicorn workers on
 two cores each running two-thread pools put four busy threads on two cores, and under load
 every request waits on the others' context switches (issue 22.4).  :func:`per_process` gives
-each of ``workers`` processes its share of the cores; :func:`apply` sets torch's and OpenCV's
-pools to it and returns the config with the onnxruntime sessions' thread counts set
+each of ``workers`` processes its share of the cores; :func:`apply` sets torch's, OpenCV's and
+numpy's BLAS pools to it and returns the config with the onnxruntime sessions' thread counts set
 (``embedder.threads``, ``detection.threads``), before any model is built.
 ``web/gunicorn.conf.py`` computes the share for its workers and ``web/wsgi.py`` applies it.
 
@@ -56,7 +56,7 @@ def per_process(workers: int) -> int:
 
 
 def apply(config, threads: int):
-    """Set torch's and OpenCV's thread pools to ``threads`` (0: leave them) and return ``config``
+    """Set torch's, OpenCV's and numpy's BLAS thread pools to ``threads`` (0: leave them) and return ``config``
     with its onnxruntime sessions' thread counts set to the same."""
     if threads < 0:
         raise ValueError(f"threads {threads}: expected 0 (the libraries' defaults) or more")
@@ -67,8 +67,11 @@ def apply(config, threads: int):
     import cv2  # deferred: callers that never serve need neither pool touched
     import torch  # deferred with cv2, as above
 
+    from threadpoolctl import threadpool_limits  # deferred with cv2, as above
+
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
+    threadpool_limits(threads, user_api="blas")     # numpy's OpenBLAS: the flat index scan's product
     return dataclasses.replace(config, embedder=dataclasses.replace(config.embedder, threads=threads),
                                detection=dataclasses.replace(config.detection, threads=threads))
 

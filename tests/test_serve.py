@@ -79,16 +79,21 @@ def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
         threads.per_process(0)
     config = load_config("default")
     assert threads.apply(config, 0) is config
+    from threadpoolctl import threadpool_info, threadpool_limits
+
     before = (torch.get_num_threads(), cv2.getNumThreads())
+    blas = threadpool_limits(None, user_api="blas")          # restores numpy's BLAS pool afterwards
     try:
         applied = threads.apply(config, 1)
         assert (applied.embedder.threads, applied.detection.threads) == (1, 1)
         assert (torch.get_num_threads(), cv2.getNumThreads()) == (1, 1)
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
         assert config.embedder.threads == 0                      # the caller's config is not changed
         assert threads.share() == 1                              # one request's steps: one after the other
     finally:
         torch.set_num_threads(before[0])
         cv2.setNumThreads(before[1])
+        blas.restore_original_limits()
 
 
 def test_model_threads_from_the_environment_name_the_variable(monkeypatch):
