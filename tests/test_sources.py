@@ -100,3 +100,20 @@ def test_empty_catalog_sources_return_nothing(config_factory):
     assert len(sources) == 2
     for source in sources:
         assert source.search(SourceQuery(np.ones(DIM, np.float32) / 4), 5) == []
+
+
+def test_matched_crops_details_are_read_once_until_the_catalog_changes(catalog, monkeypatch):
+    (obj,) = make_sources(["object"], catalog)
+    reads = []
+    items = catalog.items
+    monkeypatch.setattr(catalog, "items", lambda ids: reads.append(list(ids)) or items(ids))
+    query = SourceQuery(catalog.objects.vector("s1#1"), [0, 0, 5, 5])
+    first = obj.search(query, k=3)
+    again = obj.search(query, k=3)
+    assert len(reads) == 1 and [h.provenance for h in again] == [h.provenance for h in first]
+    again[0].provenance["box"][0] = 999                 # a caller's change stays in its own answer
+    assert obj.search(query, k=3)[0].provenance["box"] == [10, 0, 60, 50] and len(reads) == 1
+    s1 = catalog.items(["s1"])[0]
+    s1["crops"][1]["box"] = [11, 1, 61, 51]
+    catalog.add([s1], np.stack([catalog.visual.vector("s1")]), ["s1#1"], np.stack([catalog.objects.vector("s1#1")]))
+    assert obj.search(query, k=3)[0].provenance["box"] == [11, 1, 61, 51]    # a new version: read again
