@@ -179,11 +179,12 @@ class ObjectDetector:
                  nms_iou: float = 0.5, max_detections: int = 20, batch_size: int = 4,
                  device: str = "cpu", class_thresholds: dict[str, float] | None = None,
                  runtime: str = "torch", cache_dir: str = "", threads: int = 0, proposals: int = 0,
-                 quantize: str = "none"):
+                 quantize: str = "none", roi_sampling: int = 0):
         """``runtime``: ``onnx`` runs the backbone (with its FPN) on onnxruntime, the graph exported
         once into ``cache_dir`` (:mod:`detection.fast`); the rest, and training, stay in torch.
         ``proposals``: the RPN's proposals kept at inference (:func:`build_model`; 0: the architecture's).
-        ``quantize``: ``head`` gives the onnxruntime box head int8 weights (:mod:`detection.fast`)."""
+        ``quantize``: ``head`` gives the onnxruntime box head int8 weights (:mod:`detection.fast`).
+        ``roi_sampling``: RoIAlign's samples per bin side at inference (0: the architecture's)."""
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"detection.device '{device}': CUDA is not available on this machine")
         if batch_size < 1 or max_detections < 0 or not 0 <= score_threshold <= 1:
@@ -194,6 +195,10 @@ class ObjectDetector:
         self.thresholds = label_thresholds(spec.labels, score_threshold, class_thresholds or {})
         self.max_detections, self.batch_size = max_detections, batch_size
         self.model = build_model(spec, backbone, proposals).to(device)
+        if roi_sampling < 0:
+            raise ValueError(f"detection.roi_sampling {roi_sampling}: expected 0 (the architecture's own) or more")
+        if roi_sampling:
+            self.model.roi_heads.box_roi_pool.sampling_ratio = roi_sampling
         self._lock = threading.Lock()   # torch modules are not re-entrant across threads
         self._fast = FastForward.build(self.model, spec.arch, check_runtime(runtime, "detection.runtime"),
                                        device, cache_dir, threads, quantize)
@@ -221,7 +226,7 @@ class ObjectDetector:
         settings = (config.score_threshold, config.nms_iou, config.max_detections,
                     config.batch_size, config.device)
         fast = {"runtime": config.runtime, "cache_dir": models.config.root, "threads": config.threads,
-                "proposals": config.proposals, "quantize": config.quantize}
+                "proposals": config.proposals, "quantize": config.quantize, "roi_sampling": config.roi_sampling}
         if c.kind == "checkpoint":
             spec = load_checkpoint(c.path)
             return cls(spec, backbone_state(models) if spec.frozen_backbone else None, *settings,

@@ -149,6 +149,9 @@ class DetectionConfig:
     # 1.4 ms for 300 proposals, one thread; held-out CCP mAP@0.5 0.7246 -> 0.7222, a test keeps it
     # within 0.01), "none" keeps them float32 (4.9 ms).  Training always uses float torch.
     quantize: str = "head"
+    # RoIAlign's bilinear samples per bin side at inference (torchvision's sampling_ratio); 0 keeps
+    # the architecture's own (2 for fasterrcnn_mobilenet_v2_fpn).  configs/default.yaml says what 1 costs.
+    roi_sampling: int = 0
     # People and garments from pose landmarks + person segmentation: a person
     # box and upper body / lower body / footwear regions, no COCO weights needed.
     people: bool = True

@@ -285,6 +285,14 @@ def test_the_int8_box_head_is_a_quantized_graph_close_to_torch(tmp_path, mnv2_ba
     assert not list(tmp_path.glob("*-float.onnx"))                       # the float export is not kept
 
 
+def test_roi_sampling_sets_roialigns_samples_and_a_bad_one_names_the_key():
+    spec = DetectorSpec(MNV2, LABELS, 96, 128)
+    assert ObjectDetector(spec).model.roi_heads.box_roi_pool.sampling_ratio == 2      # the architecture's
+    assert ObjectDetector(spec, roi_sampling=1).model.roi_heads.box_roi_pool.sampling_ratio == 1
+    with pytest.raises(ValueError, match=r"detection.roi_sampling -1: expected 0"):
+        ObjectDetector(spec, roi_sampling=-1)
+
+
 def test_an_unknown_quantize_setting_names_the_key():
     with pytest.raises(ValueError, match=r"detection.quantize 'int4': expected one of head, none"):
         ObjectDetector(DetectorSpec(MNV2, LABELS, 96, 128), runtime="onnx", quantize="int4")
