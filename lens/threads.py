@@ -24,6 +24,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
+from threadpoolctl import threadpool_limits
+
 A = TypeVar("A")
 B = TypeVar("B")
 _share = 0                 # threads this process may use; 0 = every core (apply() sets it)
@@ -66,8 +68,6 @@ def apply(config, threads: int):
     _share = threads
     import cv2  # deferred: callers that never serve need neither pool touched
     import torch  # deferred with cv2, as above
-
-    from threadpoolctl import threadpool_limits  # deferred with cv2, as above
 
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
