@@ -26,7 +26,6 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-
 from torchvision.models.detection.rpn import concat_box_prediction_layers
 
 from lens.onnxrun import OnnxModel, graph_path

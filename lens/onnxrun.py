@@ -155,11 +155,13 @@ class OnnxModel:
                 if not self.path.is_file():
                     import torch  # deferred with the export, as above
 
-                    plain = self.path.with_name(f"{self.path.stem}-float.onnx") if self.int8 else self.path
-                    export(self._build(), torch.from_numpy(self._sample()), plain, self.outputs, self.spatial)
-                    if self.int8:
-                        quantize(plain, self.path)
-                        plain.unlink()
+                    sample = torch.from_numpy(self._sample())
+                    if not self.int8:
+                        export(self._build(), sample, self.path, self.outputs, self.spatial)
+                    else:   # the float graph in this process's own folder: workers export side by side
+                        with tempfile.TemporaryDirectory() as tmp:
+                            plain = export(self._build(), sample, Path(tmp) / "float.onnx", self.outputs, self.spatial)
+                            quantize(plain, self.path)
                 self._session = session(self.path, self.threads)
             return self._session
 
