@@ -21,7 +21,6 @@ Tested in ``tests/test_rcnn.py`` (the same detections, mAP within 0.01 of torch'
 """
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 
 import numpy as np
@@ -30,7 +29,6 @@ from torchvision.models.detection.rpn import concat_box_prediction_layers
 
 from lens.onnxrun import OnnxModel, graph_path
 
-log = logging.getLogger(__name__)
 SAMPLE = (1, 3, 384, 512)     # an export input: any size divisible by 32 (the transform pads to it)
 QUANTIZE = ("head", "none")   # detection.quantize: int8 weights in the box head, or none
 
@@ -61,7 +59,7 @@ class FastForward:
     @property
     def runtime(self) -> str:
         """``onnx`` while the backbone runs there, ``torch`` after a fallback."""
-        return "onnx" if self.graph is not None else "torch"
+        return self.graph.runtime
 
     def __call__(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         m = self.model
@@ -84,30 +82,21 @@ class FastForward:
     def _boxes(self, features: OrderedDict, proposals: list[torch.Tensor], image_sizes) -> list[dict]:
         """``RoIHeads.forward`` at inference, its box head and predictor on onnxruntime."""
         heads = self.model.roi_heads
-        if self.head is not None:
+        if self.head is not None and not self.head.failed:
             pooled = heads.box_roi_pool(features, proposals, image_sizes)
-            try:
-                logits, deltas = (torch.from_numpy(a) for a in self.head(pooled.numpy()))
-            except Exception as exc:   # export or runtime trouble: torch still has the head
-                log.warning("detector box head on onnxruntime failed (%s: %s); using torch from now on",
-                            type(exc).__name__, exc)
-                self.head = None
-            else:
+            out = self.head.run(pooled.numpy(), "detector box head")
+            if out is not None:
+                logits, deltas = (torch.from_numpy(a) for a in out)
                 boxes, scores, labels = heads.postprocess_detections(logits, deltas, proposals, image_sizes)
                 return [{"boxes": b, "scores": s, "labels": c} for b, s, c in zip(boxes, scores, labels)]
         return heads(features, proposals, image_sizes)[0]
 
     def _features(self, x: torch.Tensor) -> tuple[OrderedDict, list[torch.Tensor], list[torch.Tensor]]:
         """The backbone's feature maps by name, and the RPN head's objectness and box deltas per level."""
-        if self.graph is not None:
-            try:
-                out = [torch.from_numpy(a) for a in self.graph(x.numpy())]
-                k = len(self.names)
-                return OrderedDict(zip(self.names, out[:k])), out[k:2 * k], out[2 * k:]
-            except Exception as exc:   # export or runtime trouble: torch still gives the features
-                log.warning("detector backbone on onnxruntime failed (%s: %s); using torch from now on",
-                            type(exc).__name__, exc)
-                self.graph = None
+        out = self.graph.run(x.numpy(), "detector backbone")
+        if out is not None:
+            out, k = [torch.from_numpy(a) for a in out], len(self.names)
+            return OrderedDict(zip(self.names, out[:k])), out[k:2 * k], out[2 * k:]
         features = self.model.backbone(x)
         return (features, *self.model.rpn.head(list(features.values())))
 

@@ -23,7 +23,6 @@ Tested in ``tests/test_embeddings.py`` and ``tests/test_unified.py``.
 """
 from __future__ import annotations
 
-import logging
 import threading
 from abc import ABC, abstractmethod
 from typing import Callable, Sequence
@@ -37,7 +36,6 @@ from lens.onnxrun import OnnxModel, check_runtime, graph_path
 from lens.registry import Registry
 from lens.unified import build_net, digest, key, load_checkpoint
 
-log = logging.getLogger(__name__)
 
 # torchvision's ImageNet normalisation for IMAGENET1K_V1 (mean, std per RGB channel)
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -123,7 +121,7 @@ class TorchEmbedder(Embedder):
     @property
     def runtime(self) -> str:
         """What runs the model now: ``onnx`` or ``torch`` (configured so, or after a fallback)."""
-        return "onnx" if self._onnx is not None else "torch"
+        return self._onnx.runtime if self._onnx is not None else "torch"
 
     @abstractmethod
     def _module(self):
@@ -138,13 +136,9 @@ class TorchEmbedder(Embedder):
         return [np.concatenate(parts).astype(np.float32) for parts in zip(*out)]
 
     def _run(self, x: np.ndarray) -> list[np.ndarray]:
-        if self._onnx is not None:
-            try:
-                return self._onnx(x)
-            except Exception as exc:   # export or runtime trouble: torch still gives the vectors
-                log.warning("embedder %s on onnxruntime failed (%s: %s); using torch from now on",
-                            self.name, type(exc).__name__, exc)
-                self._onnx = None
+        out = self._onnx.run(x, f"embedder {self.name}") if self._onnx is not None else None
+        if out is not None:
+            return out
         with self._lock, self._torch.inference_mode():
             outs = self._net(self._torch.from_numpy(x).to(self.device))
         outs = outs if isinstance(outs, (tuple, list)) else (outs,)

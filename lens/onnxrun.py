@@ -145,6 +145,7 @@ class OnnxModel:
                  outputs: Sequence[str], threads: int = 0, spatial: bool = False, int8: bool = False):
         self.path, self.outputs, self.threads, self.spatial = Path(path), list(outputs), threads, spatial
         self.int8 = int8
+        self.failed = False                     # set by run(): the caller's torch model answers from now on
         self._build, self._sample = build, sample
         self._session: ort.InferenceSession | None = None
         self._lock = threading.Lock()           # one export per process
@@ -168,3 +169,20 @@ class OnnxModel:
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         """The graph's outputs for ``x`` (float32, batch first)."""
         return self._ready().run(self.outputs, {"x": np.ascontiguousarray(x, np.float32)})
+
+    def run(self, x: np.ndarray, what: str) -> list[np.ndarray] | None:
+        """The graph's outputs, or None once its export or session has failed (one warning naming
+        ``what``): the caller runs its torch module instead, from then on."""
+        if self.failed:
+            return None
+        try:
+            return self(x)
+        except Exception as exc:   # export or runtime trouble: the caller's torch module still answers
+            log.warning("%s on onnxruntime failed (%s: %s); using torch from now on", what, type(exc).__name__, exc)
+            self.failed = True
+            return None
+
+    @property
+    def runtime(self) -> str:
+        """``onnx`` until :meth:`run` has failed, then ``torch``."""
+        return "torch" if self.failed else "onnx"

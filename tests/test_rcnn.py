@@ -301,3 +301,21 @@ def test_an_unknown_quantize_setting_names_the_key():
 def test_an_unknown_detector_runtime_names_the_key():
     with pytest.raises(ValueError, match=r"detection.runtime 'tensorrt': expected one of onnx, torch"):
         ObjectDetector(DetectorSpec(MNV2, LABELS, 96, 128), runtime="tensorrt")
+
+
+def test_the_onnx_graphs_fall_back_to_torch_once_when_they_cannot_be_exported(tmp_path, mnv2_backbone, caplog):
+    """An unwritable models.root: the backbone and box head graphs fail, each says so once, and
+    torch gives the same detections from then on (lens.onnxrun.OnnxModel.run)."""
+    from detection.rcnn import to_tensor
+
+    (tmp_path / "root").write_text("a file where the graph folder should be")
+    spec = DetectorSpec(MNV2, LABELS, 96, 128)
+    torch_det = _detector(spec, mnv2_backbone)
+    fast = _detector(spec, mnv2_backbone, runtime="onnx", cache_dir=str(tmp_path / "root"), quantize="head")
+    fast.model.load_state_dict(torch_det.model.state_dict())
+    x = to_tensor(_image(seed=2))
+    for _ in range(2):
+        out, ref = fast.raw([x])[0], torch_det.raw([x])[0]
+        assert torch.equal(out["labels"], ref["labels"]) and torch.allclose(out["boxes"], ref["boxes"])
+    assert caplog.text.count("detector backbone on onnxruntime failed") == 1
+    assert fast.runtime == "torch"

@@ -156,13 +156,9 @@ class SkinToneModel:
     def _logits(self, x) -> np.ndarray:
         import torch  # deferred: as above
 
-        if self.graph is not None:
-            try:
-                return self.graph(x.numpy())[0]
-            except Exception as exc:   # export or runtime trouble: torch still gives the answer
-                log.warning("skin tone network on onnxruntime failed (%s: %s); using torch from now on",
-                            type(exc).__name__, exc)
-                self.graph = None
+        out = self.graph.run(x.numpy(), "skin tone network") if self.graph is not None else None
+        if out is not None:
+            return out[0]
         with torch.inference_mode():
             return self.net(x).numpy()
 
