@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from lens.learning.samples import TASKS, Sample, classes, holdout, samples_from_items, text_clusters
-from lens.learning.trainer import TrainSettings, fit
+from lens.learning.trainer import TrainSettings, fit, proxy_task
 from lens.learning.views import cache_views
 from lens.manifest import read_items
 from lens.models import ModelStore, load_state_dict
@@ -134,7 +134,8 @@ def train_embedding(job: EmbeddingJob, models: ModelStore, text_encoder=None, re
         else:
             resume_path.unlink(missing_ok=True)
 
-    history = fit(net, views.maps, labels, "product", job.settings, save, evaluate, state, progress, on_epoch)
+    history = fit(net, *proxy_task(views.maps, labels, "product", job.settings), job.settings, save, evaluate,
+                  state, progress, on_epoch)
     return {"samples": len(samples), "held out": n_queries, "catalog photos": n_gallery,
             "views": len(views.sample), "skipped": skipped,
             "classes": {t: len(c) for t, c in names.items()}, "history": history, "saved": str(out)}

@@ -1,14 +1,19 @@
-"""The one metric-learning trainer: normalized softmax over cosine proxies, several tasks at once.
+"""The one metric-learning trainer: the training loop, and its losses (normalized softmax over cosine
+proxies for several tasks at once; a triplet margin for Complete The Look).
 
-Zhai & Wu (BMVC 2019): each task's classes are proxies on the unit sphere; a sample's loss is
+:func:`fit` is the loop every Lens model trains with: ``batches(rng)`` yields one epoch's batches,
+``loss(net, batch)`` scores one.  :func:`proxy_task` gives both for normalized softmax; a model
+with its own loss (Complete The Look's triplets, :mod:`lens.complete.train`) passes its own.
+
+Normalized softmax, Zhai & Wu (BMVC 2019): each task's classes are proxies on the unit sphere; a sample's loss is
 the cross-entropy of its cosine similarities to them over a temperature (about 0.05).  Batches
 are class-balanced over one task (``balance``, the product: ``classes_per_batch`` classes x
 ``per_class`` views each), so a product with 3 photos weighs as much as one with 300.  The
 loss is the weighted sum over the tasks each sample is labelled for.
 
-:func:`fit` takes any module with ``forward(inputs) -> unit embeddings`` and
-``logits(embeddings, task, temperature)`` (the unified embedding today; brands and Complete
-The Look reuse it), AdamW with a one-cycle schedule (the tail at ``lr``, the new layers at
+:func:`proxy_task` takes any module with ``forward(inputs) -> unit embeddings`` and
+``logits(embeddings, task, temperature)`` (the unified embedding; brands reuse it).  :func:`fit`:
+AdamW with a one-cycle schedule (the tail at ``lr``, the new layers at
 ``head_lr``), a progress bar per epoch, an ``evaluate`` callback after each epoch and an atomic
 checkpoint after each (``save(net, history, resume_state)``), so ``resume`` goes on from the
 last finished epoch.
@@ -67,9 +72,10 @@ def balanced_batches(labels: np.ndarray, settings: TrainSettings, rng: np.random
 def _optimizer(torch, net, settings: TrainSettings, total_steps: int):
     new = [p for n, p in net.named_parameters() if p.requires_grad and not n.startswith("tail.")]
     tail = [p for n, p in net.named_parameters() if p.requires_grad and n.startswith("tail.")]
-    opt = torch.optim.AdamW([{"params": tail, "lr": settings.lr}, {"params": new, "lr": settings.head_lr}],
+    groups = [(params, lr) for params, lr in ((tail, settings.lr), (new, settings.head_lr)) if params]
+    opt = torch.optim.AdamW([{"params": params, "lr": lr} for params, lr in groups],
                             weight_decay=settings.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[settings.lr, settings.head_lr],
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr for _, lr in groups],
                                                 total_steps=total_steps, pct_start=0.2)
     return opt, sched
 
@@ -85,10 +91,29 @@ def _loss(torch, net, x, targets: dict, settings: TrainSettings):
     return loss
 
 
-def fit(net, inputs: np.ndarray, labels: dict[str, np.ndarray], balance: str, settings: TrainSettings,
-        save: Callable, evaluate: Callable | None = None, resume: dict | None = None,
-        progress: bool = True, on_epoch: Callable[[dict], None] | None = None) -> list[dict]:
-    """Train ``net`` on ``inputs`` ``(V, ...)``; ``labels[task]`` ``(V,)`` class ids (-1: none).
+def proxy_task(inputs: np.ndarray, labels: dict[str, np.ndarray], balance: str,
+               settings: TrainSettings) -> tuple[Callable, Callable]:
+    """``(batches, loss)`` for :func:`fit`: normalized softmax on ``inputs`` ``(V, ...)``, whose
+    ``labels[task]`` ``(V,)`` are class ids (-1: none), in batches balanced over ``balance``'s
+    classes; the loss is the weighted sum over the tasks each row is labelled for."""
+    import torch  # deferred: torch takes seconds; only training needs it
+
+    targets_all = {t: torch.from_numpy(np.asarray(y, np.int64)) for t, y in labels.items()}
+
+    def batches(rng: np.random.Generator):
+        return balanced_batches(labels[balance], settings, rng)
+
+    def loss(net, idx: np.ndarray):
+        x = torch.from_numpy(inputs[idx].astype(np.float32))
+        return _loss(torch, net, x, {t: y[idx] for t, y in targets_all.items()}, settings)
+    return batches, loss
+
+
+def fit(net, batches: Callable, loss: Callable, settings: TrainSettings, save: Callable,
+        evaluate: Callable | None = None, resume: dict | None = None, progress: bool = True,
+        on_epoch: Callable[[dict], None] | None = None) -> list[dict]:
+    """Train ``net``: each epoch, ``loss(net, batch)`` (a scalar tensor) minimised over the
+    batches ``batches(rng)`` yields (the same count every epoch; ``rng`` seeded per epoch).
 
     ``save(net, history, resume_state)`` is called after every epoch; ``resume`` is the last
     ``resume_state`` (optimizer, schedule, epoch, history).  Returns the history: one dict per
@@ -98,26 +123,24 @@ def fit(net, inputs: np.ndarray, labels: dict[str, np.ndarray], balance: str, se
     import torch  # deferred: torch takes seconds; only training needs it
 
     torch.manual_seed(settings.seed)
-    per_epoch = sum(1 for _ in balanced_batches(labels[balance], settings, np.random.default_rng(0)))
+    per_epoch = sum(1 for _ in batches(np.random.default_rng(0)))
     opt, sched = _optimizer(torch, net, settings, settings.epochs * per_epoch)
     history, start = [], 0
     if resume:
         opt.load_state_dict(resume["optimizer"])
         sched.load_state_dict(resume["schedule"])
         history, start = list(resume["history"]), int(resume["epoch"])
-    targets_all = {t: torch.from_numpy(np.asarray(y, np.int64)) for t, y in labels.items()}
     for epoch in range(start, settings.epochs):
         net.train()
         rng, total, steps = np.random.default_rng(settings.seed + epoch), 0.0, 0
-        for idx in progress_bar(balanced_batches(labels[balance], settings, rng), total=per_epoch,
-                                desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress):
-            x = torch.from_numpy(inputs[idx].astype(np.float32))
-            loss = _loss(torch, net, x, {t: y[idx] for t, y in targets_all.items()}, settings)
+        for batch in progress_bar(batches(rng), total=per_epoch, desc=f"epoch {epoch + 1}/{settings.epochs}",
+                                  disable=not progress):
+            value = loss(net, batch)
             opt.zero_grad()
-            loss.backward()
+            value.backward()
             opt.step()
             sched.step()
-            total, steps = total + loss.item(), steps + 1
+            total, steps = total + value.item(), steps + 1
         net.eval()
         row = {"epoch": epoch + 1, "loss": round(total / max(steps, 1), 4), **(evaluate(net) if evaluate else {})}
         history.append(row)
