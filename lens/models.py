@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import logging
 import os
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from lens.config import ModelsConfig
+from lens.files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +236,17 @@ class ModelStore:
             raise ModelMissingError(f"model '{name}': download from {weights.url} failed "
                                     f"({exc}); copy the file to {self.candidates(name)[-1]}") from None
         return self.resolve(name)
+
+
+def save_state(path: str | Path, state: dict) -> Path:
+    """Write a checkpoint dict atomically (``torch.save`` to memory, then one rename), so a reader
+    never sees half a file; :func:`load_state_dict` reads it back."""
+    import torch  # deferred: as in load_state_dict
+
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_bytes(Path(path), buf.getvalue())
 
 
 def load_state_dict(path: str | Path) -> dict:

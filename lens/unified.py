@@ -25,11 +25,9 @@ Tested in ``tests/test_unified.py``.
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from lens.files import atomic_write_bytes
-from lens.models import file_sha256, load_state_dict
+from lens.models import file_sha256, load_state_dict, save_state
 
 FORMAT = "lens-unified-1"
 BACKBONES = ("mobilenet_v2",)   # the backbone with offline ImageNet weights here
@@ -92,12 +90,7 @@ def key(task: str) -> str:
 
 def save_checkpoint(path: str | Path, net, meta: dict, extra: dict | None = None) -> Path:
     """Write the trained part and ``meta`` atomically; ``extra`` (optimizer state) for ``--resume``."""
-    torch = _nn()
-    state = {k: v for k, v in net.state_dict().items()}
-    buf = io.BytesIO()
-    torch.save({"format": FORMAT, **meta, "state": state, **(extra or {})}, buf)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write_bytes(Path(path), buf.getvalue())
+    return save_state(path, {"format": FORMAT, **meta, "state": dict(net.state_dict()), **(extra or {})})
 
 
 def load_checkpoint(path: str | Path) -> dict:

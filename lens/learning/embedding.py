@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from lens.learning.samples import TASKS, Sample, classes, holdout, samples_from_items, text_clusters
-from lens.learning.trainer import TrainSettings, fit, proxy_task
+from lens.learning.trainer import TrainSettings, epoch_saver, fit, resumed, proxy_task
 from lens.learning.views import cache_views
 from lens.manifest import read_items
 from lens.models import ModelStore, load_state_dict
@@ -114,10 +114,7 @@ def train_embedding(job: EmbeddingJob, models: ModelStore, text_encoder=None, re
     held = holdout(samples, job.holdout, job.settings.seed)
     names = classes([s for s, h in zip(samples, held) if not h], tasks, source)
     stem, net = build_net(models.resolve("mobilenet_v2"), names, CUT, DIM)
-    out, resume_path = Path(job.out), Path(f"{job.out}.resume")
-    state = load_state_dict(resume_path) if resume and resume_path.is_file() else None
-    if resume and state is None:
-        raise ValueError(f"--resume: no {resume_path} (the last run finished or never started)")
+    out, state = Path(job.out), resumed(job.out, resume)
     if state is not None:
         net.load_state_dict(state["state"])
     counts = np.where(held, 0, np.where([s.catalog for s in samples], job.catalog_views, job.views))
@@ -127,15 +124,8 @@ def train_embedding(job: EmbeddingJob, models: ModelStore, text_encoder=None, re
     meta = {"backbone": "mobilenet_v2", "cut": CUT, "dim": DIM, "temperature": job.settings.temperature,
             "tasks": names, "manifests": list(job.manifests)}
 
-    def save(net_, history, resume_state):
-        save_checkpoint(out, net_, {**meta, "history": history})
-        if resume_state["epoch"] < job.settings.epochs:
-            save_checkpoint(resume_path, net_, meta, resume_state)
-        else:
-            resume_path.unlink(missing_ok=True)
-
-    history = fit(net, *proxy_task(views.maps, labels, "product", job.settings), job.settings, save, evaluate,
-                  state, progress, on_epoch)
+    history = fit(net, *proxy_task(views.maps, labels, "product", job.settings), job.settings,
+                  epoch_saver(save_checkpoint, out, meta, job.settings.epochs), evaluate, state, progress, on_epoch)
     return {"samples": len(samples), "held out": n_queries, "catalog photos": n_gallery,
             "views": len(views.sample), "skipped": skipped,
             "classes": {t: len(c) for t, c in names.items()}, "history": history, "saved": str(out)}

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from lens.console import progress as progress_bar
+from lens.models import load_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,32 @@ def proxy_task(inputs: np.ndarray, labels: dict[str, np.ndarray], balance: str,
         x = torch.from_numpy(inputs[idx].astype(np.float32))
         return _loss(torch, net, x, {t: y[idx] for t, y in targets_all.items()}, settings)
     return batches, loss
+
+
+def resumed(out: str | Path, resume: bool) -> dict | None:
+    """With ``resume``, the state :func:`epoch_saver` left at ``OUT.resume`` (``ValueError`` when there is
+    none: the last run finished or never started); else None."""
+    path = Path(f"{out}.resume")
+    if not resume:
+        return None
+    if not path.is_file():
+        raise ValueError(f"--resume: no {path} (the last run finished or never started)")
+    return load_state_dict(path)
+
+
+def epoch_saver(write: Callable, out: str | Path, meta: dict, epochs: int) -> Callable:
+    """:func:`fit`'s ``save``: ``write(path, net, meta, extra)`` puts the net and its history at
+    ``out`` after every epoch and, until the last, the optimizer's state at ``OUT.resume`` (what
+    ``--resume`` goes on from; removed once the run has finished)."""
+    out, resume_path = Path(out), Path(f"{out}.resume")
+
+    def save(net, history, resume_state):
+        write(out, net, {**meta, "history": history})
+        if resume_state["epoch"] < epochs:
+            write(resume_path, net, meta, resume_state)
+        else:
+            resume_path.unlink(missing_ok=True)
+    return save
 
 
 def fit(net, batches: Callable, loss: Callable, settings: TrainSettings, save: Callable,
