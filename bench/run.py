@@ -294,11 +294,12 @@ def rerun_section(args) -> int:
                                                                                     not args.no_weak_labels),
                 "inclusion": lambda: __import__("inclusion").bench_inclusion(REAL_DATA, report["sections"]),
                 "embedding": lambda: __import__("embedding_bench").bench_embedding(REAL_DATA, WORK / "real"),
+                "complete": lambda: __import__("complete_bench").bench_complete(REAL_DATA, WORK / "real"),
                 "speed": lambda: __import__("speed_bench").bench_speed(REAL_DATA, WORK / "real", RESULTS),
                 "load": lambda: __import__("load_bench").bench_load()}   # builds its own small catalog
     args.only = args.only.replace("-", " ")                # --only body-type
     if args.only not in sections or (args.only not in ("dpp", "load", "body type", "real photos", "inclusion",
-                                                       "embedding", "speed")
+                                                       "embedding", "complete", "speed")
                                      and not (folder / "manifest.jsonl").is_file()):
         raise SystemExit(f"--only {args.only}: expected one of {list(sections)} after a full run")
     report["sections"][args.only] = sections[args.only]()
@@ -363,6 +364,10 @@ def main(argv=None) -> int:
 
     sections["embedding"] = bench_embedding(REAL_DATA, WORK / "real")
     print(f"embedding: {sections['embedding']}", flush=True)
+    from complete_bench import bench_complete
+
+    sections["complete"] = bench_complete(REAL_DATA, WORK / "real")
+    print(f"complete: {sections['complete']}", flush=True)
     from speed_bench import bench_speed
 
     sections["speed"] = bench_speed(REAL_DATA, WORK / "real", RESULTS)     # after real photos: its index

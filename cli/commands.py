@@ -1,5 +1,5 @@
 """The core ``lens`` commands' parsers: ``models``, ``synth``, ``index``, ``query``, ``detect``,
-``train-categories``, ``train-skin-tone``, ``demo``.
+``train-categories``, ``train-skin-tone``, ``train-compat``, ``demo``.
 
 :func:`add_parsers` registers their parsers and returns ``{name:
 "cli.handlers:cmd_NAME"}``: the handlers live in :mod:`cli.handlers`, which
@@ -95,10 +95,20 @@ def add_parsers(sub) -> dict:
     e.add_argument("--clusters", type=int, default=0, help="text-clusters: how many (default ~sqrt(products))")
     e.add_argument("--resume", action="store_true", help="go on from OUT.resume's last epoch")
     e.add_argument("--seed", type=int, default=0)
+    c = sub.add_parser("train-compat", help="train Complete The Look's style embedding on boxed scenes "
+                                            "(a garment class blanked out of a scene, its crop the positive)")
+    c.add_argument("--manifest", required=True, help="boxed scenes to train on (e.g. `lens data ccp`'s masked-train.jsonl)")
+    c.add_argument("--val", required=True, help="boxed scenes held out for the per-epoch figures (masked-val.jsonl)")
+    c.add_argument("--out", help="checkpoint (default: models.compat, else the committed "
+                                 "lens/complete/checkpoints/ccp_compat.pt)")
+    c.add_argument("--epochs", type=int, default=10, help="epochs (default 10: ~2 s each on CCP; encoding ~3 min)")
+    c.add_argument("--resume", action="store_true", help="go on from OUT.resume's last epoch")
+    c.add_argument("--seed", type=int, default=0)
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
     d.add_argument("--no-serve", action="store_true", help="run one sample query and print it")
     d.add_argument("--catalog", choices=["synthetic", "grocery"], default="synthetic",
                    help="synthetic (generated, default) or grocery: the real Grocery Store catalog at PATH")
     d.add_argument("path", nargs="?", help="--catalog grocery: the Grocery Store dataset's folder")
     return {name: f"cli.handlers:cmd_{name.replace('-', '_')}" for name in
-            ("models", "synth", "index", "query", "detect", "train-categories", "train-skin-tone", "train-embedding", "demo")}
+            ("models", "synth", "index", "query", "detect", "train-categories", "train-skin-tone", "train-embedding", "train-compat",
+             "demo")}

@@ -17,6 +17,9 @@ from detection.crops import make_crops
 from detection.preview import draw
 from detection.rcnn import describe_detector
 from lens.boxes import parse_box
+from lens.complete.model import CHECKPOINT as COMPAT_CHECKPOINT
+from lens.complete.train import LR as COMPAT_LR
+from lens.complete.train import CompatJob, train_compat
 from lens.console import progress
 from lens.evaluation.commands import emit
 from lens.evaluation.common import EvalReport
@@ -180,6 +183,19 @@ def cmd_train_embedding(args, config) -> int:
                     f"{figures['held out']} held out)",
                     {**{f"{t} classes": n for t, n in figures["classes"].items()},
                      **{f"skipped ({why})": n for why, n in figures["skipped"].items() if n}, **last}))
+    return 0
+
+
+def cmd_train_compat(args, config) -> int:
+    if args.epochs < 1:
+        raise ValueError(f"--epochs {args.epochs}: must be at least 1")
+    out = args.out or config.models.compat or str(COMPAT_CHECKPOINT)
+    job = CompatJob(args.manifest, args.val, out, TrainSettings(epochs=args.epochs, head_lr=COMPAT_LR, seed=args.seed))
+    figures = train_compat(job, ModelStore.from_config(config.models).resolve("mobilenet_v2"), args.resume,
+                           progress=True, on_epoch=lambda row: print(", ".join(f"{k} {v}" for k, v in row.items()),
+                                                                    file=sys.stderr, flush=True))
+    emit(EvalReport(f"Complete The Look -> {out} ({figures['training questions']} training questions, "
+                    f"{figures['held-out questions']} held out)", figures))
     return 0
 
 

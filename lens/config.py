@@ -37,6 +37,9 @@ class ModelsConfig:
     # The unified embedding `lens train-embedding` writes (embedder.name: unified); empty =
     # <root>/unified.pt.
     unified: str = ""
+    # The Complete The Look style embedding `lens train-compat` writes; empty = the committed one
+    # (lens/complete/checkpoints/ccp_compat.pt, trained on CCP's street outfits).
+    compat: str = ""
 
 
 @dataclass

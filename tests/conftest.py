@@ -25,6 +25,25 @@ def real_dataset(name: str) -> Path:
     return path
 
 
+def ccp_converted(tmp_path_factory, photos: int) -> tuple[Path, Path]:
+    """``(lens data ccp's output, its source)`` for CCP photos 1..``photos`` (linked, not copied);
+    every fifth (0005, 0010, ...) is the validation fold."""
+    from lens.datasets import ccp
+
+    real = real_dataset("ccp")
+    src = tmp_path_factory.mktemp("ccp")
+    os.symlink(real / "label_list.mat", src / "label_list.mat")
+    for sub in ("photos", "annotations/pixel-level"):
+        (src / sub).mkdir(parents=True)
+    for n in range(1, photos + 1):
+        os.symlink(real / "photos" / f"{n:04d}.jpg", src / "photos" / f"{n:04d}.jpg")
+        os.symlink(real / "annotations" / "pixel-level" / f"{n:04d}.mat",
+                   src / "annotations" / "pixel-level" / f"{n:04d}.mat")
+    out = tmp_path_factory.mktemp("ccp-out")
+    ccp.convert(src, out, fold=0, folds=5)
+    return out, src
+
+
 # The tests' shared models use ImageNet MobileNetV2, not the demo's unified embedding: the
 # generic tests lean on its ImageNet classes and on the relevance floor fitted to its cosines.
 # The demo config as shipped (unified) runs end to end in test_e2e.py and test_cli.py.

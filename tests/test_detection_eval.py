@@ -6,30 +6,18 @@ Runs on a few real photos converted by `lens data ccp` into tmp_path (skipped wh
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from cli.main import main
-from lens.datasets import ccp
 from lens.evaluation.detection import detection_eval
 from lens.taxonomy import GARMENT_CLASSES
-from tests.conftest import ROOT, real_dataset
+from tests.conftest import ROOT, ccp_converted
 
 
 def _ccp_fold(tmp_path_factory, photos: int):
-    """CCP photos 1..``photos`` converted; every fifth (0005, 0010, ...) is the validation fold."""
-    real = real_dataset("ccp")
-    src = tmp_path_factory.mktemp("ccp")
-    os.symlink(real / "label_list.mat", src / "label_list.mat")
-    for sub in ("photos", "annotations/pixel-level"):
-        (src / sub).mkdir(parents=True)
-    for n in range(1, photos + 1):
-        os.symlink(real / "photos" / f"{n:04d}.jpg", src / "photos" / f"{n:04d}.jpg")
-        os.symlink(real / "annotations" / "pixel-level" / f"{n:04d}.mat",
-                   src / "annotations" / "pixel-level" / f"{n:04d}.mat")
-    out = tmp_path_factory.mktemp("ccp-out")
-    ccp.convert(src, out, fold=0, folds=5)
+    """CCP photos 1..``photos`` converted (conftest's ``ccp_converted``): val.json and the photos."""
+    out, src = ccp_converted(tmp_path_factory, photos)
     return out / "val.json", src
 
 

@@ -1,4 +1,4 @@
-"""``lens eval retrieval|colors|skin-tone|body-type|text|diversity|labels|detection|embedding|floor``: parsers and the handler.
+"""``lens eval retrieval|colors|skin-tone|body-type|text|diversity|labels|detection|embedding|floor|complete``: parsers and the handler.
 
 :func:`add_parsers` registers ``eval`` and returns ``{"eval": cmd_eval}``
 (like every package's ``commands`` module); each evaluation's own module loads
@@ -123,6 +123,12 @@ def add_parsers(sub) -> dict:
     dt.add_argument("--classes", help="classes averaged as the mean (comma-separated; default: all with boxes)")
     dt.add_argument("--limit", type=int, default=0, help="the first N photos only (default: all)")
     dt.add_argument("--json", dest="json_out", help="also write the figures as JSON here")
+    cp = esub.add_parser("complete", help="Complete The Look: fill in the blank and AUC on boxed scenes, "
+                                          "against a visual-similarity baseline")
+    cp.add_argument("--manifest", required=True, help="boxed scenes not trained on (e.g. `lens data ccp`'s masked-val.jsonl)")
+    cp.add_argument("--checkpoint", help="a `lens train-compat` checkpoint (default: models.compat, else the "
+                                         "committed one; 'none': the baselines alone)")
+    cp.add_argument("--json", dest="json_out", help="also write the figures as JSON here")
     return {"eval": cmd_eval}
 
 
@@ -137,7 +143,8 @@ EVALUATIONS = {"retrieval": "lens.evaluation.retrieval:retrieval_command",
                "labels": "lens.evaluation.real_labels:labels_command",
                "detection": "lens.evaluation.detection:detection_command",
                "embedding": "lens.evaluation.embeddings:embedding_command",
-               "floor": "lens.evaluation.floor_fit:floor_fit_command"}
+               "floor": "lens.evaluation.floor_fit:floor_fit_command",
+               "complete": "lens.evaluation.complete:complete_command"}
 
 
 def cmd_eval(args, config) -> int:
