@@ -52,6 +52,9 @@ def add_parsers(sub) -> dict:
     q.add_argument("--text", help="words for the text source (default: the image's annotations)")
     q.add_argument("--loose", action="store_true",
                    help="also the best few results under the relevance floor (blend.min_relevance), marked loose")
+    q.add_argument("--complete", action="store_true",
+                   help="also Complete The Look: catalog products that go with the scene (with --box: with the "
+                        "scene that box is blanked out of)")
     q.add_argument("--diversity", choices=["on", "off"],
                    help="DPP diversity over skin tone, body type and colour (default: blend.diversity)")
 

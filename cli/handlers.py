@@ -111,7 +111,7 @@ def cmd_query(args, config) -> int:
     sources = [n.strip() for a in args.source or [] for n in a.split(",") if n.strip()] or None
     result = lens(rgb, box=box, k=args.k, sources=sources, filters=Filters.from_pairs(args.filter),
                   text=args.text, diversity=None if args.diversity is None else args.diversity == "on",
-                  loose=args.loose)
+                  loose=args.loose, complete=args.complete)
     print(json.dumps(result.to_dict(), indent=2))
     return 0
 

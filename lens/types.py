@@ -193,6 +193,7 @@ class LensResult:
     filters: dict = field(default_factory=dict)
     blend: dict = field(default_factory=dict)       # ratios, the rule that chose them, its reason, diversity
     embedder: dict = field(default_factory=dict)    # what made the vectors: Embedder.settings() (name, checkpoint)
+    complete: dict | None = None    # Complete The Look, when asked: items, classes asked, attention, reason
 
     def to_dict(self) -> dict:
         return asdict(self)

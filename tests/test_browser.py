@@ -185,6 +185,23 @@ def test_upload_page_in_chromium(served, tmp_path):
         page.wait_for_function("() => document.querySelector('#status').textContent.includes('diversity on')")
         assert seen[-1]["diversity"] == "on"
 
+        # 6b. Complete the look: products that go with the scene, a heat map per suggested class
+        with page.expect_response(lambda r: lens_post(r.request)) as completed:
+            page.get_by_role("checkbox", name="Complete the look").check()
+        done = completed.value.json()["complete"]
+        assert seen[-1]["complete"] == "on" and done["items"] and done["asked"]
+        expect(page.locator("#complete-look")).to_be_visible()
+        expect(page.locator("#complete-grid li")).to_have_count(len(done["items"]))
+        expect(page.locator("#complete-reason")).to_have_text(done["reason"])
+        expect(page.locator("#attention")).to_be_visible()
+        assert page.locator("#attention .heat").count() == len(done["attention"][done["asked"][0]])
+        chips = page.locator("#complete-classes button")
+        expect(chips).to_have_count(len(done["attention"]))
+        chips.last.click()
+        expect(chips.last).to_have_attribute("aria-pressed", "true")
+        expect(chips.first).to_have_attribute("aria-pressed", "false")
+        page.screenshot(path=str(tmp_path / "ui-complete.png"), full_page=True)
+
         page.screenshot(path=str(tmp_path / "ui-filtered.png"), full_page=True)
 
         # 7. phone width: no horizontal overflow, hotspots still reachable
@@ -202,6 +219,8 @@ def test_upload_page_in_chromium(served, tmp_path):
             page.set_input_files("#file", str(blank))
         assert white.value.status == 200
         expect(page.locator("#understanding .note")).to_contain_text("uniform image (all white)")
+        expect(page.locator("#complete-reason")).to_contain_text("no outfit in the photo")   # a reason, not an error
+        expect(page.locator("#complete-grid li")).to_have_count(0)
         browser.close()
 
     assert errors == [], errors

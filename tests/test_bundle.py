@@ -85,11 +85,12 @@ def test_a_query_segments_and_poses_its_image_once(models, monkeypatch):
 
 
 def test_every_part_names_its_inputs():
-    assert set(PART_INPUTS) == {"embedder", "detector", "understanding", "skin_tone", "body_type", "people_graphs"}
+    assert set(PART_INPUTS) == {"embedder", "detector", "understanding", "skin_tone", "body_type", "people_graphs",
+                                "completer"}
 
 
 MODEL_BUILDERS = re.compile(r"\b(make_embedder|DetectionPipeline\.from_config|QueryUnderstanding\.from_config|"
-                            r"SkinToneEstimator\.from_config|BodyTypeEstimator\.from_config)\(")
+                            r"SkinToneEstimator\.from_config|BodyTypeEstimator\.from_config|Completer\.load)\(")
 
 
 def test_no_other_place_builds_the_query_models():

@@ -164,3 +164,69 @@ def test_the_committed_checkpoint_beats_the_baseline_on_held_out_ccp_outfits(mod
     f = eval_compat(str(out / "masked-val.jsonl"), str(CHECKPOINT), models.store.resolve("mobilenet_v2"), progress=False)
     assert f["fill in the blank: questions"] >= 100
     assert f["style embedding: FITB"] >= f["baseline (visual similarity): FITB"] + 0.1
+
+
+class _Catalog:
+    """A catalog as the completer reads one: its folder, version, stored items and ``items(ids)``."""
+
+    def __init__(self, directory: Path, items: list[dict]):
+        self.directory, self.version, self.store = directory, 1, items
+
+    def items(self, ids):
+        by_id = {i["id"]: i for i in self.store}
+        return [by_id.get(i) for i in ids]
+
+
+def _products(folder: Path) -> list[dict]:
+    """Shoes, tops and trousers in each colour, as catalog products (and one scene, never suggested)."""
+    out = []
+    for n, colour in enumerate(COLOURS):
+        for category, size in (("shoes", (30, 50)), ("top", (80, 70)), ("trousers", (90, 50))):
+            rgb = np.full((*size, 3), 240, np.uint8)
+            rgb[5:-5, 5:-5] = colour
+            save_png(folder / f"{category}{n}.png", rgb)
+            out.append({"id": f"{category}{n}", "image": str(folder / f"{category}{n}.png"), "kind": "product",
+                        "category": category, "color": "red"})
+    return out + [{"id": "scene", "image": str(folder / "shoes0.png"), "kind": "scene", "category": "shoes"}]
+
+
+def test_the_completer_suggests_what_the_scene_lacks_with_its_attention(trained, models, tmp_path):
+    from lens.complete.serve import Completer
+    from lens.imageio import load_image
+    from lens.types import Detection
+
+    manifest, out, _ = trained
+    completer = Completer.load(models.store.resolve("mobilenet_v2"), out)
+    catalog = _Catalog(tmp_path, _products(tmp_path))
+    rgb = load_image(manifest.parent / "s0.png")
+    worn = [Detection(Box(40, 30, 100, 95), "top", 0.9, "rcnn"), Detection(Box(50, 95, 90, 160), "trousers", 0.9, "rcnn")]
+    got = completer(rgb, worn, catalog, k=4)
+    assert got["present"] == ["lower_body", "upper_body"] and got["asked"] == ["footwear"]
+    assert len(got["items"]) == 4 and {i["class"] for i in got["items"]} == {"footwear"}
+    assert got["items"][0]["id"] == "shoes0"               # the red outfit's red shoes go best
+    cells = got["attention"]["footwear"]
+    assert len(cells) == 7 * 5 and all(0 <= c[0] < c[2] <= 140 and 0 <= c[1] < c[3] <= 200 for c in cells)   # 5 of 7 columns: the rest is letterbox
+    assert max(c[4] for c in cells) == 1.0
+    assert (tmp_path / "index" / f"compat-{completer.digest}.npz").is_file()     # computed once, kept
+
+    boxed = completer(rgb, worn, catalog, k=3, box=Box(40, 30, 100, 95))
+    assert boxed["asked"] == ["upper_body"] and {i["class"] for i in boxed["items"]} == {"upper_body"}
+    again = Completer.load(models.store.resolve("mobilenet_v2"), out)             # a new process: read back
+    assert [i["id"] for i in again(rgb, worn, catalog, k=4)["items"]] == [i["id"] for i in got["items"]]
+
+
+def test_a_scene_with_no_people_and_no_objects_gets_an_empty_list_and_a_reason(trained, models, tmp_path):
+    from lens.complete.serve import Completer
+
+    _, out, _ = trained
+    completer = Completer.load(models.store.resolve("mobilenet_v2"), out)
+    got = completer(np.full((64, 64, 3), 255, np.uint8), [], _Catalog(tmp_path, _products(tmp_path)), k=5)
+    assert got["items"] == [] and got["reason"].startswith("no outfit in the photo")
+    none = completer(np.full((64, 64, 3), 255, np.uint8), [_person()], _Catalog(tmp_path, []), k=5)
+    assert none["items"] == [] and none["reason"].startswith("the catalog holds no products of")
+
+
+def _person():
+    from lens.types import Detection
+
+    return Detection(Box(5, 5, 60, 60), "person", 0.9, "people")

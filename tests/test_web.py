@@ -130,3 +130,16 @@ def test_lens_understanding_matches_its_openapi_schema(client):
     bad = {**understanding, "skin_tones": [{**tone, "range": "light"}]}
     with pytest.raises(jsonschema.ValidationError):          # the schema is not a bare object
         jsonschema.validate(bad, _json_schema(components["Understanding"], components))
+
+
+def test_lens_endpoint_completes_the_look_or_says_why_not(client, image_folder):
+    """Issue 23.3: `complete=on` adds Complete The Look; a photo with no outfit gets a reason, not an error."""
+    def ask(**fields):
+        return client.post("/api/v1/lens", data={"image": (io.BytesIO(_png(image_folder / "green.png")), "q.png"),
+                                                 **fields})
+    body = ask(complete="on").get_json()
+    assert body["complete"]["items"] == [] and body["complete"]["reason"].startswith("no outfit in the photo")
+    assert "complete" in body["timings_ms"]
+    assert ask().get_json()["complete"] is None
+    bad = ask(complete="maybe")
+    assert bad.status_code == 400 and "'complete'" in bad.get_json()["error"]

@@ -4,7 +4,8 @@
   (``x1,y1,x2,y2`` pixels, optional), ``k`` (optional), ``sources``
   (comma-separated: visual, object, text or all), ``filters`` (a JSON object,
   e.g. ``{"color": "red", "skin_tone_range": [1, 2]}``), ``text`` (words for
-  the text source), ``diversity`` (on / off) -> the lens result, with the
+  the text source), ``diversity`` (on / off), ``loose`` (on / off), ``complete``
+  (on / off: Complete The Look's products that go with the scene) -> the lens result, with the
   blend ratios and the rule that chose them.
   Adds ``"cached": true/false`` (the Redis query cache, :mod:`web.cache`).
 * ``GET /api/v1/items/<id>``: one catalog item's metadata.
@@ -86,16 +87,18 @@ def _query_fields(form, default_k: int) -> dict:
             "sources": [n.strip() for n in form.get("sources", "").split(",") if n.strip()] or None,
             "filters": _parse_filters(form.get("filters")), "text": form.get("text") or None,
             "diversity": _parse_switch(form.get("diversity"), "diversity"),
-            "loose": bool(_parse_switch(form.get("loose"), "loose"))}
+            "loose": bool(_parse_switch(form.get("loose"), "loose")),
+            "complete": bool(_parse_switch(form.get("complete"), "complete"))}
 
 
 def _run_query(lens, data: bytes, name: str, fields: dict) -> dict:
     rgb = load_image(data, lens.config.server.max_pixels, name=f"image '{name}'")
     box = parse_box(fields["box"], (rgb.shape[1], rgb.shape[0])) if fields["box"] else None
     result = lens(rgb, box=box, k=fields["k"], sources=fields["sources"], filters=fields["filters"],
-                  text=fields["text"], diversity=fields["diversity"], loose=fields["loose"]).to_dict()
+                  text=fields["text"], diversity=fields["diversity"], loose=fields["loose"],
+                  complete=fields["complete"]).to_dict()
     current_app.extensions["metrics"].observe_stages(result["timings_ms"])
-    for item in result["results"]:
+    for item in result["results"] + (result["complete"] or {}).get("items", []):
         item["image_url"] = url_for("api.item_image", item_id=item["id"])
         item.pop("image", None)     # server paths stay on the server
     return result

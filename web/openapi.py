@@ -118,6 +118,7 @@ def _schemas() -> dict:
                     "out for what it would cost the page's relevance), pool and "
                     "pool_skin_tone_ranges (the candidates the DPP chose from).")},
                 "embedder": _EMBEDDER,
+                "complete": _COMPLETE,
                 "cached": {"type": "boolean", "description": "Answered from the Redis query cache."}}}
     ready = {"type": "object", "required": ["status"], "additionalProperties": True,
              "properties": {"status": {"type": "string", "enum": ["ready", "not ready"]},
@@ -148,6 +149,29 @@ def _schemas() -> dict:
                             "properties": {"deleted": {"type": "string"}}}}
 
 
+_COMPLETE = {
+    "type": "object", "nullable": True,
+    "description": "Complete The Look (asked with complete=on; null otherwise): products of the garment "
+                   "classes the scene lacks (or the box's class), nearest the scene's style, re-ranked by "
+                   "the DPP for variety.",
+    "required": ["items", "asked", "present", "attention", "reason"],
+    "properties": {
+        "items": {"type": "array", "items": {"type": "object", "required": ["id", "class", "distance", "rank"],
+                  "properties": {"id": {"type": "string"}, "class": {"type": "string"},
+                                 "distance": {"type": "number", "description": "compatibility distance, 0-4: lower "
+                                              "goes better"},
+                                 "rank": {"type": "integer"}, "image_url": {"type": "string"}},
+                  "additionalProperties": True}},
+        "asked": {"type": "array", "items": {"type": "string"}, "description": "the classes suggested"},
+        "present": {"type": "array", "items": {"type": "string"}, "description": "the classes the photo shows"},
+        "attention": {"type": "object", "description": "per class asked: [x1, y1, x2, y2, weight] cells of the "
+                      "photo (pixels; weight 0-1, the largest 1): the scene regions the model judged it against",
+                      "additionalProperties": {"type": "array", "items": {"type": "array", "items": {
+                          "type": "number"}, "minItems": 5, "maxItems": 5}}},
+        "reason": {"type": "string", "description": "why these, or why none (no outfit found; no products of "
+                   "those classes in the catalog)"}}}
+
+
 def _lens_form(max_mb: int) -> dict:
     return {"type": "object", "required": ["image"], "properties": {
         "image": {"type": "string", "format": "binary",
@@ -161,7 +185,10 @@ def _lens_form(max_mb: int) -> dict:
         "text": {"type": "string", "description": "Words for the text source."},
         "diversity": {"type": "string", "enum": ["on", "off", "true", "false", "1", "0"]},
         "loose": {"type": "string", "enum": ["on", "off", "true", "false", "1", "0"],
-                  "description": "also the best few results under the relevance floor, marked loose"}}}
+                  "description": "also the best few results under the relevance floor, marked loose"},
+        "complete": {"type": "string", "enum": ["on", "off", "true", "false", "1", "0"],
+                     "description": "also Complete The Look: catalog products that go with the scene (or, "
+                                    "with a box, with the scene that box is blanked out of), in 'complete'"}}}
 
 
 def _item_form(max_mb: int) -> dict:

@@ -105,12 +105,16 @@ def _net_class(torch):
         def products(self, g):
             return F.normalize(self.product(g), dim=-1)
 
+        def attention(self, r, category):
+            """``(N, REGIONS)``: softmax over each scene's regions of their affinity to ``category``."""
+            q = F.normalize(self.affinity(category), dim=-1)
+            return torch.softmax((r @ q[:, :, None]).squeeze(-1) / ATTENTION_T, dim=1)
+
         def distances(self, s, r, p, category):
             """``(d, d_g, d_l, attention (N, REGIONS))`` for N scene-product pairs; ``category``
             (N,) long: each product's category index."""
             d_g = ((s - p) ** 2).sum(-1)
-            q = F.normalize(self.affinity(category), dim=-1)
-            attention = torch.softmax((r @ q[:, :, None]).squeeze(-1) / ATTENTION_T, dim=1)
+            attention = self.attention(r, category)
             d_l = (attention * ((r - p[:, None]) ** 2).sum(-1)).sum(1)
             return (d_g + d_l) / 2, d_g, d_l, attention
 

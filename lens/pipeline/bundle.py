@@ -1,7 +1,7 @@
 """The model bundle: the one place that builds Lens's models from a config.
 
 A :class:`ModelBundle` holds the embedder, the detection pipeline (and its
-Faster R-CNN) and the query understanding (with its trained heads and the
+Faster R-CNN), Complete The Look's style embedding and the query understanding (with its trained heads and the
 skin tone and body type estimators, also reachable alone) of one
 :class:`lens.config.LensConfig`, each built on first use from the model
 store (:class:`lens.models.ModelStore`).  The façade, the indexing mapper, the
@@ -32,6 +32,7 @@ from detection.crops import CropLimits
 from detection.pipeline import DetectionPipeline
 from detection.pose import PeopleGraphs
 from detection.rcnn import ObjectDetector
+from lens.complete.serve import Completer
 from lens.config import LensConfig
 from lens.embeddings import Embedder, make_embedder
 from lens.models import ModelStore
@@ -41,8 +42,9 @@ from lens.understanding.skin import SkinToneEstimator
 
 
 def _models_without_heads(config: LensConfig):
-    """The model-store settings an embedder or detector reads: all but the trained heads."""
-    return dataclasses.replace(config.models, category_head="", pattern_head="")
+    """The model-store settings an embedder or detector reads: all but the trained heads (and
+    Complete The Look's checkpoint)."""
+    return dataclasses.replace(config.models, category_head="", pattern_head="", compat="")
 
 
 # part -> the config it is built from: two configs with equal inputs share the part
@@ -53,6 +55,7 @@ PART_INPUTS: dict[str, Callable[[LensConfig], tuple]] = {
     "skin_tone": lambda c: (c.understanding, _models_without_heads(c)),
     "body_type": lambda c: (c.understanding, _models_without_heads(c)),
     "people_graphs": lambda c: (),      # mediapipe's segmentation and pose: no settings
+    "completer": lambda c: (c.models.compat, _models_without_heads(c)),
 }
 
 
@@ -113,6 +116,13 @@ class ModelBundle:
     def object_detector(self) -> ObjectDetector | None:
         """The detection pipeline's Faster R-CNN, or None when the config has none."""
         return next((d for d in self.detector.detectors if isinstance(d, ObjectDetector)), None)
+
+    @property
+    def completer(self) -> Completer:
+        """Complete The Look's style embedding (``models.compat``, else the committed checkpoint)
+        over the frozen ImageNet MobileNetV2 (:mod:`lens.complete.serve`)."""
+        return self._part("completer", lambda: Completer.load(self.store.resolve("mobilenet_v2"),
+                                                              self.config.models.compat))
 
     def built(self) -> list[str]:
         """The parts built (or shared) so far."""

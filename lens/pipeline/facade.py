@@ -134,7 +134,7 @@ class Lens:
     def __call__(self, image: ImageSource, box: Sequence[float] | Box | None = None,
                  k: int | None = None, sources: Sequence[str] | None = None,
                  filters: Filters | dict | None = None, text: str | None = None,
-                 diversity: bool | None = None, loose: bool = False) -> LensResult:
+                 diversity: bool | None = None, loose: bool = False, complete: bool = False) -> LensResult:
         """Search the catalog with ``image`` (path, bytes, PIL or H x W x 3 array).
 
         ``box``: pixel x1, y1, x2, y2 of the region to search (then no detection
@@ -144,7 +144,8 @@ class Lens:
         text source (default: the image's annotations); ``diversity``: DPP
         re-ranking and bucketized candidates (default: ``blend.diversity``); ``loose``: when items
         fall under the relevance floor (``blend.min_relevance``), the best few of them follow the
-        page, marked ``loose`` (:mod:`blender.relevance`).
+        page, marked ``loose`` (:mod:`blender.relevance`); ``complete``: also Complete The Look's
+        products that go with the scene (or with the box, blanked), in ``result.complete``.
         """
         timings: dict[str, float] = {}
         request = self._request(k, sources, filters, text, diversity, loose)
@@ -155,9 +156,26 @@ class Lens:
         understanding = analysis.understanding.to_dict()
         query, mix = self._plan(analysis, understanding, decoded, query_box, request)
         results, pool = self._retrieve(query, request, timings, mix, understanding)
+        completed = self._complete(analysis, decoded, query_box, request, timings) if complete else None
         timings["total"] = round(sum(timings.values()), 2)
-        return self._result(decoded, analysis, understanding, query_box, request, results, timings,
-                            {**mix.to_dict(), "diversity": request.diversity, **pool})
+        result = self._result(decoded, analysis, understanding, query_box, request, results, timings,
+                              {**mix.to_dict(), "diversity": request.diversity, **pool})
+        result.complete = completed
+        return result
+
+    def _complete(self, a: ImageAnalysis, decoded: Decoded, query_box: Box | None, request: Request,
+                  timings: dict) -> dict:
+        """Complete The Look (:mod:`lens.complete.serve`), its items with their stored fields and its
+        attention cells in original pixels."""
+        with _timed(timings, "complete"):
+            out = self.models.completer(a.rgb, a.regions, self.catalog, request.k, _scaled(query_box, decoded),
+                                        self.config.blend.lens.theta)
+        stored = self.catalog.items([i["id"] for i in out["items"]])
+        out["items"] = [{**i, "rank": n, **{f: item[f] for f in RESULT_FIELDS if f in item}}
+                        for n, (i, item) in enumerate(zip(out["items"], stored), 1) if item is not None]
+        out["attention"] = {c: [[v / decoded.factor for v in cell[:4]] + [cell[4]] for cell in cells]
+                            for c, cells in out["attention"].items()}
+        return out
 
     def _request(self, k, sources, filters, text, diversity, loose=False) -> Request:
         k = self.config.query.k if k is None else int(k)

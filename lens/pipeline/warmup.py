@@ -2,8 +2,9 @@
 
 Models and graphs load on first use (:class:`lens.pipeline.bundle.ModelBundle`), onnxruntime
 graphs are exported on first use (:mod:`lens.onnxrun`), mediapipe's graphs, the face mesh, the
-skin tone network and the OCR engine on the first image that needs them, and the catalog's
-score calibration on the first query.  :func:`warm_up` runs one whole query on
+skin tone network and the OCR engine on the first image that needs them, the catalog's
+score calibration on the first query, and Complete The Look's backbone and the catalog's product
+style vectors (persisted beside the index: computed once per catalog) on the first ``complete``.  :func:`warm_up` runs one whole query on
 :func:`sample` -- scikit-image's astronaut photo (a person with a face, shipped in the package)
 with a line of text drawn under her, so the OCR gate opens -- which reaches every one of them.
 ``lens serve`` and the gunicorn workers call it before they take a request
@@ -42,7 +43,7 @@ def warm_up(lens) -> dict:
     ``{"ms": total, "query ms": the first whole-image query, "frozen objects": their count}``."""
     rgb = sample()
     start = time.perf_counter()
-    first = lens(rgb, diversity=True)
+    first = lens(rgb, diversity=True, complete=True)      # Complete The Look: its models, the style vectors
     lens(rgb, box=[150, 80, 380, 440], diversity=False)
     gc.collect()                 # start-up's garbage goes first: nothing frozen is garbage
     gc.freeze()

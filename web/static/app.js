@@ -1,8 +1,10 @@
 // Lens upload page: upload a photo, search it (whole, a hotspot's object or a drawn box)
-// with the chosen sources, diversity and skin tone filter; see stage.js and render.js.
+// with the chosen sources, diversity and skin tone filter, and Complete The Look when ticked;
+// see stage.js, render.js and complete.js.
 "use strict";
 import { createStage } from "./stage.js";
 import { showFace, showResults, showUnderstanding } from "./render.js";
+import { showComplete } from "./complete.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("upload"), statusEl = $("status"), panel = $("understanding"), heading = $("results-for");
@@ -24,6 +26,7 @@ async function search(box, what, loose = false) {
   if (box) data.append("box", box.map((v) => Math.round(v)).join(","));
   data.append("diversity", $("diversity").checked ? "on" : "off");
   if (loose) data.append("loose", "on");
+  if ($("complete").checked) data.append("complete", "on");
   const chosen = [...document.querySelectorAll("#controls .source:checked")].map((c) => c.value);
   if (chosen.length) data.append("sources", chosen.join(","));
   const f = filters();
@@ -47,6 +50,7 @@ async function search(box, what, loose = false) {
   if (!box) { lastBody = body; stage.show(body); }
   showUnderstanding(panel, body.understanding, what);
   showResults($("grid"), body.results);
+  showComplete($("complete-look"), body.complete, body.image, $("attention"));
   showFloor(body.blend.relevance, () => search(box, what, true));
   heading.hidden = false;
   heading.textContent = `Results for ${what}` + (f ? ` · skin tone range ${f.skin_tone_range.join(", ")}` : "");
