@@ -26,6 +26,9 @@ def add_parsers(sub) -> dict:
     s.add_argument("--scenes", type=int, default=300)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    s.add_argument("--styles", action="store_true",
+                   help="each scene draws a style (monochrome, neutral + accent, complementary; a colour family) "
+                        "and shows only products it admits: Complete The Look's ground truth (lens/synth/styles.py)")
 
     i = sub.add_parser("index", help="add, update or delete catalog items (resumes where it stopped)")
     i.add_argument("path", nargs="?", help="a folder of images or a JSONL manifest (same as --add)")

@@ -68,7 +68,7 @@ def cmd_models(args, config) -> int:
 
 
 def cmd_synth(args, config) -> int:
-    manifest = generate_catalog(args.out, args.products, args.scenes, args.seed, args.workers)
+    manifest = generate_catalog(args.out, args.products, args.scenes, args.seed, args.workers, styled=args.styles)
     print(f"wrote {manifest}")
     return 0
 

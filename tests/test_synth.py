@@ -310,3 +310,25 @@ def test_evaluations_rebuild_a_cached_catalog_of_another_generator(tmp_path, mon
     assert eval_catalog(args, progress=False) == folder
     assert generator_version(folder) == VERSION and not (folder / "stale.txt").exists()
     assert generator_version(tmp_path / "nowhere") is None
+
+
+def test_styled_scenes_show_only_products_their_style_admits(tmp_path, catalog):
+    """Issue 23.1: `lens synth --styles`: a style per scene, every shown product admitted by it, the
+    manifest saying which styles each product fits; without it the catalog is unchanged."""
+    from lens.synth.styles import RULES, admits, draw, fitting
+
+    out = tmp_path / "styled"
+    generate_catalog(out, products=120, scenes=16, seed=3, workers=1, progress=False, styled=True)
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    products = {r["id"]: r for r in _products(rows)}
+    scenes = _scenes(rows)
+    assert all(r["styles"] == fitting(r["color"], r["pattern"]) for r in products.values())
+    assert {s["style"]["rule"] for s in scenes} <= set(RULES) and len({s["style"]["name"] for s in scenes}) > 3
+    shown = [(s, products[o["product_id"]]) for s in scenes for o in s["objects"]]
+    assert len(shown) >= 16 and all(admits(s["style"], p["color"], p["pattern"]) for s, p in shown)
+    assert all(s["style"]["name"] in p["styles"] for s, p in shown)
+    assert json.loads((out / "catalog.json").read_text())["styles"]["rules"] == list(RULES)
+    assert draw(3, 5) == draw(3, 5) and "style" not in json.loads(
+        (catalog / "manifest.jsonl").read_text().splitlines()[-1])           # unstyled: no style at all
+    assert not admits({"rule": "monochrome", "family": "blue"}, "navy", "dots")
+    assert admits({"rule": "complementary", "family": "orange"}, "navy", "check")

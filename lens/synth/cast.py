@@ -40,10 +40,11 @@ def person_mst(seed: int, n: int) -> int:
     return int(np.random.default_rng([seed, n // 10, SALT_MST]).permutation(10)[n % 10]) + 1
 
 
-def pick_product(rng, category: str, n_products: int, used: set) -> int | None:
-    """A random unused product index of ``category`` (categories cycle with the index)."""
+def pick_product(rng, category: str, n_products: int, used: set, admit=None) -> int | None:
+    """A random unused product index of ``category`` (categories cycle with the index) that
+    ``admit(index)`` accepts (a styled scene's rule: :mod:`lens.synth.styles`; None: any)."""
     ci = _CAT_INDEX[category]
-    options = [i for i in range(ci, n_products, len(CATEGORIES)) if i not in used]
+    options = [i for i in range(ci, n_products, len(CATEGORIES)) if i not in used and (admit is None or admit(i))]
     if not options:
         return None
     choice = int(options[int(rng.integers(0, len(options)))])
@@ -51,7 +52,7 @@ def pick_product(rng, category: str, n_products: int, used: set) -> int | None:
     return choice
 
 
-def _outfit(rng, framing: str, n_products: int, used: set) -> list[tuple[str, int]]:
+def _outfit(rng, framing: str, n_products: int, used: set, admit=None) -> list[tuple[str, int]]:
     """Worn (category, product index) pairs for one person."""
     if rng.random() < 0.35:
         wanted = ["dress"]
@@ -63,7 +64,7 @@ def _outfit(rng, framing: str, n_products: int, used: set) -> list[tuple[str, in
         wanted.append("shoe")
     out = []
     for cat in wanted:
-        idx = pick_product(rng, cat, n_products, used)
+        idx = pick_product(rng, cat, n_products, used, admit)
         if idx is not None:
             out.append((cat, idx))
     return out
@@ -82,7 +83,7 @@ def _figure(rng, framing: str, height_px: int) -> tuple[float, float, float]:
 
 
 def plan_people(rng, seed: int, index: int, n_products: int, used: set, width: int,
-                height: int) -> list[dict]:
+                height: int, admit=None) -> list[dict]:
     """People for scene ``index`` (none for odd scenes): plan, framing and outfit each."""
     if index % 2:
         return []
@@ -98,7 +99,7 @@ def plan_people(rng, seed: int, index: int, n_products: int, used: set, width: i
         body = BODY_NAMES[(n + n // 10) % len(BODY_NAMES)]
         face, fig_h, top = _figure(rng, framing, height)
         plan = plan_person(rng, mst, body, frac * width, fig_h, top, face, framing)
-        people.append({"plan": plan, "outfit": _outfit(rng, framing, n_products, used)})
+        people.append({"plan": plan, "outfit": _outfit(rng, framing, n_products, used, admit)})
     _trim(people)
     return people
 

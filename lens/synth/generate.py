@@ -28,7 +28,7 @@ from PIL import Image
 from lens.console import progress as progress_bar
 from lens.files import atomic_write, atomic_write_text
 from lens.palette import MST_HEX, NAMED_COLORS
-from lens.synth import faces
+from lens.synth import faces, styles
 from lens.synth.compose import make_cutout, save_cutout, set_cutout_dir
 from lens.synth.perturb import LIGHTING, apply_perturbation, random_perturbation
 from lens.synth.render import product_photo, render_object
@@ -74,9 +74,12 @@ def _save_jpeg(rgb: np.ndarray, path: Path, quality: int) -> None:
                  durable=False)       # regenerated from the seed: an fsync per image buys nothing
 
 
-def product_record(seed: int, index: int, out: Path | None = None) -> dict:
-    """Build (and when ``out`` is given, write) product ``index``; returns its manifest record."""
+def product_record(seed: int, index: int, out: Path | None = None, styled: bool = False) -> dict:
+    """Build (and when ``out`` is given, write) product ``index``; returns its manifest record
+    (``styled``: with the styles that admit it, :mod:`lens.synth.styles`)."""
     rec = make_product(seed, index)
+    if styled:
+        rec["styles"] = styles.fitting(rec["color"], rec["pattern"])
     obj = render_object(rec["render"])
     pert = random_perturbation(np.random.default_rng([seed, index, SALT_PRODUCT_PERT]))
     if out is not None:
@@ -90,9 +93,9 @@ def product_record(seed: int, index: int, out: Path | None = None) -> dict:
     return rec
 
 
-def scene_record(seed: int, index: int, products: int, out: Path | None = None) -> dict:
+def scene_record(seed: int, index: int, products: int, out: Path | None = None, styled: bool = False) -> dict:
     """Build (and when ``out`` is given, write) scene ``index``; returns its manifest record."""
-    img, rec = render_scene(seed, index, products)
+    img, rec = render_scene(seed, index, products, styled)
     pert = random_perturbation(np.random.default_rng([seed, index, SALT_SCENE_PERT]))
     if out is not None:
         rgb = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
@@ -102,12 +105,12 @@ def scene_record(seed: int, index: int, products: int, out: Path | None = None) 
     return rec
 
 
-def _job(kind: str, seed: int, start: int, stop: int, products: int, out: str) -> list[dict]:
+def _job(kind: str, seed: int, start: int, stop: int, products: int, out: str, styled: bool = False) -> list[dict]:
     """One chunk of items (runs in a worker or in-process)."""
     folder = Path(out)
     if kind == "product":
-        return [product_record(seed, i, folder) for i in range(start, stop)]
-    return [scene_record(seed, i, products, folder) for i in range(start, stop)]
+        return [product_record(seed, i, folder, styled) for i in range(start, stop)]
+    return [scene_record(seed, i, products, folder, styled) for i in range(start, stop)]
 
 
 def _init_worker(asset: dict | None, cutouts: str) -> None:
@@ -123,7 +126,8 @@ def _chunks(products: int, scenes: int) -> list[tuple[str, int, int]]:
     return jobs
 
 
-def _run(jobs, seed, products, out: Path, workers: int, progress: bool, asset, cutouts: Path) -> dict:
+def _run(jobs, seed, products, out: Path, workers: int, progress: bool, asset, cutouts: Path,
+         styled: bool = False) -> dict:
     """Run all chunks; returns {(kind, index): record}."""
     total = sum(stop - start for _, start, stop in jobs)
     bar = progress_bar(total=total, desc="synth catalog", unit="item", disable=not progress)
@@ -137,12 +141,12 @@ def _run(jobs, seed, products, out: Path, workers: int, progress: bool, asset, c
     try:
         if workers == 1:
             for kind, start, stop in jobs:
-                collect(kind, start, _job(kind, seed, start, stop, products, str(out)))
+                collect(kind, start, _job(kind, seed, start, stop, products, str(out), styled))
         else:
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                      initargs=(asset, str(cutouts))) as pool:
-                futures = {pool.submit(_job, kind, seed, start, stop, products, str(out)): (kind, start)
+                futures = {pool.submit(_job, kind, seed, start, stop, products, str(out), styled): (kind, start)
                            for kind, start, stop in jobs}
                 for fut in as_completed(futures):
                     collect(*futures[fut], fut.result())
@@ -165,9 +169,11 @@ def _write_atomic(path: Path, text: str) -> None:
     atomic_write_text(path, text, durable=False)     # the manifest is rewritten by re-running
 
 
-def settings(seed: int, products: int, scenes: int) -> dict:
-    """The catalog.json content: generator version, seed, counts and vocabularies."""
+def settings(seed: int, products: int, scenes: int, styled: bool = False) -> dict:
+    """The catalog.json content: generator version, seed, counts and vocabularies (and the style
+    rules, for a styled catalog)."""
     return {"generator": "lens.synth", "version": VERSION, "seed": int(seed), "products": int(products),
+            **({"styles": {"rules": list(styles.RULES), "families": styles.FAMILIES}} if styled else {}),
             "scenes": int(scenes), "product_size": [CANVAS, CANVAS], "scene_size": [WIDTH, HEIGHT],
             "categories": CATEGORIES, "patterns": PATTERNS, "lighting": LIGHTING,
             "palette": NAMED_COLORS, "mst_hex": MST_HEX, "manifest": "manifest.jsonl"}
@@ -182,8 +188,10 @@ def generator_version(folder) -> str | None:
 
 
 def generate_catalog(out_dir, products: int = 1000, scenes: int = 300, seed: int = 0, workers: int = 2,
-                     progress: bool = True) -> Path:
-    """Generate the synthetic catalog into ``out_dir``; returns the manifest path.
+                     progress: bool = True, styled: bool = False) -> Path:
+    """Generate the synthetic catalog into ``out_dir``; returns the manifest path.  ``styled``: each
+    scene draws a style and shows only products it admits (:mod:`lens.synth.styles`; Complete The
+    Look's ground truth); without it the catalog is exactly what it was.
 
     Raises ValueError (one line) for products < 1, scenes < 0, scenes with
     fewer than ``MIN_PRODUCTS`` products, a negative seed, workers < 1 or an
@@ -198,7 +206,7 @@ def generate_catalog(out_dir, products: int = 1000, scenes: int = 300, seed: int
     cutouts.mkdir()
     set_cutout_dir(cutouts)
     try:
-        results = _run(_chunks(products, scenes), seed, products, out, workers, progress, asset, cutouts)
+        results = _run(_chunks(products, scenes), seed, products, out, workers, progress, asset, cutouts, styled)
     finally:
         set_cutout_dir(None)
         shutil.rmtree(cutouts, ignore_errors=True)
@@ -206,6 +214,6 @@ def generate_catalog(out_dir, products: int = 1000, scenes: int = 300, seed: int
     lines = [json.dumps(results[key], default=_json_default, ensure_ascii=False) for key in order]
     manifest = out / "manifest.jsonl"
     _write_atomic(manifest, "\n".join(lines) + "\n")
-    _write_atomic(out / "catalog.json", json.dumps(settings(seed, products, scenes), indent=2) + "\n")
+    _write_atomic(out / "catalog.json", json.dumps(settings(seed, products, scenes, styled), indent=2) + "\n")
     log.info("wrote %s (%d records)", manifest, len(lines))
     return manifest

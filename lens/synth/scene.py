@@ -23,7 +23,8 @@ from lens.synth.compose import (
 )
 from lens.synth.people import draw_person, wear
 from lens.synth.scene_text import describe_scene
-from lens.synth.spec import CATEGORIES
+from lens.synth import styles
+from lens.synth.spec import CATEGORIES, product_look
 
 WIDTH, HEIGHT = 640, 480
 MIN_PRODUCTS = 12        # enough for every category a scene draws on (tops, dresses, bottoms...)
@@ -66,14 +67,14 @@ def _place(rng, cat: str, cut, layout: str, horizon: int, taken: list) -> tuple 
 
 
 def _free_objects(rng, seed: int, need: int, layout: str, horizon: int, taken: list, n_products: int,
-                  used: set) -> list[dict]:
+                  used: set, admit=None) -> list[dict]:
     """Up to ``need`` placed products of random categories (index, category, x, y, scale)."""
     out: list[dict] = []
     for _ in range(60):
         if len(out) >= need:
             break
         cat = CATEGORIES[int(rng.integers(0, len(CATEGORIES)))]["name"]
-        idx = pick_product(rng, cat, n_products, used)
+        idx = pick_product(rng, cat, n_products, used, admit)
         if idx is None:
             continue
         cut = cutout(seed, idx)
@@ -87,11 +88,14 @@ def _free_objects(rng, seed: int, need: int, layout: str, horizon: int, taken: l
     return out
 
 
-def render_scene(seed: int, index: int, n_products: int) -> tuple[np.ndarray, dict]:
-    """Render scene ``index``: (H x W x 3 float32 RGB 0..1 before perturbation, record)."""
+def render_scene(seed: int, index: int, n_products: int, styled: bool = False) -> tuple[np.ndarray, dict]:
+    """Render scene ``index``: (H x W x 3 float32 RGB 0..1 before perturbation, record).  ``styled``:
+    the scene draws a style (:mod:`lens.synth.styles`) and shows only products it admits."""
     rng = np.random.default_rng([seed, index, 1])
     used: set = set()
-    people = plan_people(rng, seed, index, n_products, used, WIDTH, HEIGHT)
+    style = styles.draw(seed, index) if styled else None
+    admit = (lambda i: styles.admits(style, *product_look(seed, i))) if styled else None
+    people = plan_people(rng, seed, index, n_products, used, WIDTH, HEIGHT, admit)
     layout = "room" if people or rng.random() < 0.6 else "flatlay"
     canvas, horizon, floor_name, wall_name = backdrop(layout, WIDTH, HEIGHT, rng)
     owner = np.full((HEIGHT, WIDTH), BACKGROUND, np.int32)
@@ -103,11 +107,13 @@ def render_scene(seed: int, index: int, n_products: int) -> tuple[np.ndarray, di
     worn = len(objects)
     total = max(2, min(6, int(rng.integers(2, 7)) if not people else worn + int(rng.integers(0, 4))))
     taken = [person_box(p["plan"], HEIGHT) for p in people]
-    objects += _free_objects(rng, seed, max(0, total - worn), layout, horizon, taken, n_products, used)
+    objects += _free_objects(rng, seed, max(0, total - worn), layout, horizon, taken, n_products, used, admit)
     _composite(canvas, owner, objects, people, layout, rng, seed)
     light = key_light(HEIGHT, WIDTH, rng)
     canvas = canvas * light[..., None]
     record = _record(seed, index, objects, people, owner, layout, floor_name, wall_name, light)
+    if style is not None:
+        record["style"] = style
     return np.clip(canvas, 0, 1), record
 
 

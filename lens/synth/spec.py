@@ -100,13 +100,17 @@ def _view(rng: np.random.Generator, category: str) -> dict:
     }
 
 
+def product_look(seed: int, index: int) -> tuple[str, str]:
+    """Product ``index``'s main colour (a palette name) and pattern, without building it."""
+    combos = _combos(seed, index % len(CATEGORIES))
+    ci, pi = combos[(index // len(CATEGORIES)) % len(combos)]
+    return COLOR_NAMES[ci], PATTERNS[pi]
+
+
 def make_product(seed: int, index: int) -> dict:
     """The manifest record of product ``index`` (without the perturbation)."""
-    cat_index = index % len(CATEGORIES)
-    cat = CATEGORIES[cat_index]
-    combos = _combos(seed, cat_index)
-    ci, pi = combos[(index // len(CATEGORIES)) % len(combos)]
-    color, pattern = COLOR_NAMES[ci], PATTERNS[pi]
+    cat = CATEGORIES[index % len(CATEGORIES)]
+    color, pattern = product_look(seed, index)
     rng = np.random.default_rng([seed, index, 0])
     second = str(rng.choice(contrasting(color)))
     sampler, _ = SHAPES[cat["name"]]
