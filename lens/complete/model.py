@@ -3,7 +3,8 @@
 :class:`Features` runs the offline ImageNet MobileNetV2 once per image and keeps three of its
 layers, as the paper keeps intermediate layers (style lives below the object classes): each
 image's global descriptor is the average of block 13 (96 channels, 14 x 14 at 224 px), block 17
-(320, 7 x 7) and the last 1 x 1 convolution (1,280), concatenated (``GLOBAL`` = 1,696 values); a
+(320, 7 x 7) and the last 1 x 1 convolution (1,280), concatenated (``CNN`` = 1,696 values), then
+a 40-bin colour histogram of the image (:func:`colour_histogram`; ``GLOBAL`` = 1,736 values); a
 scene also keeps its 7 x 7 block-17 cells as ``REGIONS`` = 49 region descriptors of 320.  Images
 are letterboxed to 224 x 224 on white as the embedders do (:func:`lens.embeddings.imagenet_batch`).
 
@@ -28,13 +29,18 @@ from typing import Sequence
 
 import numpy as np
 
+from lens.complete.outfits import BLANK
 from lens.models import load_state_dict, save_state
 
-FORMAT = "lens-compat-1"
+FORMAT = "lens-compat-2"     # 2: the colour histogram in the global descriptor
 CHECKPOINT = Path(__file__).parent / "checkpoints" / "ccp_compat.pt"     # the committed one (its README)
 SIDE = 224                  # the backbone's input, as the embedders use it
 BLOCKS = (13, 17, 18)       # MobileNetV2 feature blocks kept: 96 ch @ 14 x 14, 320 @ 7 x 7, 1280 @ 7 x 7
-GLOBAL = 96 + 320 + 1280    # a global descriptor: the three blocks averaged, concatenated
+CNN = 96 + 320 + 1280       # the three blocks averaged, concatenated
+HUES, SATS, GREYS = 12, 3, 4    # the colour histogram: hue sectors x saturation levels, and grey levels
+GREY_SAT = 38               # HSV saturation (0-255) under which a pixel counts as grey (~0.15)
+COLOURS = HUES * SATS + GREYS
+GLOBAL = CNN + COLOURS      # a global descriptor: the CNN's part and the colour histogram
 REGION_BLOCK = 17           # the scene's regions: block 17's cells (320 ch; 1,280 would be 4x the cache)
 REGIONS = 49                # 7 x 7 cells at 224 px
 REGION_DIM = 320
@@ -78,10 +84,37 @@ class Features:
                         if k == REGION_BLOCK and regions:
                             cells.append(x.flatten(2).transpose(1, 2).numpy().copy())
                 globals_.append(torch.cat([m.mean((2, 3)) for m in kept], 1).numpy())
+            globals_[-1] = np.concatenate([globals_[-1], np.stack([colour_histogram(im) for im in
+                                                                   images[i:i + BATCH]])], 1)
         empty = np.zeros((0, GLOBAL), np.float32)
         g = np.concatenate(globals_) if globals_ else empty
         r = (np.concatenate(cells) if cells else np.zeros((0, REGIONS, REGION_DIM), np.float32)) if regions else None
         return g, r
+
+
+def colour_histogram(rgb: np.ndarray) -> np.ndarray:
+    """``(COLOURS,)`` float32: the square root of the share of an image's pixels in each hue sector x
+    saturation level, and each grey level (a blank's ``BLANK`` pixels left out).  ImageNet's deep
+    features are trained to ignore colour; style is much of it (a monochrome outfit, two
+    complementary hues), so the descriptor carries it explicitly."""
+    import cv2  # deferred: OpenCV, with the backbone
+
+    h, w = rgb.shape[:2]
+    s = min(1.0, 64 / max(h, w, 1))
+    small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) \
+        if s < 1 else rgb
+    px = small.reshape(-1, 3)
+    px = px[~(px == np.array(BLANK, np.uint8)).all(1)]
+    out = np.zeros(COLOURS, np.float32)
+    if len(px):
+        hsv = cv2.cvtColor(px[None], cv2.COLOR_RGB2HSV_FULL)[0].astype(np.int32)
+        grey = hsv[:, 1] < GREY_SAT
+        colour = hsv[~grey]
+        bins = colour[:, 0] * HUES // 256 * SATS + np.minimum(SATS - 1, (colour[:, 1] - GREY_SAT) * SATS // (256 - GREY_SAT))
+        out[:HUES * SATS] = np.bincount(bins, minlength=HUES * SATS)
+        out[HUES * SATS:] = np.bincount(hsv[grey, 2] * GREYS // 256, minlength=GREYS)
+        out = np.sqrt(out / len(px))
+    return out
 
 
 def _net_class(torch):

@@ -13,7 +13,9 @@ a positive; a garment of the same class from another scene is a negative.
   around that padded box (:func:`blank_box`), so no pixel of the positive's crop is left in its
   scene, and the hole's shape does not match the crop's.
 * :func:`fitb`: fill in the blank: each question's positive among ``CANDIDATES - 1`` negatives of
-  its class from other scenes, drawn with a seed (random choice is right 1 time in 4).
+  its class from other scenes, drawn with a seed (random choice is right 1 time in 4); in a styled
+  synthetic catalog (``lens synth --styles``) only negatives its scene's style does not admit
+  (:func:`compatibility`: the manifest says which products each style admits).
 
 Boxes are pixel x1, y1, x2, y2 (:mod:`lens.boxes`).  Nothing is written: the pixels are made on the
 fly from the photos the manifest names.  Tested in ``tests/test_complete.py``.
@@ -44,6 +46,9 @@ class Scene:
     image: str
     objects: tuple[tuple[str, tuple[float, float, float, float]], ...]
     size: tuple[int, int] = (0, 0)      # width, height (the manifest's; 0 when it gives none)
+    products: tuple[str | None, ...] = ()   # each object's catalog product id (synthetic scenes)
+    style: dict | None = None           # a styled synthetic scene's style (lens.synth.styles)
+    product_images: tuple[str | None, ...] = ()     # those products' catalog photos, when the manifest has them
 
     def classes(self) -> list[str]:
         return sorted({c for c, _ in self.objects})
@@ -64,6 +69,20 @@ class Question:
         return max(self.scene.boxes(self.category), key=lambda b: b.area)
 
     @property
+    def product(self) -> str | None:
+        """The positive's catalog product id, when the manifest names it."""
+        return self._largest(self.scene.products)
+
+    @property
+    def product_image(self) -> str | None:
+        """The positive's catalog photo, when the manifest holds its product."""
+        return self._largest(self.scene.product_images)
+
+    def _largest(self, values: tuple):
+        found = [(Box(*b).area, v) for (c, b), v in zip(self.scene.objects, values) if c == self.category]
+        return max(found, key=lambda t: t[0])[1] if found else None
+
+    @property
     def scene_size(self) -> tuple[int, int]:
         """The scene's width, height (unknown sides as large as any box: nothing clipped)."""
         w, h = self.scene.size
@@ -73,18 +92,36 @@ class Question:
 def scenes(manifest: str | Path) -> list[Scene]:
     """The manifest's boxed scenes showing at least ``MIN_CLASSES`` classes of object large enough
     to crop; ``ValueError`` naming the manifest when it holds none."""
-    out = []
-    for row in read_items(manifest):
-        objects = tuple((str(o["category"]), tuple(float(v) for v in o["box"]))
-                        for o in row.get("objects") or [] if o.get("category") and len(o.get("box") or ()) == 4
-                        and min(o["box"][2] - o["box"][0], o["box"][3] - o["box"][1]) >= MIN_SIDE)
+    out, rows = [], read_items(manifest)
+    photos = {r["id"]: r["image"] for r in rows if r.get("kind") == "product"}
+    for row in rows:
+        kept = [o for o in row.get("objects") or [] if o.get("category") and len(o.get("box") or ()) == 4
+                and min(o["box"][2] - o["box"][0], o["box"][3] - o["box"][1]) >= MIN_SIDE]
+        objects = tuple((str(o["category"]), tuple(float(v) for v in o["box"])) for o in kept)
         if len({c for c, _ in objects}) >= MIN_CLASSES:
             out.append(Scene(str(row["id"]), str(row["image"]), objects,
-                             (int(row.get("width") or 0), int(row.get("height") or 0))))
+                             (int(row.get("width") or 0), int(row.get("height") or 0)),
+                             tuple(o.get("product_id") for o in kept), row.get("style"),
+                             tuple(photos.get(o.get("product_id")) for o in kept)))
     if not out:
         raise ValueError(f"{manifest}: no scene with boxed objects of {MIN_CLASSES} classes or more "
                          "(e.g. lens data ccp's masked-train.jsonl)")
     return out
+
+
+def compatibility(manifest: str | Path):
+    """For a styled synthetic catalog's manifest (``lens synth --styles``), ``compatible(q, c)``:
+    does question ``c``'s positive product go with ``q``'s scene (the manifest lists, per product,
+    the styles that admit it, and per scene its style)?  None for a manifest without styles (CCP:
+    only a scene's own garments are known to go with it)."""
+    rows = read_items(manifest)
+    fits = {r["id"]: set(r.get("styles") or ()) for r in rows if r.get("kind") == "product"}
+    if not any(r.get("style") for r in rows):
+        return None
+
+    def compatible(q: Question, c: Question) -> bool:
+        return q.scene.style is not None and q.scene.style.get("name") in fits.get(c.product, ())
+    return compatible
 
 
 def questions(found: list[Scene], categories: set[str] | None = None) -> list[Question]:
@@ -123,24 +160,29 @@ def blanked(rgb: np.ndarray, boxes: list[Box]) -> np.ndarray:
 
 
 def pixels(question: Question, rgb: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(the scene with the question's class blanked, the positive's crop)``; ``rgb``: the scene's
-    photo when already decoded."""
+    """``(the scene with the question's class blanked, the positive)``: the positive is its catalog
+    photo when the manifest holds the product (a synthetic catalog: candidates look as the catalog
+    serves them, as in the paper), else its crop; ``rgb``: the scene's photo when already decoded."""
     rgb = load_image(question.scene.image) if rgb is None else rgb
-    return blanked(rgb, question.scene.boxes(question.category)), crop(rgb, question.positive)
+    photo = question.product_image
+    positive = load_image(photo) if photo else crop(rgb, question.positive)
+    return blanked(rgb, question.scene.boxes(question.category)), positive
 
 
-def fitb(qs: list[Question], seed: int = 0, candidates: int = CANDIDATES) -> list[tuple[int, list[int]]]:
+def fitb(qs: list[Question], seed: int = 0, candidates: int = CANDIDATES,
+         compatible=None) -> list[tuple[int, list[int]]]:
     """Fill in the blank: per question, ``(index of the answer in its candidates, candidates)`` where
     candidates index ``qs`` (a question stands for its positive): its own and ``candidates - 1``
-    others of its class from other scenes, in a seeded random order.  Questions whose class has too
-    few other scenes are left out."""
+    others of its class from other scenes (``compatible(q, c)`` given: only ones that do not go with
+    the scene), in a seeded random order.  Questions whose class has too few are left out."""
     rng = np.random.default_rng(seed)
     by_class: dict[str, list[int]] = {}
     for i, q in enumerate(qs):
         by_class.setdefault(q.category, []).append(i)
     out = []
     for i, q in enumerate(qs):
-        others = [j for j in by_class[q.category] if qs[j].scene.id != q.scene.id]
+        others = [j for j in by_class[q.category] if qs[j].scene.id != q.scene.id
+                  and (compatible is None or not compatible(q, qs[j]))]
         if len(others) < candidates - 1:
             continue
         chosen = [i] + [int(j) for j in rng.choice(others, candidates - 1, replace=False)]

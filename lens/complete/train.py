@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from lens.complete.model import GLOBAL, Features, build_net, load_checkpoint, net_from, save_checkpoint
+from lens.complete.model import CNN, Features, build_net, load_checkpoint, net_from, save_checkpoint
 from lens.boxes import Box
-from lens.complete.outfits import PAD, Question, blank_box, fitb, pixels, questions, scenes
+from lens.complete.outfits import PAD, Question, blank_box, compatibility, fitb, pixels, questions, scenes
 from lens.console import progress as progress_bar
 from lens.imageio import load_image
 from lens.learning.trainer import TrainSettings, epoch_saver, fit, resumed
@@ -33,7 +34,7 @@ MARGIN = 0.2            # triplet margin on the hybrid squared distance (unit ve
 LR = 3e-3               # AdamW's one-cycle peak for the projections (there is no fine-tuned tail)
 EPOCHS = 10             # over the scenes and their mirror images: CCP's held-out FITB levels off by ~8
 BATCH = 64              # triplets a step
-LAST = slice(GLOBAL - 1280, GLOBAL)     # the global descriptor's last-layer part: the baseline's features
+LAST = slice(CNN - 1280, CNN)     # the global descriptor's last-layer part: the baseline's features
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Encoded:
     product: np.ndarray     # (N, GLOBAL) float16: the positive's crop
     category: np.ndarray    # (N,) int: index into ``categories``
     categories: list[str]
+    compatible: Callable | None = None      # outfits.compatibility: known-compatible pairs are never negatives
 
 
 def encode(qs: list[Question], features, categories: list[str] | None = None, progress: bool = True,
@@ -77,7 +79,8 @@ def encode(qs: list[Question], features, categories: list[str] | None = None, pr
 def joined(a: Encoded, b: Encoded) -> Encoded:
     """``a``'s rows, then ``b``'s (the same categories)."""
     return Encoded(a.questions + b.questions, *(np.concatenate([x, y]) for x, y in (
-        (a.scene, b.scene), (a.regions, b.regions), (a.product, b.product), (a.category, b.category))), a.categories)
+        (a.scene, b.scene), (a.regions, b.regions), (a.product, b.product), (a.category, b.category))), a.categories,
+        a.compatible)
 
 
 def _tensors(enc: Encoded, rows):
@@ -131,7 +134,7 @@ def _geometry(enc: Encoded, scene_rows: np.ndarray, product_rows: np.ndarray) ->
 def figures(enc: Encoded, net=None, seed: int = 0) -> dict:
     """Fill in the blank (``outfits.fitb``) and pairwise AUC (positive nearer than each of its
     question's negatives) for ``net`` and the baseline, overall and per class."""
-    tests = fitb(enc.questions, seed)
+    tests = fitb(enc.questions, seed, compatible=enc.compatible)
     if not tests:
         return {"fill in the blank: questions": 0}
     asked = np.array([c[a] for a, c in tests])             # the question each test asks (its positive)
@@ -166,8 +169,9 @@ def _triplets(enc: Encoded, rng: np.random.Generator, batch: int = BATCH):
         for a in anchors:
             pool = same[enc.category[a]]
             pick = pool[rng.integers(len(pool))]
-            for _ in range(8):          # another scene's (a class seen in one scene only keeps its own)
-                if scene_ids[pick] != scene_ids[a]:
+            for _ in range(8):          # another scene's, not known to go with it (else the last drawn)
+                if scene_ids[pick] != scene_ids[a] and (
+                        enc.compatible is None or not enc.compatible(enc.questions[a], enc.questions[pick])):
                     break
                 pick = pool[rng.integers(len(pool))]
             negatives.append(pick)
@@ -208,6 +212,7 @@ def train_compat(job: CompatJob, weights_path: str | Path, resume: bool = False,
     train = encode(train_q, features, progress=progress, desc="training scenes")
     train = joined(train, encode(train_q, features, train.categories, progress, "mirrored", mirror=True))
     val = encode(val_q, features, train.categories, progress=progress, desc="held-out scenes")
+    train.compatible, val.compatible = compatibility(job.manifest), compatibility(job.val)
     torch.manual_seed(job.settings.seed)
     net = build_net(train.categories)
     if state is not None:
@@ -230,4 +235,5 @@ def eval_compat(manifest: str, checkpoint: str | None, weights_path: str | Path,
     state = load_checkpoint(checkpoint) if checkpoint else None
     enc = encode(questions(scenes(manifest)), Features(weights_path), state["categories"] if state else None,
                  progress=progress)
+    enc.compatible = compatibility(manifest)
     return figures(enc, net_from(state) if state else None)
