@@ -63,7 +63,8 @@ class _Histograms:
 class Metrics:
     """Thread-safe request counters and latency histograms of one process, and the lens
     queries' per-stage times (``lens_query_stage_seconds{stage=...}``: decode, detect, embed,
-    understand, each source, blend, diversity, total; what a slow query spent its time on)."""
+    understand, each source, blend, diversity, complete (when asked), total; what a slow query spent
+    its time on)."""
 
     def __init__(self):
         self._lock = threading.Lock()
