@@ -107,7 +107,7 @@ def add_parsers(sub) -> dict:
     c.add_argument("--val", required=True, help="boxed scenes held out for the per-epoch figures (masked-val.jsonl)")
     c.add_argument("--out", help="checkpoint (default: models.compat, else the committed "
                                  "lens/complete/checkpoints/ccp_compat.pt)")
-    c.add_argument("--epochs", type=int, default=10, help="epochs (default 10: ~2 s each on CCP; encoding ~3 min)")
+    c.add_argument("--epochs", type=int, default=30, help="epochs (default 30: ~2 s each on CCP; encoding ~2.5 min)")
     c.add_argument("--resume", action="store_true", help="go on from OUT.resume's last epoch")
     c.add_argument("--seed", type=int, default=0)
     d = sub.add_parser("demo", help="build the demo catalog and serve it (or run one query)")
